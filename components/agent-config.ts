@@ -1,0 +1,57 @@
+// The per-agent Consul config, produced from the topology model by pure functions. The commented base
+// files in consul-config/ hold everything that is the same for every agent of a role.
+import { AgentModel, AgentRole, DatacenterModel } from "./topology";
+
+/** The fields this project writes into each agent's generated agent.json. */
+export interface AgentConfig {
+    node_name: string;
+    datacenter: string;
+    primary_datacenter: string;
+    advertise_addr: string;
+    advertise_addr_wan?: string;
+    bootstrap_expect?: number;
+    retry_join?: string[];
+    retry_join_wan?: string[];
+}
+
+/** Where the agent reads its config (`-config-dir`). */
+export const configDir = "/consul/config";
+
+/** The base files in consul-config/ that an agent of each role loads, in merge order. */
+export const baseConfigFiles: Record<AgentRole, readonly string[]> = {
+    server: ["common.hcl", "server.hcl"],
+    client: ["common.hcl", "client.hcl"],
+};
+
+/**
+ * Config for one agent. `wanJoin` is the WAN addresses of another datacenter's servers: a secondary
+ * datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
+ */
+export function agentConfig(dc: DatacenterModel, agent: AgentModel, wanJoin: readonly string[]): AgentConfig {
+    const common = {
+        node_name: agent.name,
+        datacenter: dc.name,
+        primary_datacenter: dc.primaryDatacenter,
+        advertise_addr: agent.lanAddress,
+    };
+    if (agent.role === "client") {
+        return { ...common, retry_join: dc.servers.map((s) => s.lanAddress) };
+    }
+    const peers = dc.servers.filter((s) => s.name !== agent.name).map((s) => s.lanAddress);
+    return {
+        ...common,
+        advertise_addr_wan: agent.wanAddress,
+        bootstrap_expect: dc.servers.length,
+        ...(peers.length > 0 ? { retry_join: peers } : {}),
+        ...(wanJoin.length > 0 ? { retry_join_wan: [...wanJoin] } : {}),
+    };
+}
+
+/** Kept out of agent.json so that only this file's content has to be a secret. */
+export function gossipConfig(gossipKey: string): { encrypt: string } {
+    return { encrypt: gossipKey };
+}
+
+export function renderJson(config: object): string {
+    return `${JSON.stringify(config, null, 2)}\n`;
+}

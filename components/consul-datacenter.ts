@@ -1,0 +1,197 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson } from "./agent-config";
+import { AgentModel, datacenterModel, datacenterProblems, DatacenterSettings } from "./topology";
+
+export interface ConsulDatacenterArgs {
+    // The datacenter's shape is plain, not Input: it decides how many resources exist and their names.
+    /** Datacenter name: lowercase letters, digits, "_" and "-". */
+    readonly datacenter: string;
+    /** The first datacenter of the federation; the same on every agent. */
+    readonly primaryDatacenter: string;
+    readonly servers: number;
+    readonly clients: number;
+    /** IPv4 CIDR of this datacenter's own LAN network; agents get fixed addresses in it. */
+    readonly subnet: string;
+    /** Prefix for container, network and volume names, so stacks can share a Docker host. */
+    readonly namePrefix?: string;
+
+    /** Image reference, e.g. hashicorp/consul:1.22.7. */
+    readonly image: pulumi.Input<string>;
+    /** Base64 gossip encryption key, shared by every agent of every datacenter. Treated as a secret. */
+    readonly gossipKey: pulumi.Input<string>;
+    readonly wan: {
+        /** Name of the Docker network that every datacenter's servers share. */
+        readonly network: pulumi.Input<string>;
+        /** This datacenter's server addresses on that network, one per server. */
+        readonly serverAddresses: readonly string[];
+        /** Another datacenter's server WAN addresses to join; empty for the primary. */
+        readonly join: pulumi.Input<pulumi.Input<string>[]>;
+    };
+    /** Host ports for the UI/API (8500) and DNS (8600 tcp and udp) of this datacenter's local agent. */
+    readonly ports: {
+        readonly http: pulumi.Input<number>;
+        readonly dns: pulumi.Input<number>;
+        /** Host IP the ports bind to; 127.0.0.1 unless set. */
+        readonly hostIp?: pulumi.Input<string>;
+    };
+}
+
+const baseConfigDir = path.join(__dirname, "..", "consul-config");
+
+// The healthcheck uses only what the official image ships (busybox wget): healthy once the agent
+// knows its datacenter's Raft leader, which is when it can serve reads and writes.
+export const agentHealthcheck = {
+    tests: ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"],
+    interval: "2s",
+    timeout: "2s",
+    startPeriod: "60s",
+    retries: 5,
+};
+
+/** One Consul datacenter on Docker: its LAN network, its image, and its server and client agents. */
+export class ConsulDatacenter extends pulumi.ComponentResource {
+    public readonly serverNames: pulumi.Output<string[]>;
+    public readonly clientNames: pulumi.Output<string[]>;
+    /** e.g. http://127.0.0.1:8500/ui/dc1 */
+    public readonly uiUrl: pulumi.Output<string>;
+    /** host:port of the HTTP API. */
+    public readonly httpAddr: pulumi.Output<string>;
+    /** host:port of the DNS interface (tcp and udp). */
+    public readonly dnsAddr: pulumi.Output<string>;
+    /** What another datacenter joins over the WAN pool. */
+    public readonly serverWanAddresses: string[];
+
+    constructor(name: string, args: ConsulDatacenterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
+
+        const shape: Partial<Record<keyof DatacenterSettings, unknown>> = {
+            name: args.datacenter,
+            servers: args.servers,
+            clients: args.clients,
+            subnet: args.subnet,
+        };
+        const problems = datacenterProblems(shape, (field) => `args.${field === "name" ? "datacenter" : field}`);
+        if (problems.length === 0 && args.wan.serverAddresses.length !== args.servers) {
+            problems.push(`args.wan.serverAddresses must hold one address per server (${args.servers})`);
+        }
+        if (problems.length > 0) {
+            throw new pulumi.ResourceError(`ConsulDatacenter ${name}: ${problems.join("; ")}`, this);
+        }
+
+        const prefix = args.namePrefix ?? "";
+        const dc = datacenterModel({
+            name: args.datacenter,
+            primaryDatacenter: args.primaryDatacenter,
+            servers: args.servers,
+            clients: args.clients,
+            subnet: args.subnet,
+            wanAddresses: args.wan.serverAddresses,
+            namePrefix: prefix,
+        });
+        const labels = (extra: Record<string, string>) =>
+            Object.entries({ "consul.datacenter": dc.name, "consul.stack": pulumi.getStack(), ...extra }).map(
+                ([label, value]) => ({ label, value }),
+            );
+        const hostIp = pulumi.output(args.ports.hostIp ?? "127.0.0.1");
+
+        const lan = new docker.Network(
+            `${name}-lan`,
+            {
+                name: `${prefix}${dc.name}-lan`,
+                driver: "bridge",
+                ipamConfigs: [{ subnet: dc.subnet, gateway: dc.gateway }],
+                labels: labels({}),
+            },
+            { parent: this },
+        );
+
+        // keepLocally: a destroy never deletes the user's image.
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: args.image, keepLocally: true },
+            { parent: this },
+        );
+
+        const gossipFile = pulumi.secret(pulumi.output(args.gossipKey).apply((key) => renderJson(gossipConfig(key))));
+        // The UI, API and DNS are published from the datacenter's first client: applications talk to their
+        // local agent, never straight to servers. A datacenter without clients publishes from a server.
+        const published = dc.clients[0] ?? dc.servers[0];
+
+        const container = (agent: AgentModel) => {
+            const resourceName = `${name}-${agent.role}${agent.ordinal}`;
+            // Raft data, node ID and keyring outlive a container replacement on their own volume.
+            const data = new docker.Volume(
+                `${resourceName}-data`,
+                { name: `${agent.name}-data`, labels: labels({ "consul.role": agent.role }) },
+                { parent: this },
+            );
+            const agentFile = pulumi
+                .output(args.wan.join)
+                .apply((join) => renderJson(agentConfig(dc, agent, agent.role === "server" ? join : [])));
+            const networks = [{ name: lan.name, ipv4Address: agent.lanAddress, aliases: [agent.name] }];
+            if (agent.wanAddress) {
+                networks.push({ name: pulumi.output(args.wan.network), ipv4Address: agent.wanAddress, aliases: [agent.name] });
+            }
+            return new docker.Container(
+                resourceName,
+                {
+                    name: agent.name,
+                    hostname: agent.name,
+                    image: image.imageId,
+                    // Explicit, so behaviour does not depend on the image's entrypoint script.
+                    entrypoints: ["/bin/consul"],
+                    command: ["agent", `-config-dir=${configDir}`],
+                    user: "consul",
+                    restart: "unless-stopped",
+                    labels: labels({ "consul.role": agent.role }),
+                    networksAdvanced: networks,
+                    volumes: [{ volumeName: data.name, containerPath: "/consul/data" }],
+                    uploads: [
+                        ...baseConfigFiles[agent.role].map((file) => ({
+                            file: `${configDir}/${file}`,
+                            content: fs.readFileSync(path.join(baseConfigDir, file), "utf8"),
+                        })),
+                        { file: `${configDir}/agent.json`, content: agentFile },
+                        { file: `${configDir}/gossip.json`, content: gossipFile },
+                    ],
+                    ports:
+                        agent === published
+                            ? [
+                                  { internal: 8500, external: args.ports.http, ip: hostIp, protocol: "tcp" },
+                                  { internal: 8600, external: args.ports.dns, ip: hostIp, protocol: "tcp" },
+                                  { internal: 8600, external: args.ports.dns, ip: hostIp, protocol: "udp" },
+                              ]
+                            : [],
+                    healthcheck: agentHealthcheck,
+                    // `pulumi up` returns once every agent is healthy, i.e. the cluster has formed.
+                    wait: true,
+                    waitTimeout: 180,
+                },
+                { parent: this },
+            );
+        };
+        const servers = dc.servers.map(container);
+        const clients = dc.clients.map(container);
+
+        // A URL must name a host to connect to; 0.0.0.0 means "every interface" and answers on loopback.
+        const urlHost = hostIp.apply((ip) => (ip === "0.0.0.0" ? "127.0.0.1" : ip));
+        this.serverNames = pulumi.all(servers.map((c) => c.name));
+        this.clientNames = pulumi.all(clients.map((c) => c.name));
+        this.httpAddr = pulumi.interpolate`${urlHost}:${args.ports.http}`;
+        this.dnsAddr = pulumi.interpolate`${urlHost}:${args.ports.dns}`;
+        this.uiUrl = pulumi.interpolate`http://${this.httpAddr}/ui/${dc.name}`;
+        this.serverWanAddresses = dc.servers.map((s) => s.wanAddress as string);
+
+        this.registerOutputs({
+            serverNames: this.serverNames,
+            clientNames: this.clientNames,
+            uiUrl: this.uiUrl,
+            httpAddr: this.httpAddr,
+            dnsAddr: this.dnsAddr,
+            serverWanAddresses: this.serverWanAddresses,
+        });
+    }
+}

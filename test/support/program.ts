@@ -1,0 +1,125 @@
+// Runs the real index.ts under Pulumi mocks and records every resource it declares. Both tiers use it:
+// the unit tier with fake computed values, the cluster tier with real random bytes and real image IDs.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import YAML from "yaml";
+
+export const projectRoot = path.resolve(__dirname, "..", "..");
+export const project = "consul-multi-dc";
+export const stackName = "dev";
+
+/** The marker Pulumi wraps a secret input in when it reaches the mock monitor. */
+export const secretSig = "4dabf18193072939515e22adb298388d";
+
+export interface DeclaredResource {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly custom: boolean;
+    /** Inputs as the engine received them; secret values stay wrapped with `secretSig`. */
+    readonly inputs: Record<string, unknown>;
+}
+
+/** Computed outputs a real provider would add (IDs, random bytes); returned on top of the inputs. */
+export type ComputeState = (type: string, name: string, inputs: Record<string, any>) =>
+    Record<string, unknown> | Promise<Record<string, unknown>>;
+
+export interface ProgramRun {
+    readonly resources: DeclaredResource[];
+    readonly outputs: Record<string, pulumi.Output<unknown>>;
+}
+
+/** The stack config the CLI would hand the program: Pulumi.yaml defaults, then Pulumi.dev.yaml. */
+export function stackConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const projectFile = YAML.parse(fs.readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"));
+    const stackFile = YAML.parse(fs.readFileSync(path.join(projectRoot, `Pulumi.${stackName}.yaml`), "utf8"));
+    const values: Record<string, unknown> = {};
+    for (const [key, decl] of Object.entries<{ default?: unknown }>(projectFile.config ?? {})) {
+        if (decl && typeof decl === "object" && "default" in decl) {
+            values[key] = decl.default;
+        }
+    }
+    for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+        values[key.replace(`${project}:`, "")] = value;
+    }
+    return { ...values, ...overrides };
+}
+
+export function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
+    if (value && typeof value === "object" && (value as Record<string, unknown>)[secretSig] !== undefined) {
+        return { secret: true, value: (value as Record<string, unknown>).value };
+    }
+    return { secret: false, value };
+}
+
+/** Resolves an Output's value in a test; `Output.promise()` is internal. */
+export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+}
+
+/**
+ * Loads index.ts afresh with `config` (keys without the project prefix; `secretKeys` are marked secret,
+ * as `pulumi config set --secret` would) and waits until every declared resource is registered.
+ * Rejects with the program's own error when it refuses the config.
+ */
+export async function runProgram(options: {
+    config?: Record<string, unknown>;
+    secretKeys?: string[];
+    computeState: ComputeState;
+    preview?: boolean;
+}): Promise<ProgramRun> {
+    const config = options.config ?? stackConfig();
+    const resources: DeclaredResource[] = [];
+    const pending: Promise<unknown>[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource: async (args) => {
+                const work = (async () => {
+                    const computed = await options.computeState(args.type, args.name, args.inputs);
+                    return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+                })();
+                pending.push(work);
+                const result = await work;
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    urn: "",
+                    custom: args.custom ?? true,
+                    inputs: args.inputs,
+                });
+                return result;
+            },
+            call: (args) => {
+                throw new Error(`the program made an unexpected provider call: ${args.token}`);
+            },
+        },
+        project,
+        stackName,
+        options.preview ?? false,
+    );
+    const flat: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (value !== undefined) {
+            flat[`${project}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    pulumi.runtime.setAllConfig(flat, (options.secretKeys ?? []).map((k) => `${project}:${k}`));
+
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(projectRoot) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.includes(`${path.sep}test${path.sep}`)) {
+            delete require.cache[file];
+        }
+    }
+    const outputs = require(path.join(projectRoot, "index.ts")) as Record<string, pulumi.Output<unknown>>;
+    // Every stack output depends on the containers, which depend on every other resource.
+    await Promise.all(Object.values(outputs).map((o) => valueOf(o)));
+    await Promise.all(pending);
+    const monitor = getMonitor() as unknown as { resources: Map<string, { urn: string }> };
+    const urns = [...monitor.resources.keys()];
+    return {
+        outputs,
+        resources: resources.map((r) => ({ ...r, urn: urns.find((u) => u.endsWith(`::${r.name}`) && u.includes(r.type)) ?? "" })),
+    };
+}

@@ -1,0 +1,78 @@
+// The pure config module: golden agent.json files for the default topology, and the base files.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { agentConfig, baseConfigFiles, gossipConfig, renderJson } from "../../components/agent-config";
+import { datacenterModel, planStack, StackSettings } from "../../components/topology";
+import { projectRoot, stackConfig } from "../support/program";
+
+const plan = planStack(stackConfig() as unknown as StackSettings);
+const [dc1, dc2] = plan.datacenters.map((dc) => datacenterModel({ ...dc, primaryDatacenter: plan.primaryDatacenter }));
+const primaryWan = plan.datacenters[0].wanAddresses;
+const golden = (name: string) => fs.readFileSync(path.join(projectRoot, "test", "golden", `${name}.json`), "utf8");
+const baseFile = (name: string) => fs.readFileSync(path.join(projectRoot, "consul-config", name), "utf8");
+
+describe("generated agent.json matches the golden files", () => {
+    test("dc1 server", () => assert.equal(renderJson(agentConfig(dc1, dc1.servers[0], [])), golden("dc1-server1")));
+    test("dc1 client", () => assert.equal(renderJson(agentConfig(dc1, dc1.clients[0], [])), golden("dc1-client1")));
+    test("dc2 server joins dc1's servers over the WAN", () =>
+        assert.equal(renderJson(agentConfig(dc2, dc2.servers[0], primaryWan)), golden("dc2-server1")));
+    test("dc2 client", () => assert.equal(renderJson(agentConfig(dc2, dc2.clients[0], [])), golden("dc2-client1")));
+});
+
+describe("agent config rules", () => {
+    test("servers expect every server of their DC and join the others, never themselves", () => {
+        for (const server of dc1.servers) {
+            const config = agentConfig(dc1, server, []);
+            assert.equal(config.bootstrap_expect, 3);
+            assert.deepEqual(config.retry_join, dc1.servers.filter((s) => s !== server).map((s) => s.lanAddress));
+        }
+    });
+    test("a client never joins across the WAN, even when given targets", () => {
+        const config = agentConfig(dc2, dc2.clients[0], primaryWan);
+        assert.equal(config.retry_join_wan, undefined);
+        assert.equal(config.advertise_addr_wan, undefined);
+    });
+    test("no agent joins a server of another datacenter over the LAN", () => {
+        for (const [dc, other] of [[dc1, dc2], [dc2, dc1]] as const) {
+            for (const agent of [...dc.servers, ...dc.clients]) {
+                const joins = agentConfig(dc, agent, primaryWan).retry_join ?? [];
+                assert.ok(joins.every((a) => !other.servers.some((s) => s.lanAddress === a)), agent.name);
+            }
+        }
+    });
+    test("the gossip key lives in its own file", () => {
+        assert.deepEqual(gossipConfig("a2V5"), { encrypt: "a2V5" });
+        assert.ok(!JSON.stringify(agentConfig(dc1, dc1.servers[0], [])).includes("encrypt"));
+    });
+});
+
+describe("base files in consul-config/", () => {
+    const all = ["common.hcl", "server.hcl", "client.hcl"];
+    test("each role loads the common file and its own", () => {
+        assert.deepEqual(baseConfigFiles.server, ["common.hcl", "server.hcl"]);
+        assert.deepEqual(baseConfigFiles.client, ["common.hcl", "client.hcl"]);
+    });
+    test("use the modern keys the design asks for", () => {
+        assert.match(baseFile("common.hcl"), /^ui_config \{\n\s+enabled = true\n\}/m);
+        assert.match(baseFile("common.hcl"), /^retry_interval = "2s"$/m);
+        assert.match(baseFile("server.hcl"), /^retry_interval_wan = "2s"$/m);
+        assert.match(baseFile("server.hcl"), /^performance \{\n\s+raft_multiplier = 1\n\}/m);
+        assert.match(baseFile("server.hcl"), /^leave_on_terminate = false$/m);
+        assert.match(baseFile("server.hcl"), /^server = true$/m);
+        assert.match(baseFile("client.hcl"), /^server = false$/m);
+    });
+    test("never use deprecated keys", () => {
+        for (const file of all) {
+            for (const key of ["ui", "ui_dir", "acl_master_token", "start_join", "start_join_wan"]) {
+                assert.doesNotMatch(baseFile(file), new RegExp(`^\\s*${key}\\s*=`, "m"), `${file} uses ${key}`);
+            }
+        }
+    });
+    test("every setting is explained by a comment for a beginner", () => {
+        for (const file of all) {
+            assert.match(baseFile(file), /^# /, `${file} starts with a comment`);
+        }
+    });
+});

@@ -1,0 +1,274 @@
+// The real index.ts under Pulumi mocks: the resource graph, the config it reads, its secrets and outputs.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { before, describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { agentConfig } from "../../components/agent-config";
+import { datacenterModel } from "../../components/topology";
+import { fakeGossipKey, fakeState } from "../support/fake-state";
+import { DeclaredResource, projectRoot, ProgramRun, runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
+
+const T = {
+    component: "consul-multi-dc:index:ConsulDatacenter",
+    container: "docker:index/container:Container",
+    network: "docker:index/network:Network",
+    volume: "docker:index/volume:Volume",
+    image: "docker:index/remoteImage:RemoteImage",
+    bytes: "random:index/randomBytes:RandomBytes",
+};
+
+const ofType = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
+const named = (run: ProgramRun, type: string, name: string) => {
+    const found = run.resources.find((r) => r.type === type && r.inputs.name === name);
+    assert.ok(found, `no ${type} named ${name}`);
+    return found;
+};
+type Upload = { file: string; content: unknown };
+// Pulumi marks a whole input property secret when any part of it is, so `uploads` arrives wrapped.
+const uploads = (c: DeclaredResource) => unwrapSecret(c.inputs.uploads).value as Upload[];
+const upload = (c: DeclaredResource, file: string) => {
+    const u = uploads(c).find((x) => x.file === `/consul/config/${file}`);
+    assert.ok(u, `${c.inputs.name} has no upload ${file}`);
+    return u;
+};
+const labelsOf = (r: DeclaredResource) =>
+    Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+
+describe("default stack (Pulumi.dev.yaml)", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram({ computeState: fakeState });
+    });
+
+    test("declares one component per datacenter, with its network, image, volumes and containers", () => {
+        assert.deepEqual(ofType(run, T.component).map((r) => r.name), ["dc1", "dc2"]);
+        for (const [dc, agents] of [["dc1", 4], ["dc2", 2]] as const) {
+            const children = run.resources.filter((r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`${dc}-`));
+            const count = (type: string) => children.filter((r) => r.type === type).length;
+            assert.equal(count(T.network), 1, `${dc} LAN networks`);
+            assert.equal(count(T.image), 1, `${dc} images`);
+            assert.equal(count(T.volume), agents, `${dc} data volumes`);
+            assert.equal(count(T.container), agents, `${dc} containers`);
+        }
+        assert.equal(ofType(run, T.container).length, 6);
+        assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
+        assert.equal(ofType(run, T.bytes).length, 1, "one gossip key for every agent");
+    });
+
+    test("every docker resource is a child of its datacenter component, named from it", () => {
+        for (const r of run.resources.filter((x) => x.type.startsWith("docker:") && x.name !== "wan")) {
+            const dc = r.name.split("-")[0];
+            assert.ok(r.urn.includes(`::consul-multi-dc::${T.component}$${r.type}::${dc}-`), `${r.name}: ${r.urn}`);
+        }
+    });
+
+    test("containers are named as in the demo, dc1-server1 … dc2-client1", () => {
+        assert.deepEqual(
+            ofType(run, T.container).map((c) => c.inputs.name).sort(),
+            ["dc1-client1", "dc1-server1", "dc1-server2", "dc1-server3", "dc2-client1", "dc2-server1"],
+        );
+    });
+
+    test("LAN networks and the WAN network have the configured fixed subnets", () => {
+        const subnet = (name: string) => (named(run, T.network, name).inputs.ipamConfigs as { subnet: string }[])[0].subnet;
+        assert.equal(subnet("dc1-lan"), "10.201.1.0/24");
+        assert.equal(subnet("dc2-lan"), "10.201.2.0/24");
+        assert.equal(subnet("consul-wan"), "10.201.0.0/24");
+    });
+
+    test("servers join their LAN and the WAN network; clients only their LAN", () => {
+        const networks = (name: string) =>
+            (named(run, T.container, name).inputs.networksAdvanced as { name: string; ipv4Address: string }[]).map(
+                (n) => `${n.name}=${n.ipv4Address}`,
+            );
+        assert.deepEqual(networks("dc1-server1"), ["dc1-lan=10.201.1.11", "consul-wan=10.201.0.11"]);
+        assert.deepEqual(networks("dc1-server3"), ["dc1-lan=10.201.1.13", "consul-wan=10.201.0.13"]);
+        assert.deepEqual(networks("dc2-server1"), ["dc2-lan=10.201.2.11", "consul-wan=10.201.0.14"]);
+        assert.deepEqual(networks("dc1-client1"), ["dc1-lan=10.201.1.101"]);
+        assert.deepEqual(networks("dc2-client1"), ["dc2-lan=10.201.2.101"]);
+    });
+
+    test("UI/API and DNS are published from each DC's client, on 127.0.0.1 only", () => {
+        const ports = (name: string) => named(run, T.container, name).inputs.ports ?? [];
+        assert.deepEqual(ports("dc1-client1"), [
+            { internal: 8500, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "udp" },
+        ]);
+        assert.deepEqual(
+            (ports("dc2-client1") as { external: number }[]).map((p) => p.external),
+            [8501, 8601, 8601],
+        );
+        for (const server of ["dc1-server1", "dc1-server2", "dc1-server3", "dc2-server1"]) {
+            assert.deepEqual(ports(server), [], `${server} publishes nothing`);
+        }
+    });
+
+    test("each container uploads the commented base files and its own generated config", () => {
+        const base = (file: string) => fs.readFileSync(path.join(projectRoot, "consul-config", file), "utf8");
+        const server = named(run, T.container, "dc2-server1");
+        const client = named(run, T.container, "dc1-client1");
+        assert.deepEqual(uploads(server).map((u) => u.file), [
+            "/consul/config/common.hcl",
+            "/consul/config/server.hcl",
+            "/consul/config/agent.json",
+            "/consul/config/gossip.json",
+        ]);
+        assert.equal(upload(server, "common.hcl").content, base("common.hcl"));
+        assert.equal(upload(server, "server.hcl").content, base("server.hcl"));
+        assert.equal(upload(client, "client.hcl").content, base("client.hcl"));
+
+        const dc2 = datacenterModel({
+            name: "dc2", primaryDatacenter: "dc1", servers: 1, clients: 1, subnet: "10.201.2.0/24",
+            wanAddresses: ["10.201.0.14"],
+        });
+        const generated = JSON.parse(upload(server, "agent.json").content as string);
+        assert.deepEqual(generated, agentConfig(dc2, dc2.servers[0], ["10.201.0.11", "10.201.0.12", "10.201.0.13"]));
+        assert.deepEqual(generated.retry_join_wan, ["10.201.0.11", "10.201.0.12", "10.201.0.13"]);
+        assert.equal(JSON.parse(upload(named(run, T.container, "dc1-server1"), "agent.json").content as string).retry_join_wan, undefined);
+    });
+
+    test("the gossip key is uploaded to every agent as a secret, and only in gossip.json", () => {
+        for (const c of ofType(run, T.container)) {
+            assert.ok(unwrapSecret(c.inputs.uploads).secret, `${c.inputs.name}: uploads must be secret`);
+            assert.deepEqual(JSON.parse(upload(c, "gossip.json").content as string), { encrypt: fakeGossipKey });
+            for (const u of uploads(c).filter((x) => !x.file.endsWith("gossip.json"))) {
+                assert.ok(!JSON.stringify(u.content).includes(fakeGossipKey), `${u.file} must not hold the key`);
+            }
+        }
+        assert.equal(ofType(run, T.bytes)[0].inputs.length, 32);
+    });
+
+    test("containers carry labels, a healthcheck, a restart policy, an explicit entrypoint and the consul user", () => {
+        for (const c of ofType(run, T.container)) {
+            const name = c.inputs.name as string;
+            assert.deepEqual(labelsOf(c), {
+                "consul.datacenter": name.split("-")[0],
+                "consul.role": name.includes("server") ? "server" : "client",
+                "consul.stack": "dev",
+            });
+            assert.equal(c.inputs.restart, "unless-stopped");
+            assert.equal(c.inputs.user, "consul");
+            assert.deepEqual(c.inputs.entrypoints, ["/bin/consul"]);
+            assert.deepEqual(c.inputs.command, ["agent", "-config-dir=/consul/config"]);
+            assert.equal(c.inputs.hostname, name);
+            const hc = c.inputs.healthcheck as { tests: string[] };
+            assert.deepEqual(hc.tests, ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"]);
+            assert.equal(c.inputs.image, `sha256:${name.split("-")[0]}-image`, "image is the RemoteImage's ID");
+            assert.deepEqual(c.inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/consul/data" }]);
+            assert.equal(c.inputs.wait, true);
+        }
+    });
+
+    test("the image is kept on destroy, so a user's image is never deleted", () => {
+        for (const image of ofType(run, T.image)) {
+            assert.equal(image.inputs.keepLocally, true);
+            assert.equal(image.inputs.name, "hashicorp/consul:1.22.7");
+        }
+    });
+
+    test("stack outputs give UI URLs, HTTP and DNS addresses and container names per DC", async () => {
+        assert.deepEqual(await valueOf(run.outputs.uiUrls), {
+            dc1: "http://127.0.0.1:8500/ui/dc1",
+            dc2: "http://127.0.0.1:8501/ui/dc2",
+        });
+        assert.deepEqual(await valueOf(run.outputs.httpAddrs), { dc1: "127.0.0.1:8500", dc2: "127.0.0.1:8501" });
+        assert.deepEqual(await valueOf(run.outputs.dnsAddrs), { dc1: "127.0.0.1:8600", dc2: "127.0.0.1:8601" });
+        assert.deepEqual(await valueOf(run.outputs.containers), {
+            dc1: { servers: ["dc1-server1", "dc1-server2", "dc1-server3"], clients: ["dc1-client1"] },
+            dc2: { servers: ["dc2-server1"], clients: ["dc2-client1"] },
+        });
+    });
+
+    test("gossipKey is a secret output, and no other output is secret or holds it", async () => {
+        assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
+        assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
+        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => k !== "gossipKey")) {
+            assert.equal(await pulumi.isSecret(output), false, `${key} should not be secret`);
+            assert.ok(!JSON.stringify(await valueOf(output)).includes(fakeGossipKey), `${key} leaks the key`);
+        }
+    });
+});
+
+
+describe("stack config changes the graph", () => {
+    test("publishAddress 0.0.0.0 binds published ports on every interface; URLs still name loopback", async () => {
+        const run = await runProgram({ computeState: fakeState, config: stackConfig({ publishAddress: "0.0.0.0" }) });
+        const ports = named(run, T.container, "dc1-client1").inputs.ports as { ip: string }[];
+        assert.deepEqual([...new Set(ports.map((p) => p.ip))], ["0.0.0.0"]);
+        assert.equal(((await valueOf(run.outputs.uiUrls)) as Record<string, string>).dc1, "http://127.0.0.1:8500/ui/dc1");
+    });
+
+    test("a datacenter without clients publishes from its first server; namePrefix prefixes every name", async () => {
+        const config = stackConfig({ namePrefix: "lab-" });
+        (config.datacenters as { clients: number }[])[1].clients = 0;
+        const run = await runProgram({ computeState: fakeState, config });
+        assert.equal((named(run, T.container, "lab-dc2-server1").inputs.ports as unknown[]).length, 3);
+        assert.ok(named(run, T.network, "lab-consul-wan"));
+        assert.ok(named(run, T.network, "lab-dc1-lan"));
+        assert.ok(named(run, T.volume, "lab-dc1-server1-data"));
+        assert.deepEqual(
+            JSON.parse(upload(named(run, T.container, "lab-dc1-client1"), "agent.json").content as string).node_name,
+            "lab-dc1-client1",
+        );
+    });
+
+    test("a user-supplied gossip key replaces the random one and stays secret", async () => {
+        const key = Buffer.alloc(16, 3).toString("base64");
+        const run = await runProgram({
+            computeState: fakeState,
+            config: stackConfig({ gossipKey: key }),
+            secretKeys: ["gossipKey"],
+        });
+        assert.equal(ofType(run, T.bytes).length, 0);
+        assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
+        const client = named(run, T.container, "dc2-client1");
+        assert.ok(unwrapSecret(client.inputs.uploads).secret);
+        assert.equal(JSON.parse(upload(client, "gossip.json").content as string).encrypt, key);
+    });
+});
+
+describe("bad stack config fails at preview, naming the key and what is allowed", () => {
+    const rejects = async (overrides: Record<string, unknown>, ...expected: RegExp[]) => {
+        const config = stackConfig(overrides);
+        await assert.rejects(
+            runProgram({ computeState: fakeState, config, preview: true, secretKeys: ["gossipKey"] }),
+            (err: Error) => {
+                for (const pattern of expected) {
+                    assert.match(err.message, pattern);
+                }
+                return true;
+            },
+        );
+    };
+    const withDc = (index: number, change: Record<string, unknown>) => {
+        const dcs = structuredClone(stackConfig().datacenters) as Record<string, unknown>[];
+        dcs[index] = { ...dcs[index], ...change };
+        return { datacenters: dcs };
+    };
+
+    test("zero servers", () => rejects(withDc(0, { servers: 0 }), /datacenters\[0\]\.servers must be a whole number from 1 to 89, not 0/));
+    test("negative servers", () => rejects(withDc(1, { servers: -2 }), /datacenters\[1\]\.servers must be a whole number from 1 to 89, not -2/));
+    test("duplicate datacenter names", () =>
+        rejects(withDc(1, { name: "dc1" }), /datacenters\[1\]\.name "dc1" is already used by datacenters\[0\]/));
+    test("datacenter name outside [a-z0-9_-]", () =>
+        rejects(withDc(1, { name: "DC 2" }), /datacenters\[1\]\.name must use only lowercase letters, digits, "_" and "-", not "DC 2"/));
+    test("overlapping subnets", () =>
+        rejects(withDc(1, { subnet: "10.201.0.0/16" }), /datacenters\[1\]\.subnet \(10\.201\.0\.0\/16\) overlaps wanSubnet/, /datacenters\[1\]\.subnet .* overlaps datacenters\[0\]\.subnet/));
+    test("duplicate host ports", () =>
+        rejects(withDc(1, { dnsPort: 8500 }), /datacenters\[1\]\.dnsPort is 8500, which datacenters\[0\]\.httpPort already uses/));
+    test("malformed image reference", () =>
+        rejects({ image: "hashicorp/Consul::latest" }, /image must be a Docker image reference such as hashicorp\/consul:1\.22\.7/));
+    test("gossip key that is not 16, 24 or 32 bytes of base64, without echoing it", async () => {
+        const badKey = Buffer.alloc(20, 1).toString("base64");
+        await rejects({ gossipKey: badKey }, /gossipKey must be base64 of 16, 24 or 32 bytes/);
+        await assert.rejects(
+            runProgram({ computeState: fakeState, config: stackConfig({ gossipKey: badKey }), preview: true }),
+            (err: Error) => !err.message.includes(badKey),
+        );
+    });
+    test("every problem is reported at once", () =>
+        rejects({ ...withDc(0, { servers: 0, httpPort: 70000 }), wanSubnet: "10.0.0.1/24" },
+            /datacenters\[0\]\.servers/, /datacenters\[0\]\.httpPort must be a port number from 1 to 65535/, /wanSubnet must be a network address/));
+});
