@@ -89,14 +89,18 @@ if ! is_static "${BUSYBOX}"; then
   is_static "${BUSYBOX}" || die "a static busybox is needed at ${BUSYBOX} (Debian/Ubuntu: 'apt-get install -y busybox-static')."
 fi
 
-GO=$(command -v go || true)
-[[ -n "${GO}" || ! -x /usr/local/go/bin/go ]] || GO=/usr/local/go/bin/go
-[[ -n "${GO}" ]] || die "Go is needed to build Consul offline: install a Go toolchain at least as new as the 'go' line of Consul's go.mod (1.25.x for Consul 1.22) from https://go.dev/dl/ (unpack to /usr/local/go), and make sure the Go module proxy is reachable."
+# Go is only needed when the binary is not cached yet.
+find_go() {
+  GO=$(command -v go || true)
+  [[ -n "${GO}" || ! -x /usr/local/go/bin/go ]] || GO=/usr/local/go/bin/go
+  [[ -n "${GO}" ]] || die "Go is needed to build Consul offline: install a Go toolchain at least as new as the 'go' line of Consul's go.mod (1.25.x for Consul 1.22) from https://go.dev/dl/ (unpack to /usr/local/go), and make sure the Go module proxy is reachable."
+}
 
 # ---------------------------------------------------------------------------------------------
 # 3a: the consul binary, cached per version
 # ---------------------------------------------------------------------------------------------
 BIN="${CACHE_DIR}/consul-${VERSION}"
+ENTRYPOINT="${CACHE_DIR}/docker-entrypoint-${VERSION}.sh"
 WANT_VERSION_LINE="Consul v${VERSION}"
 
 bin_ok() { [[ -x "$1" ]] && [[ "$("$1" version 2>/dev/null | head -n1)" == "${WANT_VERSION_LINE}" ]]; }
@@ -116,10 +120,11 @@ extra_requires_for() {
 EXTRA_REQUIRES=${CONSUL_GO_EXTRA_REQUIRES-$(extra_requires_for "${VERSION}")}
 
 build_consul() {
-  local work="${CACHE_DIR}/build-v${VERSION}" log modjson moddir modtime req
+  local work="${CACHE_DIR}/build-v${VERSION}" log modjson moddir modtime
   log="${work}/build.log"
   mkdir -p "${work}"
   : >"${log}"
+  find_go
   # A parent go.work, or GOFLAGS=-mod=vendor, would change what gets built.
   export GOWORK=off GOFLAGS="-buildvcs=false" CGO_ENABLED=0
 
@@ -130,6 +135,13 @@ build_consul() {
     die "cannot download ${MODULE}@v${VERSION} from the Go module proxy ($("${GO}" env GOPROXY)); is it reachable, and is v${VERSION} a Consul release? See ${log}."
   moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"${modjson}")
   [[ -f "${moddir}/go.mod" ]] || die "unexpected 'go mod download' output for ${MODULE}@v${VERSION}: ${modjson}"
+
+  # The official entrypoint script of the same release, kept next to the binary. Two things it
+  # expects do not exist in our image: dumb-init (its shebang; Consul runs as PID 1 instead and
+  # handles SIGTERM/SIGINT itself) and su-exec (replaced by a shim, see below).
+  [[ -f "${moddir}/.release/docker/docker-entrypoint.sh" ]] ||
+    die "${MODULE}@v${VERSION} has no .release/docker/docker-entrypoint.sh to copy."
+  sed '1s|^#!.*|#!/bin/sh|' "${moddir}/.release/docker/docker-entrypoint.sh" >"${ENTRYPOINT}"
 
   # Consul serves /ui/ from files embedded from agent/uiserver/dist; the release ships them in the
   # module zip, so no Node build is needed. Stop early if that ever changes.
@@ -180,7 +192,12 @@ mkdir -p "${CACHE_DIR}"
 # Two runs at once (e.g. two test suites) must not build twice into the same files.
 exec 9>"${CACHE_DIR}/.lock-${VERSION}"
 flock 9
-if bin_ok "${BIN}"; then
+# Another run may have finished the image while this one waited for the lock.
+if docker image inspect "${IMAGE}" >/dev/null 2>&1; then
+  say "${IMAGE} is present (built by a concurrent run)."
+  exit 0
+fi
+if bin_ok "${BIN}" && [[ -s "${ENTRYPOINT}" ]]; then
   say "using the cached binary ${BIN}."
 else
   build_consul
@@ -218,13 +235,7 @@ echo 'hosts: files dns' >"${R}/etc/nsswitch.conf"
 # Not needed offline, but the official image has CA certificates (e.g. for HTTPS checks).
 [[ -r /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "${R}/etc/ssl/certs/"
 
-# The official entrypoint script, from the same release. Two things it expects do not exist here:
-# dumb-init (its shebang; Consul is PID 1 instead, and handles SIGTERM/SIGINT itself) and su-exec
-# (replaced by the shim below).
-ENTRYPOINT_SRC="$(cd "${CACHE_DIR}" && GOWORK=off "${GO}" mod download -json "${MODULE}@v${VERSION}" |
-  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')/.release/docker/docker-entrypoint.sh"
-[[ -f "${ENTRYPOINT_SRC}" ]] || die "${ENTRYPOINT_SRC} is missing from the module; cannot copy the official entrypoint."
-sed '1s|^#!.*|#!/bin/sh|' "${ENTRYPOINT_SRC}" >"${R}/usr/local/bin/docker-entrypoint.sh"
+cp "${ENTRYPOINT}" "${R}/usr/local/bin/docker-entrypoint.sh"
 
 # su-exec USER[:GROUP] CMD ARGS...: run CMD as USER without a new process, as su-exec does, using
 # busybox su (the group is USER's primary group). When not root (`docker run --user consul`),
@@ -241,7 +252,8 @@ case "$user" in
   *) user=$(awk -F: -v id="$user" '$3 == id { print $1; exit }' /etc/passwd) ;;
 esac
 [ -n "$user" ] || { echo "su-exec: no user for '$spec' in /etc/passwd" >&2; exit 1; }
-exec su -s /bin/sh "$user" -c 'exec "$0" "$@"' "$@"
+# Options first and "--": busybox su would otherwise parse CMD's own -flags as its options.
+exec su -s /bin/sh -c 'exec "$0" "$@"' -- "$user" "$@"
 EOF
 chmod 0755 "${R}/bin/busybox" "${R}/bin/consul" "${R}/usr/local/bin/docker-entrypoint.sh" "${R}/usr/local/bin/su-exec"
 
@@ -275,7 +287,9 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 [[ -n "${leader}" && "${leader}" != '""' ]] || reject "the dev agent reported no leader within 30s."
-docker exec "${CHECK_NAME}" wget -q -O - http://127.0.0.1:8500/ui/ 2>/dev/null | grep -qi '<html' ||
+# Captured first: with pipefail, `wget | grep -q` fails when grep closes the pipe early.
+ui_page=$(docker exec "${CHECK_NAME}" wget -q -O - http://127.0.0.1:8500/ui/ 2>/dev/null || true)
+[[ "${ui_page}" == *"<html"* && "${ui_page}" == *consul-ui* ]] ||
   reject "the dev agent does not serve the web UI at /ui/."
 agent_user=$(docker exec "${CHECK_NAME}" ps -o user,comm | awk '$2 == "consul" { print $1; exit }')
 [[ "${agent_user}" == "consul" ]] || reject "the agent runs as '${agent_user}', not as the consul user."

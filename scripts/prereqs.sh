@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything the stack and its tests need on this machine, in order: a Docker Engine, the Consul
+# image named in Pulumi.dev.yaml (built offline if no registry answers), and Chromium for the UI
+# tests. Each step is idempotent and takes seconds once satisfied.
+# Usage: scripts/prereqs.sh [IMAGE]   (IMAGE is passed to ensure-consul-image.sh)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Microseconds since the epoch, from bash itself (no bc/date arithmetic needed).
+now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "${t}"; }
+
+run_step() {
+  local name=$1 start rc=0 us
+  shift
+  start=$(now_us)
+  "${SCRIPT_DIR}/${name}" "$@" || rc=$?
+  us=$(($(now_us) - start))
+  printf 'prereqs: %-24s %-16s %d.%01ds\n' "${name}" "$([[ ${rc} -eq 0 ]] && echo ok || echo "FAILED (exit ${rc})")" \
+    $((us / 1000000)) $((us % 1000000 / 100000))
+  [[ ${rc} -eq 0 ]] || exit "${rc}"
+}
+
+run_step ensure-docker.sh
+run_step ensure-consul-image.sh "$@"
+run_step ensure-chromium.sh
+echo "prereqs: all satisfied."
