@@ -70,8 +70,8 @@ export async function api(httpAddr: string, urlPath: string, init?: RequestInit)
     return { status: response.status, body: await response.text() };
 }
 
-/** Can `from` open a TCP connection to address:port? busybox wget exits 0 only on an HTTP answer. */
+/** Does `from` get an HTTP answer from address:port? (busybox wget's own -T crashes, so `timeout` bounds it.) */
 export async function reaches(from: string, address: string, port: number): Promise<boolean> {
-    const result = await exec(from, ["wget", "-q", "-T", "3", "-O", "/dev/null", `http://${address}:${port}/v1/status/leader`]);
+    const result = await exec(from, ["timeout", "3", "wget", "-q", "-O", "/dev/null", `http://${address}:${port}/v1/status/leader`]);
     return result.code === 0;
 }
