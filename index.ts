@@ -2,8 +2,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { AclBootstrap, fixedToken } from "./components/acl-bootstrap";
+import { replicationPolicyName } from "./components/acl";
+import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
-import { ConfigProblems, DatacenterSettings, planStack, StackPlan } from "./components/topology";
+import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan } from "./components/topology";
 
 const config = new pulumi.Config();
 
@@ -34,6 +37,27 @@ const gossipKeyValue: pulumi.Output<string> = pulumi.secret(
     userGossipKey ?? new random.RandomBytes("gossip-key", { length: 32 }).base64,
 );
 
+// Every token's secret ID is fixed in advance, so agents start with their tokens in their config.
+const managementToken = pulumi.secret(new random.RandomUuid("acl-management-token").result);
+const replicationToken = fixedToken("acl-replication-token", {
+    description: "ACL replication for secondary datacenters",
+    policy: replicationPolicyName,
+});
+const models = stack.datacenters.map((dc) => datacenterModel({ ...dc, primaryDatacenter: stack.primaryDatacenter, namePrefix }));
+const agentTokens = models.flatMap((dc) =>
+    [...dc.servers, ...dc.clients].map((agent) => ({
+        agent: agent.name,
+        token: fixedToken(`${agent.name}-token`, {
+            description: `agent token for ${agent.name}`,
+            nodeIdentity: { node: agent.name, datacenter: dc.name },
+        }),
+    })),
+);
+const agentSecrets = Object.fromEntries(agentTokens.map((t) => [t.agent, t.token.apply((spec) => spec.secretId)]));
+
+// The stack's own CA signs every datacenter's server and HTTPS certificates.
+const ca = certificateAuthority("consul-ca");
+
 const wanNetwork = new docker.Network("wan", {
     name: `${namePrefix}consul-wan`,
     driver: "bridge",
@@ -44,28 +68,52 @@ const wanNetwork = new docker.Network("wan", {
     ],
 });
 
-const datacenters: ConsulDatacenter[] = [];
-for (const dc of stack.datacenters) {
-    const primary = datacenters[0];
-    datacenters.push(
-        new ConsulDatacenter(dc.name, {
-            datacenter: dc.name,
-            primaryDatacenter: stack.primaryDatacenter,
-            servers: dc.servers,
-            clients: dc.clients,
-            subnet: dc.subnet,
-            namePrefix,
-            image: config.require("image"),
-            gossipKey: gossipKeyValue,
-            wan: {
-                network: wanNetwork.name,
-                serverAddresses: dc.wanAddresses,
-                join: primary ? primary.serverWanAddresses : [],
-            },
-            ports: { http: dc.httpPort, dns: dc.dnsPort, hostIp: config.require("publishAddress") },
-        }),
-    );
-}
+const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
+    datacenter: dc.name,
+    primaryDatacenter: stack.primaryDatacenter,
+    servers: dc.servers,
+    clients: dc.clients,
+    subnet: dc.subnet,
+    namePrefix,
+    image: config.require("image"),
+    gossipKey: gossipKeyValue,
+    ports: { http: dc.httpPort, dns: dc.dnsPort, hostIp: config.require("publishAddress") },
+    ca,
+});
+
+const [primaryPlan, ...secondaryPlans] = stack.datacenters;
+const primary = new ConsulDatacenter(primaryPlan.name, {
+    ...datacenterArgs(primaryPlan),
+    wan: { network: wanNetwork.name, serverAddresses: primaryPlan.wanAddresses, join: [] },
+    acl: { agentTokens: agentSecrets, initialManagementToken: managementToken },
+});
+
+// Creates every token in the primary once its servers elect a leader; healthy when all exist.
+const aclBootstrap = new AclBootstrap("acl", {
+    datacenter: stack.primaryDatacenter,
+    image: primary.imageId,
+    network: primary.lanNetwork,
+    address: primary.utilityAddress,
+    serverAddresses: primary.serverLanAddresses,
+    caCertPem: ca.certPem,
+    managementToken,
+    tokens: [...agentTokens.map((t) => t.token), replicationToken],
+    namePrefix,
+});
+
+// Secondary datacenters join the primary's servers over the WAN pool.
+const datacenters = [
+    primary,
+    ...secondaryPlans.map(
+        (dc) =>
+            new ConsulDatacenter(dc.name, {
+                ...datacenterArgs(dc),
+                wan: { network: wanNetwork.name, serverAddresses: dc.wanAddresses, join: primary.serverWanAddresses },
+                acl: { agentTokens: agentSecrets, replicationToken: replicationToken.apply((t) => t.secretId) },
+                startAfter: [aclBootstrap.container],
+            }),
+    ),
+];
 
 const byDatacenter = <T>(pick: (dc: ConsulDatacenter) => pulumi.Output<T>) =>
     pulumi.all(Object.fromEntries(stack.datacenters.map((dc, i) => [dc.name, pick(datacenters[i])])));
@@ -77,3 +125,6 @@ export const containers = byDatacenter((dc) =>
     pulumi.all({ servers: dc.serverNames, clients: dc.clientNames }),
 );
 export const gossipKey = gossipKeyValue;
+export const aclBootstrapToken = managementToken;
+/** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */
+export const caCertPem = ca.certPem;

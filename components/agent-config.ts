@@ -12,10 +12,14 @@ export interface AgentConfig {
     bootstrap_expect?: number;
     retry_join?: string[];
     retry_join_wan?: string[];
+    acl?: { enable_token_replication: boolean };
 }
 
 /** Where the agent reads its config (`-config-dir`). */
 export const configDir = "/consul/config";
+
+/** Where the base files expect the CA, the server certificate and the HTTPS certificate. */
+export const tlsDir = "/consul/tls";
 
 /** The base files in consul-config/ that an agent of each role loads, in merge order. */
 export const baseConfigFiles: Record<AgentRole, readonly string[]> = {
@@ -44,6 +48,8 @@ export function agentConfig(dc: DatacenterModel, agent: AgentModel, wanJoin: rea
         bootstrap_expect: dc.servers.length,
         ...(peers.length > 0 ? { retry_join: peers } : {}),
         ...(wanJoin.length > 0 ? { retry_join_wan: [...wanJoin] } : {}),
+        // Secondary servers copy the primary's ACL policies and tokens, so tokens work in every DC.
+        ...(dc.name !== dc.primaryDatacenter ? { acl: { enable_token_replication: true } } : {}),
     };
 }
 

@@ -2,7 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson } from "./agent-config";
+import { aclTokensConfig } from "./acl";
+import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
+import { issueCertificate } from "./certificates";
 import { AgentModel, datacenterModel, datacenterProblems, DatacenterSettings } from "./topology";
 
 export interface ConsulDatacenterArgs {
@@ -30,7 +32,23 @@ export interface ConsulDatacenterArgs {
         /** Another datacenter's server WAN addresses to join; empty for the primary. */
         readonly join: pulumi.Input<pulumi.Input<string>[]>;
     };
-    /** Host ports for the UI/API (8500) and DNS (8600 tcp and udp) of this datacenter's local agent. */
+    /** The stack's CA: it signs this datacenter's server and HTTPS certificates. */
+    readonly ca: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
+    readonly acl: {
+        /** Each agent's own token (its secret ID), by agent name. */
+        readonly agentTokens: Readonly<Record<string, pulumi.Input<string>>>;
+        /** Primary datacenter only: the management token its servers bootstrap ACLs with. */
+        readonly initialManagementToken?: pulumi.Input<string>;
+        /** Secondary datacenters only: the token their servers replicate ACLs with. */
+        readonly replicationToken?: pulumi.Input<string>;
+    };
+    /**
+     * Resources that must be ready before this datacenter's agents start. A secondary datacenter starts
+     * after the ACL bootstrap: its servers set up their Connect CA, and so auto_encrypt for their
+     * clients, once, at first election, and that needs the replication token to exist already.
+     */
+    readonly startAfter?: pulumi.Input<pulumi.Resource>[];
+    /** Host ports for the HTTPS UI/API (8501 inside) and DNS (8600 tcp and udp) of this DC's local agent. */
     readonly ports: {
         readonly http: pulumi.Input<number>;
         readonly dns: pulumi.Input<number>;
@@ -55,14 +73,21 @@ export const agentHealthcheck = {
 export class ConsulDatacenter extends pulumi.ComponentResource {
     public readonly serverNames: pulumi.Output<string[]>;
     public readonly clientNames: pulumi.Output<string[]>;
-    /** e.g. http://127.0.0.1:8500/ui/dc1 */
+    /** e.g. https://127.0.0.1:8500/ui/dc1 */
     public readonly uiUrl: pulumi.Output<string>;
-    /** host:port of the HTTP API. */
+    /** host:port of the HTTPS API. */
     public readonly httpAddr: pulumi.Output<string>;
     /** host:port of the DNS interface (tcp and udp). */
     public readonly dnsAddr: pulumi.Output<string>;
     /** What another datacenter joins over the WAN pool. */
     public readonly serverWanAddresses: string[];
+    /** LAN addresses of the servers, for agents and tools on this datacenter's network. */
+    public readonly serverLanAddresses: string[];
+    /** A free LAN address for one-off tools. */
+    public readonly utilityAddress: string;
+    /** The Docker network of this datacenter's LAN. */
+    public readonly lanNetwork: pulumi.Output<string>;
+    public readonly imageId: pulumi.Output<string>;
 
     constructor(name: string, args: ConsulDatacenterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
@@ -119,6 +144,31 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         // The UI, API and DNS are published from the datacenter's first client: applications talk to their
         // local agent, never straight to servers. A datacenter without clients publishes from a server.
         const published = dc.clients[0] ?? dc.servers[0];
+        const local = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
+        const serverCert = issueCertificate(
+            `${name}-server-cert`,
+            args.ca,
+            { commonName: `server.${dc.name}.consul`, dnsNames: [`server.${dc.name}.consul`, ...local.dnsNames], ipAddresses: local.ipAddresses },
+            { parent: this },
+        );
+        const httpsCert =
+            dc.clients.length > 0
+                ? issueCertificate(
+                      `${name}-https-cert`,
+                      args.ca,
+                      { commonName: `client.${dc.name}.consul`, dnsNames: [`client.${dc.name}.consul`, ...local.dnsNames], ipAddresses: local.ipAddresses },
+                      { parent: this },
+                  )
+                : undefined;
+        const tlsFiles = (agent: AgentModel) => {
+            const cert = agent.role === "server" ? serverCert : (httpsCert as typeof serverCert);
+            const base = agent.role === "server" ? "server" : "https";
+            return [
+                { file: `${tlsDir}/ca.pem`, content: pulumi.output(args.ca.certPem) },
+                { file: `${tlsDir}/${base}.pem`, content: cert.certPem },
+                { file: `${tlsDir}/${base}-key.pem`, content: cert.privateKeyPem },
+            ];
+        };
 
         const container = (agent: AgentModel) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
@@ -128,9 +178,19 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                 { name: `${agent.name}-data`, labels: labels({ "consul.role": agent.role }) },
                 { parent: this },
             );
+            const agentToken = args.acl.agentTokens[agent.name];
+            if (agentToken === undefined) {
+                throw new pulumi.ResourceError(`ConsulDatacenter ${name}: args.acl.agentTokens has no token for ${agent.name}`, this);
+            }
+            const isServer = agent.role === "server";
+            const tokensFile = pulumi
+                .all([agentToken, isServer ? args.acl.initialManagementToken : undefined, isServer ? args.acl.replicationToken : undefined])
+                .apply(([agentToken, initialManagement, replication]) =>
+                    renderJson(aclTokensConfig({ agent: agentToken, initialManagement, replication })),
+                );
             const agentFile = pulumi
                 .output(args.wan.join)
-                .apply((join) => renderJson(agentConfig(dc, agent, agent.role === "server" ? join : [])));
+                .apply((join) => renderJson(agentConfig(dc, agent, isServer ? join : [])));
             const networks = [{ name: lan.name, ipv4Address: agent.lanAddress, aliases: [agent.name] }];
             if (agent.wanAddress) {
                 networks.push({ name: pulumi.output(args.wan.network), ipv4Address: agent.wanAddress, aliases: [agent.name] });
@@ -156,11 +216,13 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                         })),
                         { file: `${configDir}/agent.json`, content: agentFile },
                         { file: `${configDir}/gossip.json`, content: gossipFile },
+                        { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokensFile) },
+                        ...tlsFiles(agent),
                     ],
                     ports:
                         agent === published
                             ? [
-                                  { internal: 8500, external: args.ports.http, ip: hostIp, protocol: "tcp" },
+                                  { internal: 8501, external: args.ports.http, ip: hostIp, protocol: "tcp" },
                                   { internal: 8600, external: args.ports.dns, ip: hostIp, protocol: "tcp" },
                                   { internal: 8600, external: args.ports.dns, ip: hostIp, protocol: "udp" },
                               ]
@@ -170,7 +232,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                     wait: true,
                     waitTimeout: 180,
                 },
-                { parent: this },
+                { parent: this, dependsOn: args.startAfter },
             );
         };
         const servers = dc.servers.map(container);
@@ -182,8 +244,12 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         this.clientNames = pulumi.all(clients.map((c) => c.name));
         this.httpAddr = pulumi.interpolate`${urlHost}:${args.ports.http}`;
         this.dnsAddr = pulumi.interpolate`${urlHost}:${args.ports.dns}`;
-        this.uiUrl = pulumi.interpolate`http://${this.httpAddr}/ui/${dc.name}`;
+        this.uiUrl = pulumi.interpolate`https://${this.httpAddr}/ui/${dc.name}`;
         this.serverWanAddresses = dc.servers.map((s) => s.wanAddress as string);
+        this.serverLanAddresses = dc.servers.map((s) => s.lanAddress);
+        this.utilityAddress = dc.utilityAddress;
+        this.lanNetwork = lan.name;
+        this.imageId = image.imageId;
 
         this.registerOutputs({
             serverNames: this.serverNames,

@@ -42,6 +42,8 @@ export interface DatacenterModel {
     readonly primaryDatacenter: string;
     readonly subnet: string;
     readonly gateway: string;
+    /** A free address below the servers' range, for one-off tools such as the acl-init container. */
+    readonly utilityAddress: string;
     readonly servers: readonly AgentModel[];
     readonly clients: readonly AgentModel[];
 }
@@ -280,6 +282,7 @@ export function datacenterModel(layout: DatacenterLayout): DatacenterModel {
         primaryDatacenter: layout.primaryDatacenter,
         subnet: layout.subnet,
         gateway: hostAddress(subnet, 1),
+        utilityAddress: hostAddress(subnet, serverOffset),
         servers: Array.from({ length: layout.servers }, (_, i) => agent("server", i + 1, layout.wanAddresses[i])),
         clients: Array.from({ length: layout.clients }, (_, i) => agent("client", i + 1)),
     };

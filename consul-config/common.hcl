@@ -1,7 +1,8 @@
 # Settings every agent shares, servers and clients alike.
 # Consul reads every file in its config dir (-config-dir=/consul/config) and merges them, so this file
 # is joined by server.hcl or client.hcl and by agent.json, which the program writes for each agent
-# (node name, datacenter, addresses, whom to join). The gossip key sits apart in gossip.json.
+# (node name, datacenter, addresses, whom to join). Secrets sit apart: the gossip key in gossip.json,
+# the agent's ACL tokens in acl-tokens.json. Certificates live in /consul/tls.
 
 # Raft data, the node ID and the gossip keyring live here, on a Docker volume of their own, so they
 # survive a container replacement.
@@ -11,9 +12,39 @@ data_dir = "/consul/data"
 # others which address to use, which matters because servers sit on two networks.
 bind_addr = "0.0.0.0"
 
-# The HTTP API, UI and DNS answer on every interface of the container. Docker publishes them to the
-# host on 127.0.0.1 only, unless the stack's publishAddress says otherwise.
+# The HTTPS API, UI and DNS answer on every interface of the container; Docker publishes them to the
+# host on 127.0.0.1 only, unless the stack's publishAddress says otherwise. Plain HTTP answers on the
+# container's loopback only, for the healthcheck and for `consul` commands run inside the container.
 client_addr = "0.0.0.0"
+addresses {
+  http = "127.0.0.1"
+}
+ports {
+  http  = 8500
+  https = 8501
+}
+
+# Access control lists: a request without a token that allows it is denied.
+acl {
+  enabled        = true
+  default_policy = "deny"
+  # While the servers cannot be reached, keep using the tokens' cached permissions.
+  down_policy    = "extend-cache"
+  # Tokens set later with `consul acl set-agent-token` survive a restart.
+  enable_token_persistence = true
+}
+
+# TLS: every agent trusts the stack's CA and checks that a server's certificate really says
+# server.<datacenter>.consul, so nothing can pose as a server.
+tls {
+  defaults {
+    ca_file         = "/consul/tls/ca.pem"
+    verify_outgoing = true
+  }
+  internal_rpc {
+    verify_server_hostname = true
+  }
+}
 
 # The web UI (served under /ui/).
 ui_config {

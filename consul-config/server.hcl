@@ -12,3 +12,22 @@ retry_interval_wan = "2s"
 performance {
   raft_multiplier = 1
 }
+
+# Servers present the certificate the stack issued for server.<datacenter>.consul, and accept RPC only
+# from agents that present a certificate signed by the stack's CA.
+tls {
+  defaults {
+    cert_file       = "/consul/tls/server.pem"
+    key_file        = "/consul/tls/server-key.pem"
+    verify_incoming = true
+  }
+  # Browsers and the consul CLI present no client certificate; the HTTPS API relies on ACL tokens.
+  https {
+    verify_incoming = false
+  }
+}
+
+# Servers hand client agents their TLS certificates (auto_encrypt), so clients need only the CA.
+auto_encrypt {
+  allow_tls = true
+}

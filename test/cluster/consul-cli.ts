@@ -1,5 +1,6 @@
-// Reads Consul's own CLI output inside the containers, and its HTTP API through the published ports.
-import { dockerOk, exec } from "./docker";
+// Reads Consul's own CLI output inside the containers, and its HTTPS API through the published ports.
+import * as https from "node:https";
+import { exec } from "./docker";
 
 export interface Member {
     readonly node: string;
@@ -19,59 +20,94 @@ export function parseTable(text: string): Record<string, string>[] {
     });
 }
 
-export async function consul(container: string, ...args: string[]): Promise<string> {
-    return dockerOk(["exec", container, "consul", ...args]);
-}
+/** The consul CLI inside a container, with a token (ACLs deny everything else). */
+export class ConsulCli {
+    constructor(private readonly token: string) {}
 
-export async function members(container: string, ...flags: string[]): Promise<Member[]> {
-    return parseTable(await consul(container, "members", ...flags)).map((row) => ({
-        node: row.Node,
-        address: row.Address,
-        status: row.Status,
-        type: row.Type,
-        dc: row.DC,
-    }));
-}
-
-export interface RaftPeer {
-    readonly node: string;
-    readonly state: string;
-    readonly voter: boolean;
-}
-
-export async function raftPeers(container: string): Promise<RaftPeer[]> {
-    return parseTable(await consul(container, "operator", "raft", "list-peers")).map((row) => ({
-        node: row.Node,
-        state: row.State,
-        voter: row.Voter === "true",
-    }));
-}
-
-/** `consul keyring -list`: for each pool (WAN, "dc1 (LAN)", …) the keys and how many members hold each. */
-export async function keyring(container: string): Promise<Map<string, { key: string; held: number; of: number }[]>> {
-    const pools = new Map<string, { key: string; held: number; of: number }[]>();
-    let pool = "";
-    for (const line of (await consul(container, "keyring", "-list")).split("\n")) {
-        const header = /^(\S.*):\s*$/.exec(line);
-        const key = /^\s+(\S+)\s+\[(\d+)\/(\d+)\]/.exec(line);
-        if (header && !line.startsWith("==>")) {
-            pool = header[1];
-            pools.set(pool, []);
-        } else if (key && pool) {
-            pools.get(pool)?.push({ key: key[1], held: Number(key[2]), of: Number(key[3]) });
+    async run(container: string, ...args: string[]): Promise<string> {
+        const result = await exec(container, ["consul", ...args], { CONSUL_HTTP_TOKEN: this.token });
+        if (result.code !== 0) {
+            throw new Error(`consul ${args.join(" ")} in ${container} failed (${result.code}): ${result.stderr.trim()}`);
         }
+        return result.stdout;
     }
-    return pools;
+
+    async members(container: string, ...flags: string[]): Promise<Member[]> {
+        return parseTable(await this.run(container, "members", ...flags)).map((row) => ({
+            node: row.Node,
+            address: row.Address,
+            status: row.Status,
+            type: row.Type,
+            dc: row.DC,
+        }));
+    }
+
+    async raftPeers(container: string): Promise<{ node: string; state: string; voter: boolean }[]> {
+        return parseTable(await this.run(container, "operator", "raft", "list-peers")).map((row) => ({
+            node: row.Node,
+            state: row.State,
+            voter: row.Voter === "true",
+        }));
+    }
+
+    /** `consul keyring -list`: for each pool (WAN, "dc1 (LAN)", …) the keys and how many members hold each. */
+    async keyring(container: string): Promise<Map<string, { key: string; held: number; of: number }[]>> {
+        const pools = new Map<string, { key: string; held: number; of: number }[]>();
+        let pool = "";
+        for (const line of (await this.run(container, "keyring", "-list")).split("\n")) {
+            const header = /^(\S.*):\s*$/.exec(line);
+            const key = /^\s+(\S+)\s+\[(\d+)\/(\d+)\]/.exec(line);
+            if (header && !line.startsWith("==>")) {
+                pool = header[1];
+                pools.set(pool, []);
+            } else if (key && pool) {
+                pools.get(pool)?.push({ key: key[1], held: Number(key[2]), of: Number(key[3]) });
+            }
+        }
+        return pools;
+    }
 }
 
-/** HTTP GET or PUT against an agent's published API; returns status and body text. */
-export async function api(httpAddr: string, urlPath: string, init?: RequestInit): Promise<{ status: number; body: string }> {
-    const response = await fetch(`http://${httpAddr}${urlPath}`, { ...init, signal: AbortSignal.timeout(5_000) });
-    return { status: response.status, body: await response.text() };
+export interface ApiResponse {
+    readonly status: number;
+    readonly body: string;
+    readonly headers: Record<string, string | string[] | undefined>;
 }
 
-/** Does `from` get an HTTP answer from address:port? (busybox wget's own -T crashes, so `timeout` bounds it.) */
-export async function reaches(from: string, address: string, port: number): Promise<boolean> {
-    const result = await exec(from, ["timeout", "3", "wget", "-q", "-O", "/dev/null", `http://${address}:${port}/v1/status/leader`]);
+/** HTTPS request to a published API, trusting only `ca`; rejects on a TLS or connection error. */
+export function api(
+    httpAddr: string,
+    urlPath: string,
+    options: { ca?: string; token?: string; method?: string; body?: string } = {},
+): Promise<ApiResponse> {
+    const [host, port] = httpAddr.split(":");
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            {
+                host,
+                port: Number(port),
+                path: urlPath,
+                method: options.method ?? "GET",
+                ca: options.ca,
+                headers: options.token ? { "X-Consul-Token": options.token } : {},
+                timeout: 5_000,
+            },
+            (res) => {
+                let body = "";
+                res.on("data", (chunk) => (body += chunk));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`timeout: ${urlPath}`)));
+        req.on("error", reject);
+        req.end(options.body);
+    });
+}
+
+/** Does `from` get an HTTPS answer from an agent at address? `timeout` bounds an unreachable address. */
+export async function reaches(from: string, address: string): Promise<boolean> {
+    const result = await exec(from, [
+        "timeout", "5", "consul", "catalog", "datacenters", `-http-addr=https://${address}:8501`, "-tls-skip-verify",
+    ]);
     return result.code === 0;
 }

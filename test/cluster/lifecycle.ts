@@ -1,30 +1,12 @@
 // Declares the real program's resources, creates exactly those on the Docker Engine, and removes them.
-import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ComputeState, ProgramRun, runProgram, stackConfig } from "../support/program";
+import { ProgramRun, runProgram, stackConfig } from "../support/program";
 import { docker, dockerOk } from "./docker";
-import { DockerPlan, translate } from "./translate";
-
-/** Computed values as the real providers make them: real random bytes, the real local image ID. */
-const realState: ComputeState = async (type, _name, inputs) => {
-    switch (type) {
-        case "random:index/randomBytes:RandomBytes": {
-            const bytes = randomBytes(inputs.length as number);
-            return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
-        }
-        case "docker:index/remoteImage:RemoteImage": {
-            const id = await docker(["image", "inspect", "--format", "{{.Id}}", inputs.name as string]);
-            if (id.code !== 0) {
-                throw new Error(`image ${inputs.name} is not on this Docker host: run scripts/ensure-consul-image.sh`);
-            }
-            return { imageId: id.stdout.trim(), repoDigest: "" };
-        }
-        default:
-            return {};
-    }
-};
+import { realState } from "./real-state";
+import { ContainerStep, DockerPlan, translate, Upload } from "./translate";
 
 export interface DeclaredCluster {
     readonly run: ProgramRun;
@@ -36,7 +18,11 @@ export async function declareCluster(): Promise<DeclaredCluster> {
     return { run, plan: translate(run.resources) };
 }
 
-/** Creates networks, volumes and containers, copies uploads in, connects networks, then starts them all. */
+/**
+ * Creates networks, volumes and containers (uploads copied in, networks connected), then starts each
+ * container once the containers it depends on are ready, where ready means healthy for `wait: true`:
+ * the order and the waits of `pulumi up`. Returns when every container is ready.
+ */
 export async function applyPlan(plan: DockerPlan): Promise<{ lastStartedAt: number }> {
     for (const image of plan.images) {
         await dockerOk(["image", "inspect", image]);
@@ -44,48 +30,74 @@ export async function applyPlan(plan: DockerPlan): Promise<{ lastStartedAt: numb
     for (const step of [...plan.networks, ...plan.volumes]) {
         await dockerOk(step.args);
     }
-    // Upload content may hold secrets: it goes through a private temp dir, never through argv or logs.
+    for (const c of plan.containers) {
+        await dockerOk(c.createArgs);
+        await copyUploads(c.name, c.uploads);
+        for (const args of c.connectArgs) {
+            await dockerOk(args);
+        }
+    }
+    let lastStartedAt = 0;
+    const ready = new Map<string, Promise<void>>();
+    const start = (c: ContainerStep): Promise<void> => {
+        let promise = ready.get(c.name);
+        if (!promise) {
+            promise = (async () => {
+                await Promise.all(c.startAfter.map((name) => start(plan.containers.find((x) => x.name === name) as ContainerStep)));
+                await dockerOk(["start", c.name]);
+                lastStartedAt = Math.max(lastStartedAt, Date.now());
+                await waitHealthy(c);
+            })();
+            ready.set(c.name, promise);
+        }
+        return promise;
+    };
+    await Promise.all(plan.containers.map(start));
+    return { lastStartedAt };
+}
+
+/**
+ * Copies files in as the Docker provider does: one tar whose entries carry the full path, extracted at
+ * "/" (so missing folders are created), files owned by root with mode 0644. Content may hold secrets,
+ * so it goes through a private temp dir and stdin, never through argv or logs.
+ */
+export async function copyUploads(container: string, uploads: readonly Upload[]): Promise<void> {
+    if (uploads.length === 0) {
+        return;
+    }
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), "consul-uploads-"));
     try {
-        for (const c of plan.containers) {
-            await dockerOk(c.createArgs);
-            for (const [i, upload] of c.uploads.entries()) {
-                const local = path.join(staging, `${c.name}-${i}`);
-                fs.writeFileSync(local, upload.content, { mode: 0o644 });
-                await dockerOk(["cp", local, `${c.name}:${upload.file}`]);
-                fs.rmSync(local);
-            }
-            for (const args of c.connectArgs) {
-                await dockerOk(args);
-            }
-        }
+        const entries = uploads.map((u) => u.file.replace(/^\/+/, ""));
+        uploads.forEach((u, i) => {
+            const local = path.join(staging, entries[i]);
+            fs.mkdirSync(path.dirname(local), { recursive: true });
+            fs.writeFileSync(local, u.content, { mode: 0o644 });
+        });
+        const tar = execFileSync("tar", ["-C", staging, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-", ...entries], {
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        await dockerOk(["cp", "-", `${container}:/`], undefined, tar);
     } finally {
         fs.rmSync(staging, { recursive: true, force: true });
     }
-    // Pulumi creates independent containers concurrently; start them together the same way.
-    await Promise.all(plan.containers.map((c) => dockerOk(["start", c.name])));
-    return { lastStartedAt: Date.now() };
 }
 
-/** `wait: true`: every such container becomes healthy within its timeout, as `pulumi up` requires. */
-export async function waitHealthy(plan: DockerPlan): Promise<void> {
-    await Promise.all(
-        plan.containers
-            .filter((c) => c.waitHealthySeconds !== undefined)
-            .map(async (c) => {
-                const deadline = Date.now() + (c.waitHealthySeconds as number) * 1000;
-                let status = "";
-                while (Date.now() < deadline) {
-                    status = (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", c.name])).trim();
-                    if (status === "healthy") {
-                        return;
-                    }
-                    await new Promise((r) => setTimeout(r, 250));
-                }
-                const logs = await docker(["logs", "--tail", "20", c.name]);
-                throw new Error(`${c.name} is ${status}, not healthy, after ${c.waitHealthySeconds}s; last log lines:\n${logs.stdout}${logs.stderr}`);
-            }),
-    );
+/** `wait: true`: the container becomes healthy within its timeout, as `pulumi up` requires. */
+async function waitHealthy(c: ContainerStep): Promise<void> {
+    if (c.waitHealthySeconds === undefined) {
+        return;
+    }
+    const deadline = Date.now() + c.waitHealthySeconds * 1000;
+    let status = "";
+    while (Date.now() < deadline) {
+        status = (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", c.name])).trim();
+        if (status === "healthy") {
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    const logs = await docker(["logs", "--tail", "20", c.name]);
+    throw new Error(`${c.name} is ${status}, not healthy, after ${c.waitHealthySeconds}s; last log lines:\n${logs.stdout}${logs.stderr}`);
 }
 
 /** Removes every container, network and volume of the plan; the image stays. Returns what was left. */

@@ -1,7 +1,7 @@
 // Translates the resources index.ts declares into Docker CLI steps, property by property. Anything it
 // does not know throws, so a property newly added to the program can never be dropped silently.
 import type { DeclaredResource } from "../support/program";
-import { unwrapSecret } from "../support/program";
+import { reveal } from "../support/program";
 
 export interface NetworkStep {
     readonly name: string;
@@ -23,6 +23,8 @@ export interface ContainerStep {
     readonly uploads: Upload[];
     /** `wait: true`: healthy within this many seconds after start, or the apply fails. */
     readonly waitHealthySeconds?: number;
+    /** Containers this one depends on in Pulumi's graph: it starts once they are ready, as `pulumi up` orders it. */
+    readonly startAfter: string[];
 }
 
 export interface DockerPlan {
@@ -34,18 +36,6 @@ export interface DockerPlan {
 }
 
 type Inputs = Record<string, unknown>;
-
-/** Strips secret markers at any depth; secrets matter to Pulumi's state, not to the Docker calls. */
-function reveal(value: unknown): unknown {
-    const { value: plain } = unwrapSecret(value);
-    if (Array.isArray(plain)) {
-        return plain.map(reveal);
-    }
-    if (plain && typeof plain === "object") {
-        return Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, reveal(v)]));
-    }
-    return plain;
-}
 
 /** Hands out each property once and fails on any left over. */
 class PropertyReader {
@@ -198,11 +188,33 @@ function container(r: PropertyReader, what: string): ContainerStep {
     const waitTimeout = r.take<number>("waitTimeout");
     // The container runs entrypoint + command; the CLI's --entrypoint takes one word, so the rest leads the command.
     args.push(r.need<string>("image"), ...entrypoints.slice(1), ...(r.take<string[]>("command") ?? []));
-    return { name, createArgs: args, connectArgs, uploads, waitHealthySeconds: wait ? (waitTimeout ?? 60) : undefined };
+    return { name, createArgs: args, connectArgs, uploads, waitHealthySeconds: wait ? (waitTimeout ?? 60) : undefined, startAfter: [] };
 }
 
 /** Resource types that exist only in Pulumi's graph and create nothing in Docker. */
-const graphOnly = new Set(["consul-multi-dc:index:ConsulDatacenter", "pulumi:pulumi:Stack"]);
+const graphOnly = new Set(["consul-multi-dc:index:ConsulDatacenter", "consul-multi-dc:index:AclBootstrap", "pulumi:pulumi:Stack"]);
+
+/**
+ * Resources that create nothing in Docker: the cluster tier's mocks compute their real outputs (random
+ * bytes and UUIDs, keys and certificates made with openssl, see real-state.ts). Listed here are the
+ * properties those mocks honour; any other property would be ignored, so it throws instead.
+ */
+const computedOnly: Record<string, { properties: string[]; nested?: Record<string, string[]> }> = {
+    "random:index/randomBytes:RandomBytes": { properties: ["length"] },
+    "random:index/randomUuid:RandomUuid": { properties: [] },
+    "tls:index/privateKey:PrivateKey": { properties: ["algorithm", "ecdsaCurve"] },
+    "tls:index/selfSignedCert:SelfSignedCert": {
+        properties: ["privateKeyPem", "subject", "isCaCertificate", "validityPeriodHours", "allowedUses"],
+        nested: { subject: ["commonName", "organization"] },
+    },
+    "tls:index/certRequest:CertRequest": {
+        properties: ["privateKeyPem", "subject", "dnsNames", "ipAddresses"],
+        nested: { subject: ["commonName", "organization"] },
+    },
+    "tls:index/locallySignedCert:LocallySignedCert": {
+        properties: ["certRequestPem", "caPrivateKeyPem", "caCertPem", "validityPeriodHours", "allowedUses"],
+    },
+};
 
 export function translate(resources: readonly DeclaredResource[]): DockerPlan {
     const plan = { images: [] as string[], networks: [] as NetworkStep[], volumes: [] as NetworkStep[], containers: [] as ContainerStep[] };
@@ -228,14 +240,30 @@ export function translate(resources: readonly DeclaredResource[]): DockerPlan {
                     throw new Error(`${what}: the cluster tier only translates keepLocally: true (it never deletes images)`);
                 }
                 break;
-            case "random:index/randomBytes:RandomBytes":
-                // The mock already produced real random bytes; nothing exists in Docker.
-                r.need<number>("length");
-                break;
-            default:
-                throw new Error(`${what}: the cluster tier does not translate resource type ${resource.type}`);
+            default: {
+                const known = computedOnly[resource.type];
+                if (!known) {
+                    throw new Error(`${what}: the cluster tier does not translate resource type ${resource.type}`);
+                }
+                for (const property of known.properties) {
+                    const value = r.take<Inputs>(property);
+                    const fields = known.nested?.[property];
+                    if (fields && value) {
+                        nested(`${what}.${property}`, value, (n) => fields.forEach((f) => n.take(f)));
+                    }
+                }
+            }
         }
         r.done();
     }
+    // Dependencies name URNs; a container waits for the containers among them.
+    const containerNames = new Map(
+        resources.filter((r) => r.type === "docker:index/container:Container").map((r) => [r.urn, reveal(r.inputs.name) as string]),
+    );
+    plan.containers = plan.containers.map((c, i) => {
+        const declared = resources.filter((r) => r.type === "docker:index/container:Container")[i];
+        const after = declared.dependencies.map((urn) => containerNames.get(urn)).filter((n): n is string => n !== undefined);
+        return { ...c, startAfter: [...new Set(after)] };
+    });
     return plan;
 }

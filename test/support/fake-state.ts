@@ -1,7 +1,18 @@
-// Computed values for the unit tier: fixed, so assertions can name them.
+// Computed values for the unit tier: fixed and recognisable, so assertions can name them and search
+// every output and upload for them.
+import { createHash } from "node:crypto";
 import type { ComputeState } from "./program";
 
 export const fakeGossipKey = Buffer.alloc(32, 7).toString("base64");
+
+/** A stable UUID-shaped value per resource name. */
+export function fakeUuid(name: string): string {
+    const h = createHash("sha256").update(name).digest("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export const fakePrivateKeyPem = (name: string) => `-----BEGIN PRIVATE KEY-----\nfake-key-${name}\n-----END PRIVATE KEY-----\n`;
+export const fakeCertPem = (name: string) => `-----BEGIN CERTIFICATE-----\nfake-cert-${name}\n-----END CERTIFICATE-----\n`;
 
 export const fakeState: ComputeState = (type, name) => {
     switch (type) {
@@ -9,6 +20,15 @@ export const fakeState: ComputeState = (type, name) => {
             return { imageId: `sha256:${name}` };
         case "random:index/randomBytes:RandomBytes":
             return { base64: fakeGossipKey, hex: Buffer.from(fakeGossipKey, "base64").toString("hex") };
+        case "random:index/randomUuid:RandomUuid":
+            return { result: fakeUuid(name) };
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: fakePrivateKeyPem(name), publicKeyPem: `public-${name}` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: fakeCertPem(name) };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: `csr-${name}` };
         default:
             return {};
     }

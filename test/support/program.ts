@@ -13,6 +13,12 @@ export const stackName = "dev";
 /** The marker Pulumi wraps a secret input in when it reaches the mock monitor. */
 export const secretSig = "4dabf18193072939515e22adb298388d";
 
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getDependenciesList(): string[];
+}
+
 export interface DeclaredResource {
     readonly type: string;
     readonly name: string;
@@ -20,10 +26,12 @@ export interface DeclaredResource {
     readonly custom: boolean;
     /** Inputs as the engine received them; secret values stay wrapped with `secretSig`. */
     readonly inputs: Record<string, unknown>;
+    /** URNs of the resources it waits for: data dependencies and dependsOn, components expanded. */
+    readonly dependencies: string[];
 }
 
 /** Computed outputs a real provider would add (IDs, random bytes); returned on top of the inputs. */
-export type ComputeState = (type: string, name: string, inputs: Record<string, any>) =>
+export type ComputeState = (type: string, name: string, inputs: Record<string, any>) => // plain: secrets revealed
     Record<string, unknown> | Promise<Record<string, unknown>>;
 
 export interface ProgramRun {
@@ -54,6 +62,18 @@ export function unwrapSecret(value: unknown): { secret: boolean; value: unknown 
     return { secret: false, value };
 }
 
+/** Strips secret markers at any depth, for code that needs the plain values (mocks, the Docker translation). */
+export function reveal(value: unknown): unknown {
+    const { value: plain } = unwrapSecret(value);
+    if (Array.isArray(plain)) {
+        return plain.map(reveal);
+    }
+    if (plain && typeof plain === "object") {
+        return Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, reveal(v)]));
+    }
+    return plain;
+}
+
 /** Resolves an Output's value in a test; `Output.promise()` is internal. */
 export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
@@ -77,7 +97,7 @@ export async function runProgram(options: {
         {
             newResource: async (args) => {
                 const work = (async () => {
-                    const computed = await options.computeState(args.type, args.name, args.inputs);
+                    const computed = await options.computeState(args.type, args.name, reveal(args.inputs) as Record<string, unknown>);
                     return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
                 })();
                 pending.push(work);
@@ -88,6 +108,7 @@ export async function runProgram(options: {
                     urn: "",
                     custom: args.custom ?? true,
                     inputs: args.inputs,
+                    dependencies: [],
                 });
                 return result;
             },
@@ -99,6 +120,17 @@ export async function runProgram(options: {
         stackName,
         options.preview ?? false,
     );
+    // The mock API hides each registration's dependencies; the monitor's request carries them.
+    const dependencies = new Map<string, string[]>();
+    const monitor = getMonitor() as unknown as {
+        resources: Map<string, { urn: string }>;
+        registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+        return register(req, callback);
+    };
     const flat: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) {
         if (value !== undefined) {
@@ -116,10 +148,13 @@ export async function runProgram(options: {
     // Every stack output depends on the containers, which depend on every other resource.
     await Promise.all(Object.values(outputs).map((o) => valueOf(o)));
     await Promise.all(pending);
-    const monitor = getMonitor() as unknown as { resources: Map<string, { urn: string }> };
     const urns = [...monitor.resources.keys()];
     return {
         outputs,
-        resources: resources.map((r) => ({ ...r, urn: urns.find((u) => u.endsWith(`::${r.name}`) && u.includes(r.type)) ?? "" })),
+        resources: resources.map((r) => ({
+            ...r,
+            urn: urns.find((u) => u.endsWith(`::${r.name}`) && u.includes(r.type)) ?? "",
+            dependencies: dependencies.get(`${r.type}::${r.name}`) ?? [],
+        })),
     };
 }

@@ -6,11 +6,17 @@ import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { agentConfig } from "../../components/agent-config";
 import { datacenterModel } from "../../components/topology";
-import { fakeGossipKey, fakeState } from "../support/fake-state";
+import { fakeCertPem, fakeGossipKey, fakePrivateKeyPem, fakeState, fakeUuid } from "../support/fake-state";
 import { DeclaredResource, projectRoot, ProgramRun, runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
 
 const T = {
     component: "consul-multi-dc:index:ConsulDatacenter",
+    aclBootstrap: "consul-multi-dc:index:AclBootstrap",
+    uuid: "random:index/randomUuid:RandomUuid",
+    privateKey: "tls:index/privateKey:PrivateKey",
+    selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
+    csr: "tls:index/certRequest:CertRequest",
+    signed: "tls:index/locallySignedCert:LocallySignedCert",
     container: "docker:index/container:Container",
     network: "docker:index/network:Network",
     volume: "docker:index/volume:Volume",
@@ -28,10 +34,11 @@ type Upload = { file: string; content: unknown };
 // Pulumi marks a whole input property secret when any part of it is, so `uploads` arrives wrapped.
 const uploads = (c: DeclaredResource) => unwrapSecret(c.inputs.uploads).value as Upload[];
 const upload = (c: DeclaredResource, file: string) => {
-    const u = uploads(c).find((x) => x.file === `/consul/config/${file}`);
+    const u = uploads(c).find((x) => path.posix.join("/consul/config", file) === x.file);
     assert.ok(u, `${c.inputs.name} has no upload ${file}`);
     return u;
 };
+const agents = (run: ProgramRun) => ofType(run, T.container).filter((c) => labelsOf(c)["consul.role"] !== "acl-init");
 const labelsOf = (r: DeclaredResource) =>
     Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 
@@ -50,22 +57,33 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             assert.equal(count(T.image), 1, `${dc} images`);
             assert.equal(count(T.volume), agents, `${dc} data volumes`);
             assert.equal(count(T.container), agents, `${dc} containers`);
+            assert.equal(count(T.uuid), 2 * agents, `${dc} agent token accessor and secret IDs`);
+            assert.equal(count(T.privateKey), 2, `${dc} keys: server and HTTPS`);
+            assert.equal(count(T.csr), 2, `${dc} certificate requests`);
+            assert.equal(count(T.signed), 2, `${dc} certificates signed by the stack CA`);
         }
-        assert.equal(ofType(run, T.container).length, 6);
+        assert.equal(ofType(run, T.container).length, 7, "6 agents and acl-init");
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
         assert.equal(ofType(run, T.bytes).length, 1, "one gossip key for every agent");
+        assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
+        assert.equal(ofType(run, T.uuid).length, 12 + 3, "agent tokens, management token, replication token");
     });
 
-    test("every docker resource is a child of its datacenter component, named from it", () => {
-        for (const r of run.resources.filter((x) => x.type.startsWith("docker:") && x.name !== "wan")) {
-            const dc = r.name.split("-")[0];
-            assert.ok(r.urn.includes(`::consul-multi-dc::${T.component}$${r.type}::${dc}-`), `${r.name}: ${r.urn}`);
+    test("every resource below the stack is a child of its component, named from it", () => {
+        const topLevel = ["wan", "gossip-key", "acl-management-token", "acl-replication-accessor", "acl-replication-token", "consul-ca-key", "consul-ca"];
+        for (const r of run.resources.filter((x) => x.custom)) {
+            if (topLevel.includes(r.name)) {
+                assert.ok(!r.urn.includes("$"), `${r.name} is top-level: ${r.urn}`);
+                continue;
+            }
+            const [component, type] = r.name.startsWith("acl-") ? ["acl", T.aclBootstrap] : [r.name.split("-")[0], T.component];
+            assert.ok(r.urn.includes(`::consul-multi-dc::${type}$${r.type}::${component}-`), `${r.name}: ${r.urn}`);
         }
     });
 
     test("containers are named as in the demo, dc1-server1 … dc2-client1", () => {
         assert.deepEqual(
-            ofType(run, T.container).map((c) => c.inputs.name).sort(),
+            agents(run).map((c) => c.inputs.name).sort(),
             ["dc1-client1", "dc1-server1", "dc1-server2", "dc1-server3", "dc2-client1", "dc2-server1"],
         );
     });
@@ -89,10 +107,10 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(networks("dc2-client1"), ["dc2-lan=10.201.2.101"]);
     });
 
-    test("UI/API and DNS are published from each DC's client, on 127.0.0.1 only", () => {
+    test("the HTTPS UI/API and DNS are published from each DC's client, on 127.0.0.1 only", () => {
         const ports = (name: string) => named(run, T.container, name).inputs.ports ?? [];
         assert.deepEqual(ports("dc1-client1"), [
-            { internal: 8500, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 8501, external: 8500, ip: "127.0.0.1", protocol: "tcp" },
             { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "tcp" },
             { internal: 8600, external: 8600, ip: "127.0.0.1", protocol: "udp" },
         ]);
@@ -114,7 +132,16 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             "/consul/config/server.hcl",
             "/consul/config/agent.json",
             "/consul/config/gossip.json",
+            "/consul/config/acl-tokens.json",
+            "/consul/tls/ca.pem",
+            "/consul/tls/server.pem",
+            "/consul/tls/server-key.pem",
         ]);
+        assert.deepEqual(uploads(client).slice(5).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/https.pem", "/consul/tls/https-key.pem"]);
+        assert.equal(upload(client, "../tls/ca.pem").content, fakeCertPem("consul-ca"));
+        assert.equal(upload(server, "../tls/server.pem").content, fakeCertPem("dc2-server-cert"));
+        assert.equal(upload(server, "../tls/server-key.pem").content, fakePrivateKeyPem("dc2-server-cert-key"));
+        assert.equal(upload(client, "../tls/https-key.pem").content, fakePrivateKeyPem("dc1-https-cert-key"));
         assert.equal(upload(server, "common.hcl").content, base("common.hcl"));
         assert.equal(upload(server, "server.hcl").content, base("server.hcl"));
         assert.equal(upload(client, "client.hcl").content, base("client.hcl"));
@@ -130,7 +157,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     });
 
     test("the gossip key is uploaded to every agent as a secret, and only in gossip.json", () => {
-        for (const c of ofType(run, T.container)) {
+        for (const c of agents(run)) {
             assert.ok(unwrapSecret(c.inputs.uploads).secret, `${c.inputs.name}: uploads must be secret`);
             assert.deepEqual(JSON.parse(upload(c, "gossip.json").content as string), { encrypt: fakeGossipKey });
             for (const u of uploads(c).filter((x) => !x.file.endsWith("gossip.json"))) {
@@ -141,7 +168,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     });
 
     test("containers carry labels, a healthcheck, a restart policy, an explicit entrypoint and the consul user", () => {
-        for (const c of ofType(run, T.container)) {
+        for (const c of agents(run)) {
             const name = c.inputs.name as string;
             assert.deepEqual(labelsOf(c), {
                 "consul.datacenter": name.split("-")[0],
@@ -170,9 +197,10 @@ describe("default stack (Pulumi.dev.yaml)", () => {
 
     test("stack outputs give UI URLs, HTTP and DNS addresses and container names per DC", async () => {
         assert.deepEqual(await valueOf(run.outputs.uiUrls), {
-            dc1: "http://127.0.0.1:8500/ui/dc1",
-            dc2: "http://127.0.0.1:8501/ui/dc2",
+            dc1: "https://127.0.0.1:8500/ui/dc1",
+            dc2: "https://127.0.0.1:8501/ui/dc2",
         });
+        assert.equal(await valueOf(run.outputs.caCertPem), fakeCertPem("consul-ca"));
         assert.deepEqual(await valueOf(run.outputs.httpAddrs), { dc1: "127.0.0.1:8500", dc2: "127.0.0.1:8501" });
         assert.deepEqual(await valueOf(run.outputs.dnsAddrs), { dc1: "127.0.0.1:8600", dc2: "127.0.0.1:8601" });
         assert.deepEqual(await valueOf(run.outputs.containers), {
@@ -181,23 +209,80 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         });
     });
 
-    test("gossipKey is a secret output, and no other output is secret or holds it", async () => {
+    // Every secret the stack makes: the gossip key, the token secret IDs and the private keys.
+    const secretValues = () => [
+        fakeGossipKey,
+        ...ofType(run, T.uuid).filter((r) => !r.name.includes("accessor")).map((r) => fakeUuid(r.name)),
+        ...ofType(run, T.privateKey).map((r) => fakePrivateKeyPem(r.name)),
+    ];
+
+    test("gossipKey and aclBootstrapToken are secret outputs; no other output is secret or holds a secret", async () => {
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
-        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => k !== "gossipKey")) {
+        assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapToken), true);
+        assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeUuid("acl-management-token"));
+        assert.equal(secretValues().length, 1 + 6 + 2 + 4 + 1);
+        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken"].includes(k))) {
             assert.equal(await pulumi.isSecret(output), false, `${key} should not be secret`);
-            assert.ok(!JSON.stringify(await valueOf(output)).includes(fakeGossipKey), `${key} leaks the key`);
+            const text = JSON.stringify(await valueOf(output));
+            assert.ok(secretValues().every((v) => !text.includes(v)), `${key} holds a secret`);
         }
     });
-});
 
+    test("every token and private key reaches containers only inside secret inputs", () => {
+        for (const c of ofType(run, T.container)) {
+            for (const [key, value] of Object.entries(c.inputs)) {
+                const { secret, value: plain } = unwrapSecret(value);
+                const text = JSON.stringify(plain);
+                if (!secret) {
+                    assert.ok(secretValues().every((v) => !text.includes(v)), `${c.inputs.name}.${key} holds a secret in plain text`);
+                }
+            }
+        }
+        for (const key of ofType(run, T.privateKey)) {
+            const users = run.resources.filter((r) => JSON.stringify(r.inputs).includes(fakePrivateKeyPem(key.name)));
+            for (const user of users) {
+                const field = Object.values(user.inputs).find((v) => JSON.stringify(v).includes(fakePrivateKeyPem(key.name)));
+                assert.ok(unwrapSecret(field).secret, `${user.name} receives ${key.name} as plain text`);
+            }
+        }
+    });
+
+    test("each agent gets its own token; only primary servers hold the management token, only secondary servers the replication token", () => {
+        const tokens = (name: string) => JSON.parse(upload(named(run, T.container, name), "acl-tokens.json").content as string).acl.tokens;
+        const management = fakeUuid("acl-management-token");
+        const replication = fakeUuid("acl-replication-token");
+        assert.deepEqual(tokens("dc1-server2"), { agent: fakeUuid("dc1-server2-token-secret"), initial_management: management });
+        assert.deepEqual(tokens("dc1-client1"), { agent: fakeUuid("dc1-client1-token-secret") });
+        assert.deepEqual(tokens("dc2-server1"), { agent: fakeUuid("dc2-server1-token-secret"), replication });
+        assert.deepEqual(tokens("dc2-client1"), { agent: fakeUuid("dc2-client1-token-secret") });
+    });
+
+    test("acl-init creates every agent token and the replication token in the primary DC, with the management token in a file", () => {
+        const init = named(run, T.container, "consul-acl-init");
+        assert.deepEqual(labelsOf(init), { "consul.datacenter": "dc1", "consul.role": "acl-init", "consul.stack": "dev" });
+        assert.deepEqual(init.inputs.networksAdvanced, [{ name: "dc1-lan", ipv4Address: "10.201.1.10", aliases: ["consul-acl-init"] }]);
+        assert.deepEqual(init.inputs.envs, ["CONSUL_CACERT=/consul/acl-init/ca.pem", "CONSUL_HTTP_TOKEN_FILE=/consul/acl-init/management.token"]);
+        assert.ok(unwrapSecret(init.inputs.uploads).secret);
+        assert.equal(upload(init, "../acl-init/management.token").content, fakeUuid("acl-management-token"));
+        const script = upload(init, "../acl-init/init.sh").content as string;
+        for (const agent of ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1", "dc2-server1", "dc2-client1"]) {
+            const dc = agent.split("-")[0];
+            assert.ok(script.includes(`'${fakeUuid(`${dc}-${agent.split("-")[1]}-token-secret`)}'`), `${agent} token secret`);
+            assert.ok(script.includes(`'-node-identity' '${agent}:${dc}'`), `${agent} node identity`);
+        }
+        assert.ok(script.includes(`'${fakeUuid("acl-replication-token")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`));
+        assert.ok(!script.includes(fakeUuid("acl-management-token")), "the management token is not in the script");
+        assert.equal(init.inputs.wait, true);
+    });
+});
 
 describe("stack config changes the graph", () => {
     test("publishAddress 0.0.0.0 binds published ports on every interface; URLs still name loopback", async () => {
         const run = await runProgram({ computeState: fakeState, config: stackConfig({ publishAddress: "0.0.0.0" }) });
         const ports = named(run, T.container, "dc1-client1").inputs.ports as { ip: string }[];
         assert.deepEqual([...new Set(ports.map((p) => p.ip))], ["0.0.0.0"]);
-        assert.equal(((await valueOf(run.outputs.uiUrls)) as Record<string, string>).dc1, "http://127.0.0.1:8500/ui/dc1");
+        assert.equal(((await valueOf(run.outputs.uiUrls)) as Record<string, string>).dc1, "https://127.0.0.1:8500/ui/dc1");
     });
 
     test("a datacenter without clients publishes from its first server; namePrefix prefixes every name", async () => {

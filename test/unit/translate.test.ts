@@ -91,7 +91,7 @@ describe("translate", () => {
     });
     test("throws on a resource type it does not translate", () => {
         assert.throws(
-            () => translate([...run.resources, { type: "docker:index/service:Service", name: "x", urn: "", custom: true, inputs: {} }]),
+            () => translate([...run.resources, { type: "docker:index/service:Service", name: "x", urn: "", custom: true, inputs: {}, dependencies: [] }]),
             /does not translate resource type docker:index\/service:Service/,
         );
     });

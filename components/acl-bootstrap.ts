@@ -1,0 +1,95 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { aclInitScript, replicationPolicyRules, TokenSpec } from "./acl";
+
+/**
+ * A token whose accessor and secret IDs are random UUIDs fixed in the stack's state, so the agent that
+ * uses it can be configured before the token exists in Consul. The secret ID is a Pulumi secret.
+ */
+export function fixedToken(
+    name: string,
+    grant: Omit<TokenSpec, "accessorId" | "secretId">,
+    opts?: pulumi.CustomResourceOptions,
+): pulumi.Output<TokenSpec> {
+    const accessorId = new random.RandomUuid(`${name}-accessor`, {}, opts).result;
+    const secretId = pulumi.secret(new random.RandomUuid(`${name}-secret`, {}, opts).result);
+    return pulumi.all([accessorId, secretId]).apply(([accessor, secret]) => ({ ...grant, accessorId: accessor, secretId: secret }));
+}
+
+export interface AclBootstrapArgs {
+    /** The primary datacenter, whose servers hold the ACL data every datacenter replicates. */
+    readonly datacenter: string;
+    readonly image: pulumi.Input<string>;
+    /** The primary's LAN network, and a free fixed address on it for the acl-init container. */
+    readonly network: pulumi.Input<string>;
+    readonly address: string;
+    readonly serverAddresses: readonly string[];
+    readonly caCertPem: pulumi.Input<string>;
+    /** Used by the acl-init container only; no agent runs with it. */
+    readonly managementToken: pulumi.Input<string>;
+    /** Every token to create: agent tokens of every datacenter and the replication token. */
+    readonly tokens: pulumi.Input<TokenSpec>[];
+    readonly namePrefix?: string;
+}
+
+const workDir = "/consul/acl-init";
+const doneFile = "/tmp/acl-init.done";
+
+/**
+ * Creates the stack's ACL tokens in the primary datacenter during `pulumi up`, with no hand step: a
+ * small container of the Consul image runs the generated script, and turns healthy once every token
+ * exists. It keeps running so that `pulumi up` can wait on that healthcheck; a restart re-checks.
+ */
+export class AclBootstrap extends pulumi.ComponentResource {
+    public readonly containerName: pulumi.Output<string>;
+    /** Ready (healthy) once every token exists: what a secondary datacenter's agents start after. */
+    public readonly container: docker.Container;
+
+    constructor(name: string, args: AclBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("consul-multi-dc:index:AclBootstrap", name, {}, opts);
+        const script = pulumi.all(args.tokens).apply((tokens) =>
+            aclInitScript({
+                serverAddresses: args.serverAddresses,
+                serverName: `server.${args.datacenter}.consul`,
+                doneFile,
+                policyFile: `${workDir}/replication.hcl`,
+                tokens,
+            }),
+        );
+        const containerName = `${args.namePrefix ?? ""}consul-acl-init`;
+        const container = new docker.Container(
+            `${name}-container`,
+            {
+                name: containerName,
+                hostname: containerName,
+                image: args.image,
+                entrypoints: ["/bin/sh"],
+                command: [`${workDir}/init.sh`],
+                user: "consul",
+                // The management token reaches the consul CLI as a file: never in argv or the environment.
+                envs: [`CONSUL_CACERT=${workDir}/ca.pem`, `CONSUL_HTTP_TOKEN_FILE=${workDir}/management.token`],
+                restart: "unless-stopped",
+                labels: [
+                    { label: "consul.datacenter", value: args.datacenter },
+                    { label: "consul.role", value: "acl-init" },
+                    { label: "consul.stack", value: pulumi.getStack() },
+                ],
+                networksAdvanced: [{ name: args.network, ipv4Address: args.address, aliases: [containerName] }],
+                uploads: [
+                    { file: `${workDir}/init.sh`, content: pulumi.secret(script) },
+                    { file: `${workDir}/replication.hcl`, content: replicationPolicyRules },
+                    { file: `${workDir}/ca.pem`, content: pulumi.output(args.caCertPem) },
+                    { file: `${workDir}/management.token`, content: pulumi.secret(pulumi.output(args.managementToken)) },
+                ],
+                healthcheck: { tests: ["CMD-SHELL", `test -f ${doneFile}`], interval: "1s", timeout: "2s", startPeriod: "120s", retries: 3 },
+                wait: true,
+                waitTimeout: 180,
+            },
+            { parent: this },
+        );
+        this.container = container;
+        this.containerName = container.name;
+        this.registerOutputs({ containerName: this.containerName });
+    }
+}
