@@ -106,8 +106,11 @@ export function api(
 
 /** Does `from` get an HTTPS answer from an agent at address? `timeout` bounds an unreachable address. */
 export async function reaches(from: string, address: string): Promise<boolean> {
-    const result = await exec(from, [
-        "timeout", "5", "consul", "catalog", "datacenters", `-http-addr=https://${address}:8501`, "-tls-skip-verify",
-    ]);
+    const result = await exec(
+        from,
+        ["timeout", "5", "consul", "catalog", "datacenters", `-http-addr=https://${address}:8501`],
+        // Only reachability is asked here; certificates are the TLS probes' business.
+        { CONSUL_HTTP_SSL_VERIFY: "false" },
+    );
     return result.code === 0;
 }
