@@ -57,7 +57,6 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             assert.equal(count(T.image), 1, `${dc} images`);
             assert.equal(count(T.volume), agents, `${dc} data volumes`);
             assert.equal(count(T.container), agents, `${dc} containers`);
-            assert.equal(count(T.uuid), 2 * agents, `${dc} agent token accessor and secret IDs`);
             assert.equal(count(T.privateKey), 2, `${dc} keys: server and HTTPS`);
             assert.equal(count(T.csr), 2, `${dc} certificate requests`);
             assert.equal(count(T.signed), 2, `${dc} certificates signed by the stack CA`);
@@ -66,13 +65,14 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
         assert.equal(ofType(run, T.bytes).length, 1, "one gossip key for every agent");
         assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
-        assert.equal(ofType(run, T.uuid).length, 12 + 3, "agent tokens, management token, replication token");
+        assert.equal(ofType(run, T.uuid).length, 2 * 6 + 1 + 2, "agent tokens, management token, replication token");
     });
 
     test("every resource below the stack is a child of its component, named from it", () => {
-        const topLevel = ["wan", "gossip-key", "acl-management-token", "acl-replication-accessor", "acl-replication-token", "consul-ca-key", "consul-ca"];
+        // The stack's own objects: the WAN, the gossip key, the CA and every ACL token.
+        const topLevel = (name: string) => ["wan", "gossip-key", "consul-ca-key", "consul-ca"].includes(name) || /-token(-accessor|-secret)?$/.test(name);
         for (const r of run.resources.filter((x) => x.custom)) {
-            if (topLevel.includes(r.name)) {
+            if (topLevel(r.name)) {
                 assert.ok(!r.urn.includes("$"), `${r.name} is top-level: ${r.urn}`);
                 continue;
             }
@@ -251,7 +251,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     test("each agent gets its own token; only primary servers hold the management token, only secondary servers the replication token", () => {
         const tokens = (name: string) => JSON.parse(upload(named(run, T.container, name), "acl-tokens.json").content as string).acl.tokens;
         const management = fakeUuid("acl-management-token");
-        const replication = fakeUuid("acl-replication-token");
+        const replication = fakeUuid("acl-replication-token-secret");
         assert.deepEqual(tokens("dc1-server2"), { agent: fakeUuid("dc1-server2-token-secret"), initial_management: management });
         assert.deepEqual(tokens("dc1-client1"), { agent: fakeUuid("dc1-client1-token-secret") });
         assert.deepEqual(tokens("dc2-server1"), { agent: fakeUuid("dc2-server1-token-secret"), replication });
@@ -263,7 +263,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(labelsOf(init), { "consul.datacenter": "dc1", "consul.role": "acl-init", "consul.stack": "dev" });
         assert.deepEqual(init.inputs.networksAdvanced, [{ name: "dc1-lan", ipv4Address: "10.201.1.10", aliases: ["consul-acl-init"] }]);
         assert.deepEqual(init.inputs.envs, ["CONSUL_CACERT=/consul/acl-init/ca.pem", "CONSUL_HTTP_TOKEN_FILE=/consul/acl-init/management.token"]);
-        assert.ok(unwrapSecret(init.inputs.uploads).secret);
+        assert.ok(unwrapSecret(init.inputs.uploads).secret, "acl-init uploads are secret");
         assert.equal(upload(init, "../acl-init/management.token").content, fakeUuid("acl-management-token"));
         const script = upload(init, "../acl-init/init.sh").content as string;
         for (const agent of ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1", "dc2-server1", "dc2-client1"]) {
@@ -271,7 +271,10 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             assert.ok(script.includes(`'${fakeUuid(`${dc}-${agent.split("-")[1]}-token-secret`)}'`), `${agent} token secret`);
             assert.ok(script.includes(`'-node-identity' '${agent}:${dc}'`), `${agent} node identity`);
         }
-        assert.ok(script.includes(`'${fakeUuid("acl-replication-token")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`));
+        assert.ok(
+            script.includes(`'${fakeUuid("acl-replication-token-secret")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`),
+            "the replication token with its policy",
+        );
         assert.ok(!script.includes(fakeUuid("acl-management-token")), "the management token is not in the script");
         assert.equal(init.inputs.wait, true);
     });
@@ -309,7 +312,7 @@ describe("stack config changes the graph", () => {
         assert.equal(ofType(run, T.bytes).length, 0);
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         const client = named(run, T.container, "dc2-client1");
-        assert.ok(unwrapSecret(client.inputs.uploads).secret);
+        assert.ok(unwrapSecret(client.inputs.uploads).secret, "dc2-client1 uploads are secret");
         assert.equal(JSON.parse(upload(client, "gossip.json").content as string).encrypt, key);
     });
 });

@@ -17,7 +17,7 @@ describe("translate", () => {
         assert.deepEqual(plan.networks.map((n) => n.name).sort(), ["consul-wan", "dc1-lan", "dc2-lan"]);
         assert.equal(plan.volumes.length, 6);
         assert.deepEqual(plan.containers.map((c) => c.name).sort(), [
-            "dc1-client1", "dc1-server1", "dc1-server2", "dc1-server3", "dc2-client1", "dc2-server1",
+            "consul-acl-init", "dc1-client1", "dc1-server1", "dc1-server2", "dc1-server3", "dc2-client1", "dc2-server1",
         ]);
         assert.deepEqual([...new Set(plan.images)], ["hashicorp/consul:1.22.7"]);
     });
@@ -33,7 +33,7 @@ describe("translate", () => {
     test("a container keeps every property: user, restart, labels, ports, volume, healthcheck, networks, entrypoint, command", () => {
         const server = plan.containers.find((c) => c.name === "dc1-server1");
         const client = plan.containers.find((c) => c.name === "dc1-client1");
-        assert.ok(server && client);
+        assert.ok(server && client, "dc1-server1 and dc1-client1 are declared");
         const args = server.createArgs.join(" ");
         for (const part of [
             "--hostname dc1-server1", "--user consul", "--restart unless-stopped",
@@ -48,17 +48,33 @@ describe("translate", () => {
         }
         assert.deepEqual(server.connectArgs, [["network", "connect", "--ip", "10.201.0.11", "--alias", "dc1-server1", "consul-wan", "dc1-server1"]]);
         assert.equal(server.waitHealthySeconds, 180);
-        assert.ok(client.createArgs.includes("127.0.0.1:8500:8500/tcp"));
-        assert.ok(client.createArgs.includes("127.0.0.1:8600:8600/udp"));
+        assert.ok(client.createArgs.includes("127.0.0.1:8500:8501/tcp"), "HTTPS published on 127.0.0.1:8500");
+        assert.ok(client.createArgs.includes("127.0.0.1:8600:8600/udp"), "DNS over udp published on 127.0.0.1:8600");
         assert.deepEqual(server.uploads.map((u) => u.file), [
             "/consul/config/common.hcl", "/consul/config/server.hcl", "/consul/config/agent.json", "/consul/config/gossip.json",
+            "/consul/config/acl-tokens.json", "/consul/tls/ca.pem", "/consul/tls/server.pem", "/consul/tls/server-key.pem",
         ]);
         assert.equal(JSON.parse(server.uploads[3].content.toString()).encrypt, fakeGossipKey);
     });
 
+    test("containers start in Pulumi's dependency order: secondary DCs after acl-init", () => {
+        const after = Object.fromEntries(plan.containers.map((c) => [c.name, c.startAfter]));
+        assert.deepEqual(after["dc2-server1"], ["consul-acl-init"]);
+        assert.deepEqual(after["dc2-client1"], ["consul-acl-init"]);
+        assert.deepEqual(after["dc1-server1"], []);
+        assert.deepEqual(after["consul-acl-init"], []);
+    });
+
+    test("a tls resource with a property its mock does not honour throws", () => {
+        assert.throws(
+            () => translate(withInput("tls:index/certRequest:CertRequest", (i) => (i.uris = ["spiffe://x"]))),
+            /CertRequest "[^"]+": the cluster tier does not translate "uris"/,
+        );
+    });
+
     test("the gossip key never appears in a docker command line", () => {
         for (const step of [...plan.networks, ...plan.volumes]) {
-            assert.ok(!step.args.join(" ").includes(fakeGossipKey));
+            assert.ok(!step.args.join(" ").includes(fakeGossipKey), step.name);
         }
         for (const c of plan.containers) {
             assert.ok(![...c.createArgs, ...c.connectArgs.flat()].join(" ").includes(fakeGossipKey), c.name);
@@ -76,12 +92,12 @@ describe("translate", () => {
     test("throws on a container property it does not translate", () => {
         assert.throws(
             () => translate(withInput("docker:index/container:Container", (i) => (i.privileged = true))),
-            /Container "dc1-server1": the cluster tier does not translate "privileged"/,
+            /Container "[^"]+": the cluster tier does not translate "privileged"/,
         );
     });
     test("throws on a nested property it does not translate", () => {
         assert.throws(
-            () => translate(withInput("docker:index/container:Container", (i) => ((i.ports as object[]).push({ internal: 1, hostIp: "x" })))),
+            () => translate(withInput("docker:index/container:Container", (i) => (i.ports = [...((i.ports as object[] | undefined) ?? []), { internal: 1, hostIp: "x" }]))),
             /ports\[\d\]: the cluster tier does not translate "hostIp"/,
         );
         assert.throws(
