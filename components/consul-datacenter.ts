@@ -58,6 +58,8 @@ export interface ConsulDatacenterArgs {
 }
 
 const baseConfigDir = path.join(__dirname, "..", "consul-config");
+const startScript = fs.readFileSync(path.join(__dirname, "agent-start.sh"), "utf8");
+const startScriptPath = "/consul/bin/agent-start.sh";
 
 // The healthcheck uses only what the official image ships (busybox wget): healthy once the agent
 // knows its datacenter's Raft leader, which is when it can serve reads and writes.
@@ -201,9 +203,10 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                     name: agent.name,
                     hostname: agent.name,
                     image: image.imageId,
-                    // Explicit, so behaviour does not depend on the image's entrypoint script.
-                    entrypoints: ["/bin/consul"],
-                    command: ["agent", `-config-dir=${configDir}`],
+                    // Explicit, so behaviour does not depend on the image's entrypoint script: a check of the
+                    // gossip keyring, then `consul agent -config-dir=/consul/config`.
+                    entrypoints: ["/bin/sh"],
+                    command: [startScriptPath],
                     user: "consul",
                     restart: "unless-stopped",
                     labels: labels({ "consul.role": agent.role }),
@@ -218,6 +221,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                         { file: `${configDir}/gossip.json`, content: gossipFile },
                         { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokensFile) },
                         ...tlsFiles(agent),
+                        { file: startScriptPath, content: startScript },
                     ],
                     ports:
                         agent === published

@@ -18,6 +18,7 @@ const artifacts = path.join(projectRoot, "test-artifacts");
 const keep = process.env.KEEP_CLUSTER === "1";
 
 let cluster: DeclaredCluster;
+let firstStartedAt = 0;
 let lastStartedAt = 0;
 let uiUrls: Record<string, string>;
 let httpAddrs: Record<string, string>;
@@ -67,7 +68,7 @@ before(async () => {
     consul = new ConsulCli(managementToken);
 
     // In `pulumi up`'s order, with its waits: every container with `wait: true` healthy, acl-init included.
-    ({ lastStartedAt } = await applyPlan(cluster.plan));
+    ({ firstStartedAt, lastStartedAt } = await applyPlan(cluster.plan));
 });
 
 after(async () => {
@@ -99,7 +100,8 @@ test("the cluster converges: both leaders, 4 WAN servers, a KV key written in dc
         const read = await api(httpAddrs.dc2, "/v1/kv/probe/converged?dc=dc1&raw", { ca, token: managementToken });
         return read.status === 200 && read.body === stamp ? true : undefined;
     });
-    console.log(`converged in ${Date.now() - lastStartedAt} ms`);
+    const now = Date.now();
+    console.log(`converged in ${now - lastStartedAt} ms (${now - firstStartedAt} ms after the first container start)`);
 });
 
 describe("LAN membership and Raft", () => {
@@ -232,6 +234,36 @@ describe("gossip encryption", () => {
         } finally {
             await removeExtraAgents();
         }
+    });
+});
+
+describe("a changed gossip key", () => {
+    test("an agent whose keyring lacks the configured key refuses to start, loudly, instead of splitting the cluster", async () => {
+        const name = "dc2-client1";
+        const original = uploadsOf(name).get("/consul/config/gossip.json") as Buffer;
+        const changed = Buffer.from(JSON.stringify({ encrypt: randomBytes(32).toString("base64") }));
+        await dockerOk(["stop", "--time", "10", name]);
+        try {
+            await copyUploads(name, [{ file: "/consul/config/gossip.json", content: changed }]);
+            const since = new Date().toISOString();
+            await dockerOk(["start", name]);
+            const log = await eventually("the refusal in the agent's log", 20, async () => {
+                const out = await docker(["logs", "--since", since, name]);
+                return (out.stdout + out.stderr).includes("is not in this agent's keyring") ? out.stdout + out.stderr : undefined;
+            });
+            assert.match(log, /rotate it with 'consul keyring' first/);
+            assert.ok(!log.includes(gossipKey), "the log must not show the key");
+            const alive = (await consul.members("dc2-server1")).find((m) => m.node === name)?.status;
+            assert.notEqual(alive, "alive", `${name} must not be running with another key`);
+        } finally {
+            // Put the stack's key back: the same agent starts and rejoins.
+            await dockerOk(["stop", "--time", "10", name]);
+            await copyUploads(name, [{ file: "/consul/config/gossip.json", content: original }]);
+            await dockerOk(["start", name]);
+        }
+        await eventually(`${name} alive again with the stack's key`, 60, async () =>
+            (await consul.members("dc2-server1")).some((m) => m.node === name && m.status === "alive") ? true : undefined,
+        );
     });
 });
 

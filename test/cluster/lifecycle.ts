@@ -23,7 +23,7 @@ export async function declareCluster(): Promise<DeclaredCluster> {
  * container once the containers it depends on are ready, where ready means healthy for `wait: true`:
  * the order and the waits of `pulumi up`. Returns when every container is ready.
  */
-export async function applyPlan(plan: DockerPlan): Promise<{ lastStartedAt: number }> {
+export async function applyPlan(plan: DockerPlan): Promise<{ firstStartedAt: number; lastStartedAt: number }> {
     for (const image of plan.images) {
         await dockerOk(["image", "inspect", image]);
     }
@@ -37,6 +37,7 @@ export async function applyPlan(plan: DockerPlan): Promise<{ lastStartedAt: numb
             await dockerOk(args);
         }
     }
+    let firstStartedAt = Infinity;
     let lastStartedAt = 0;
     const ready = new Map<string, Promise<void>>();
     const start = (c: ContainerStep): Promise<void> => {
@@ -45,6 +46,7 @@ export async function applyPlan(plan: DockerPlan): Promise<{ lastStartedAt: numb
             promise = (async () => {
                 await Promise.all(c.startAfter.map((name) => start(plan.containers.find((x) => x.name === name) as ContainerStep)));
                 await dockerOk(["start", c.name]);
+                firstStartedAt = Math.min(firstStartedAt, Date.now());
                 lastStartedAt = Math.max(lastStartedAt, Date.now());
                 await waitHealthy(c);
             })();
@@ -53,7 +55,7 @@ export async function applyPlan(plan: DockerPlan): Promise<{ lastStartedAt: numb
         return promise;
     };
     await Promise.all(plan.containers.map(start));
-    return { lastStartedAt };
+    return { firstStartedAt, lastStartedAt };
 }
 
 /**

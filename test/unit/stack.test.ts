@@ -136,8 +136,9 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             "/consul/tls/ca.pem",
             "/consul/tls/server.pem",
             "/consul/tls/server-key.pem",
+            "/consul/bin/agent-start.sh",
         ]);
-        assert.deepEqual(uploads(client).slice(5).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/https.pem", "/consul/tls/https-key.pem"]);
+        assert.deepEqual(uploads(client).slice(5, 8).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/https.pem", "/consul/tls/https-key.pem"]);
         assert.equal(upload(client, "../tls/ca.pem").content, fakeCertPem("consul-ca"));
         assert.equal(upload(server, "../tls/server.pem").content, fakeCertPem("dc2-server-cert"));
         assert.equal(upload(server, "../tls/server-key.pem").content, fakePrivateKeyPem("dc2-server-cert-key"));
@@ -177,8 +178,13 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             });
             assert.equal(c.inputs.restart, "unless-stopped");
             assert.equal(c.inputs.user, "consul");
-            assert.deepEqual(c.inputs.entrypoints, ["/bin/consul"]);
-            assert.deepEqual(c.inputs.command, ["agent", "-config-dir=/consul/config"]);
+            assert.deepEqual(c.inputs.entrypoints, ["/bin/sh"]);
+            assert.deepEqual(c.inputs.command, ["/consul/bin/agent-start.sh"]);
+            assert.equal(
+                upload(c, "../bin/agent-start.sh").content,
+                fs.readFileSync(path.join(projectRoot, "components", "agent-start.sh"), "utf8"),
+                "the start script is uploaded where the command runs it",
+            );
             assert.equal(c.inputs.hostname, name);
             const hc = c.inputs.healthcheck as { tests: string[] };
             assert.deepEqual(hc.tests, ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"]);

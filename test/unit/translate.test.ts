@@ -42,7 +42,7 @@ describe("translate", () => {
             "--health-cmd wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'",
             "--health-interval 2s", "--health-timeout 2s", "--health-start-period 60s", "--health-retries 5",
             "--network dc1-lan --ip 10.201.1.11 --network-alias dc1-server1",
-            "--entrypoint /bin/consul sha256:dc1-image agent -config-dir=/consul/config",
+            "--entrypoint /bin/sh sha256:dc1-image /consul/bin/agent-start.sh",
         ]) {
             assert.ok(args.includes(part), `missing "${part}" in: ${args}`);
         }
@@ -53,6 +53,7 @@ describe("translate", () => {
         assert.deepEqual(server.uploads.map((u) => u.file), [
             "/consul/config/common.hcl", "/consul/config/server.hcl", "/consul/config/agent.json", "/consul/config/gossip.json",
             "/consul/config/acl-tokens.json", "/consul/tls/ca.pem", "/consul/tls/server.pem", "/consul/tls/server-key.pem",
+            "/consul/bin/agent-start.sh",
         ]);
         assert.equal(JSON.parse(server.uploads[3].content.toString()).encrypt, fakeGossipKey);
     });

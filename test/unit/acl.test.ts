@@ -1,0 +1,62 @@
+// The pure ACL pieces: each agent's token file, and the script that creates every token.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { aclInitScript, aclTokensConfig, replicationPolicyName, replicationPolicyRules } from "../../components/acl";
+
+const tokens = [
+    { description: "agent token for dc1-server1", accessorId: "acc-1", secretId: "sec-1", nodeIdentity: { node: "dc1-server1", datacenter: "dc1" } },
+    { description: "it's replication", accessorId: "acc-2", secretId: "sec-2", policy: replicationPolicyName },
+];
+const script = aclInitScript({
+    serverAddresses: ["10.0.0.11", "10.0.0.12"],
+    serverName: "server.dc1.consul",
+    doneFile: "/tmp/done",
+    policyFile: "/x/replication.hcl",
+    tokens,
+});
+
+describe("aclTokensConfig", () => {
+    test("an agent gets its own token, plus what its role needs", () => {
+        assert.deepEqual(aclTokensConfig({ agent: "a" }), { acl: { tokens: { agent: "a" } } });
+        assert.deepEqual(aclTokensConfig({ agent: "a", initialManagement: "m" }), { acl: { tokens: { agent: "a", initial_management: "m" } } });
+        assert.deepEqual(aclTokensConfig({ agent: "a", replication: "r" }), { acl: { tokens: { agent: "a", replication: "r" } } });
+    });
+});
+
+describe("aclInitScript", () => {
+    test("is valid POSIX sh", () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "acl-")), "init.sh");
+        fs.writeFileSync(file, script);
+        assert.doesNotThrow(() => execFileSync("sh", ["-n", file], { stdio: "pipe" }), "sh -n rejects the script");
+    });
+    test("creates each token with its fixed accessor and secret, and its node identity or policy", () => {
+        assert.ok(script.includes("ensure token 'acc-1' 'sec-1' 'agent token for dc1-server1' '-node-identity' 'dc1-server1:dc1'"), script);
+        assert.ok(script.includes(`ensure token 'acc-2' 'sec-2' 'it'\\''s replication' '-policy-name' '${replicationPolicyName}'`), script);
+        assert.ok(script.includes(`ensure policy '${replicationPolicyName}' '/x/replication.hcl'`), script);
+    });
+    test("tries every server over HTTPS with the server's TLS name", () => {
+        assert.match(script, /for address in '10\.0\.0\.11' '10\.0\.0\.12'; do/);
+        assert.match(script, /CONSUL_HTTP_ADDR="https:\/\/\$\{address\}:8501"/);
+        assert.match(script, /CONSUL_TLS_SERVER_NAME='server\.dc1\.consul'/);
+    });
+    test("never prints a secret: every echo names only the step and a non-secret argument", () => {
+        for (const line of script.split("\n").filter((l) => l.includes("echo"))) {
+            assert.ok(!line.includes("$3") && !line.includes("sec-"), `prints a secret: ${line}`);
+        }
+    });
+    test("marks itself done only after every token exists", () => {
+        const lines = script.split("\n");
+        const done = lines.findIndex((l) => l.startsWith("touch '/tmp/done'"));
+        assert.ok(done > lines.findIndex((l) => l.includes("'acc-2'")), "touch comes after the last token");
+    });
+});
+
+describe("replication policy", () => {
+    test("grants ACL write and read-only service and intention access, nothing more", () => {
+        assert.equal(replicationPolicyRules, 'acl = "write"\noperator = "write"\nservice_prefix "" {\n  policy     = "read"\n  intentions = "read"\n}\n');
+    });
+});
