@@ -262,6 +262,10 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             httpAddr: this.httpAddr,
             dnsAddr: this.dnsAddr,
             serverWanAddresses: this.serverWanAddresses,
+            serverLanAddresses: this.serverLanAddresses,
+            utilityAddress: this.utilityAddress,
+            lanNetwork: this.lanNetwork,
+            imageId: this.imageId,
         });
     }
 }

@@ -366,3 +366,25 @@ describe("bad stack config fails at preview, naming the key and what is allowed"
         rejects({ ...withDc(0, { servers: 0, httpPort: 70000 }), wanSubnet: "10.0.0.1/24" },
             /datacenters\[0\]\.servers/, /datacenters\[0\]\.httpPort must be a port number from 1 to 65535/, /wanSubnet must be a network address/));
 });
+
+describe("ConsulDatacenter used on its own", () => {
+    test("refuses bad args with a ResourceError that names each argument", async () => {
+        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) });
+        const { ConsulDatacenter } = await import("../../components/consul-datacenter");
+        const args = {
+            datacenter: "DC1", primaryDatacenter: "dc1", servers: 0, clients: 1, subnet: "10.9.0.0/24",
+            image: "hashicorp/consul:1.22.7", gossipKey: "k", ca: { certPem: "c", privateKeyPem: "k" },
+            wan: { network: "wan", serverAddresses: [], join: [] }, acl: { agentTokens: {} }, ports: { http: 1, dns: 2 },
+        };
+        assert.throws(() => new ConsulDatacenter("bad", args), (err: Error) => {
+            assert.ok(pulumi.ResourceError.isInstance(err), "a ResourceError");
+            assert.match(err.message, /args\.datacenter must use only lowercase letters/);
+            assert.match(err.message, /args\.servers must be a whole number from 1 to 89, not 0/);
+            return true;
+        });
+        assert.throws(
+            () => new ConsulDatacenter("short", { ...args, datacenter: "dc9", servers: 2, wan: { ...args.wan, serverAddresses: ["10.0.0.1"] } }),
+            /args\.wan\.serverAddresses must hold one address per server \(2\)/,
+        );
+    });
+});
