@@ -1,4 +1,5 @@
-// Stack config → validated topology → one ConsulDatacenter per datacenter → stack outputs.
+// Stack config → validated topology → the stack's CA, ACL tokens and WAN network → one ConsulDatacenter
+// per datacenter (the first is primary) and the ACL bootstrap → stack outputs.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -6,21 +7,22 @@ import { AclBootstrap, fixedToken } from "./components/acl-bootstrap";
 import { replicationPolicyName } from "./components/acl";
 import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
-import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan } from "./components/topology";
+import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan, StackSettings } from "./components/topology";
 
 const config = new pulumi.Config();
+const settings: StackSettings = {
+    image: config.require("image"),
+    datacenters: config.requireObject<DatacenterSettings[]>("datacenters"),
+    wanSubnet: config.require("wanSubnet"),
+    publishAddress: config.require("publishAddress"),
+    namePrefix: config.get("namePrefix") ?? "",
+    // Read as plain text only to validate it; from here on it travels as a secret.
+    gossipKey: config.get("gossipKey"),
+};
 
 function plan(): StackPlan {
     try {
-        return planStack({
-            image: config.require("image"),
-            datacenters: config.requireObject<DatacenterSettings[]>("datacenters"),
-            wanSubnet: config.require("wanSubnet"),
-            publishAddress: config.require("publishAddress"),
-            namePrefix: config.get("namePrefix") ?? "",
-            // Read as plain text only to validate it; from here on it travels as a secret.
-            gossipKey: config.get("gossipKey"),
-        });
+        return planStack(settings);
     } catch (e) {
         // RunError prints the message alone, without a stack trace: the message names the config key.
         throw e instanceof ConfigProblems ? new pulumi.RunError(e.message) : e;
@@ -29,12 +31,11 @@ function plan(): StackPlan {
 
 const stack = plan();
 stack.warnings.forEach((w) => pulumi.log.warn(w));
-const namePrefix = config.get("namePrefix") ?? "";
-const userGossipKey = config.get("gossipKey");
+const namePrefix = settings.namePrefix;
 
 // One key for every agent in every datacenter: 32 random bytes, as `consul keygen` makes.
 const gossipKeyValue: pulumi.Output<string> = pulumi.secret(
-    userGossipKey ?? new random.RandomBytes("gossip-key", { length: 32 }).base64,
+    settings.gossipKey ?? new random.RandomBytes("gossip-key", { length: 32 }).base64,
 );
 
 // Every token's secret ID is fixed in advance, so agents start with their tokens in their config.
@@ -75,9 +76,9 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     clients: dc.clients,
     subnet: dc.subnet,
     namePrefix,
-    image: config.require("image"),
+    image: settings.image,
     gossipKey: gossipKeyValue,
-    ports: { http: dc.httpPort, dns: dc.dnsPort, hostIp: config.require("publishAddress") },
+    ports: { http: dc.httpPort, dns: dc.dnsPort, hostIp: settings.publishAddress },
     ca,
 });
 
