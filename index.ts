@@ -7,6 +7,7 @@ import { AclBootstrap, fixedToken } from "./components/acl-bootstrap";
 import { replicationPolicyName } from "./components/acl";
 import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
+import { stackLabels } from "./components/labels";
 import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan, StackSettings } from "./components/topology";
 
 const config = new pulumi.Config();
@@ -63,10 +64,7 @@ const wanNetwork = new docker.Network("wan", {
     name: `${namePrefix}consul-wan`,
     driver: "bridge",
     ipamConfigs: [{ subnet: stack.wan.subnet, gateway: stack.wan.gateway }],
-    labels: [
-        { label: "consul.stack", value: pulumi.getStack() },
-        { label: "consul.role", value: "wan" },
-    ],
+    labels: stackLabels({ "consul.role": "wan" }),
 });
 
 const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({

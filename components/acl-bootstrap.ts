@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { aclInitScript, replicationPolicyRules, TokenSpec } from "./acl";
+import { stackLabels } from "./labels";
 
 /**
  * A token whose accessor and secret IDs are random UUIDs fixed in the stack's state, so the agent that
@@ -70,11 +71,7 @@ export class AclBootstrap extends pulumi.ComponentResource {
                 // The management token reaches the consul CLI as a file: never in argv or the environment.
                 envs: [`CONSUL_CACERT=${workDir}/ca.pem`, `CONSUL_HTTP_TOKEN_FILE=${workDir}/management.token`],
                 restart: "unless-stopped",
-                labels: [
-                    { label: "consul.datacenter", value: args.datacenter },
-                    { label: "consul.role", value: "acl-init" },
-                    { label: "consul.stack", value: pulumi.getStack() },
-                ],
+                labels: stackLabels({ "consul.datacenter": args.datacenter, "consul.role": "acl-init" }),
                 networksAdvanced: [{ name: args.network, ipv4Address: args.address, aliases: [containerName] }],
                 uploads: [
                     { file: `${workDir}/init.sh`, content: pulumi.secret(script) },

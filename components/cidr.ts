@@ -20,7 +20,7 @@ function parseIpv4(text: string): number | undefined {
     return octets.reduce((acc, o) => acc * 256 + o, 0);
 }
 
-export function formatIpv4(value: number): string {
+function formatIpv4(value: number): string {
     return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
 

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { aclTokensConfig } from "./acl";
 import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
 import { issueCertificate } from "./certificates";
+import { stackLabels } from "./labels";
 import { AgentModel, datacenterModel, datacenterProblems, DatacenterSettings } from "./topology";
 
 export interface ConsulDatacenterArgs {
@@ -63,7 +64,7 @@ const startScriptPath = "/consul/bin/agent-start.sh";
 
 // The healthcheck uses only what the official image ships (busybox wget): healthy once the agent
 // knows its datacenter's Raft leader, which is when it can serve reads and writes.
-export const agentHealthcheck = {
+const agentHealthcheck = {
     tests: ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"],
     interval: "2s",
     timeout: "2s",
@@ -118,10 +119,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             wanAddresses: args.wan.serverAddresses,
             namePrefix: prefix,
         });
-        const labels = (extra: Record<string, string>) =>
-            Object.entries({ "consul.datacenter": dc.name, "consul.stack": pulumi.getStack(), ...extra }).map(
-                ([label, value]) => ({ label, value }),
-            );
+        const labels = (extra: Record<string, string>) => stackLabels({ "consul.datacenter": dc.name, ...extra });
         const hostIp = pulumi.output(args.ports.hostIp ?? "127.0.0.1");
 
         const lan = new docker.Network(

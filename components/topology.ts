@@ -78,8 +78,8 @@ export class ConfigProblems extends Error {
 // Fixed host offsets inside a subnet: .1 is Docker's gateway, servers from .11, clients from .101.
 const serverOffset = 10;
 const clientOffset = 100;
-export const maxServers = clientOffset - serverOffset - 1;
-export const maxClients = 150;
+const maxServers = clientOffset - serverOffset - 1;
+const maxClients = 150;
 const wanOffset = 10;
 
 const datacenterNamePattern = /^[a-z0-9_-]+$/;
@@ -100,7 +100,7 @@ function show(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
 }
 
-export function imageReferenceProblem(key: string, image: unknown): string | undefined {
+function imageReferenceProblem(key: string, image: unknown): string | undefined {
     if (typeof image === "string" && image.length <= 255 && imageReferencePattern.test(image)) {
         return undefined;
     }
@@ -108,7 +108,7 @@ export function imageReferenceProblem(key: string, image: unknown): string | und
 }
 
 /** Never echoes the key itself: it is a secret. */
-export function gossipKeyProblem(key: string, gossipKey: string): string | undefined {
+function gossipKeyProblem(key: string, gossipKey: string): string | undefined {
     const valid =
         /^[A-Za-z0-9+/]+={0,2}$/.test(gossipKey) &&
         gossipKey.length % 4 === 0 &&

@@ -11,7 +11,7 @@ export interface Member {
 }
 
 /** Parses a table printed by the consul CLI into rows keyed by its header. */
-export function parseTable(text: string): Record<string, string>[] {
+function parseTable(text: string): Record<string, string>[] {
     const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
     const header = lines.shift()?.split(/\s{2,}|\t/).map((h) => h.trim()) ?? [];
     return lines.map((line) => {

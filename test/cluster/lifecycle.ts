@@ -117,7 +117,7 @@ export async function teardown(plan: DockerPlan): Promise<string[]> {
     return leftovers(plan);
 }
 
-export async function leftovers(plan: DockerPlan): Promise<string[]> {
+async function leftovers(plan: DockerPlan): Promise<string[]> {
     const left: string[] = [];
     for (const c of plan.containers) {
         if ((await docker(["container", "inspect", c.name])).code === 0) left.push(`container ${c.name}`);

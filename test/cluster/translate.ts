@@ -3,7 +3,8 @@
 import type { DeclaredResource } from "../support/program";
 import { reveal } from "../support/program";
 
-export interface NetworkStep {
+/** A `docker network create` or `docker volume create`. */
+export interface CreateStep {
     readonly name: string;
     readonly args: string[];
 }
@@ -30,8 +31,8 @@ export interface ContainerStep {
 export interface DockerPlan {
     /** Image references that must exist locally; never pulled or removed here. */
     readonly images: string[];
-    readonly networks: NetworkStep[];
-    readonly volumes: NetworkStep[];
+    readonly networks: CreateStep[];
+    readonly volumes: CreateStep[];
     readonly containers: ContainerStep[];
 }
 
@@ -75,7 +76,7 @@ function labelArgs(what: string, labels: Inputs[] | undefined): string[] {
     });
 }
 
-function network(r: PropertyReader, what: string): NetworkStep {
+function network(r: PropertyReader, what: string): CreateStep {
     const name = r.need<string>("name");
     const args = ["network", "create", "--driver", r.take<string>("driver") ?? "bridge"];
     (r.take<Inputs[]>("ipamConfigs") ?? []).forEach((ipam, i) =>
@@ -91,7 +92,7 @@ function network(r: PropertyReader, what: string): NetworkStep {
     return { name, args };
 }
 
-function volume(r: PropertyReader, what: string): NetworkStep {
+function volume(r: PropertyReader, what: string): CreateStep {
     const name = r.need<string>("name");
     return { name, args: ["volume", "create", ...labelArgs(what, r.take<Inputs[]>("labels")), name] };
 }
@@ -121,7 +122,7 @@ function healthArgs(what: string, healthcheck: Inputs | undefined): string[] {
     return args;
 }
 
-function container(r: PropertyReader, what: string): ContainerStep {
+function container(r: PropertyReader, what: string, startAfter: string[]): ContainerStep {
     const name = r.need<string>("name");
     const args = ["create", "--name", name];
     const hostname = r.take<string>("hostname");
@@ -188,7 +189,7 @@ function container(r: PropertyReader, what: string): ContainerStep {
     const waitTimeout = r.take<number>("waitTimeout");
     // The container runs entrypoint + command; the CLI's --entrypoint takes one word, so the rest leads the command.
     args.push(r.need<string>("image"), ...entrypoints.slice(1), ...(r.take<string[]>("command") ?? []));
-    return { name, createArgs: args, connectArgs, uploads, waitHealthySeconds: wait ? (waitTimeout ?? 60) : undefined, startAfter: [] };
+    return { name, createArgs: args, connectArgs, uploads, waitHealthySeconds: wait ? (waitTimeout ?? 60) : undefined, startAfter };
 }
 
 /** Resource types that exist only in Pulumi's graph and create nothing in Docker. */
@@ -217,7 +218,11 @@ const computedOnly: Record<string, { properties: string[]; nested?: Record<strin
 };
 
 export function translate(resources: readonly DeclaredResource[]): DockerPlan {
-    const plan = { images: [] as string[], networks: [] as NetworkStep[], volumes: [] as NetworkStep[], containers: [] as ContainerStep[] };
+    // Dependencies name URNs; a container waits for the containers among them.
+    const containerNames = new Map(
+        resources.filter((r) => r.type === "docker:index/container:Container").map((r) => [r.urn, reveal(r.inputs.name) as string]),
+    );
+    const plan = { images: [] as string[], networks: [] as CreateStep[], volumes: [] as CreateStep[], containers: [] as ContainerStep[] };
     for (const resource of resources) {
         const what = `${resource.type} "${resource.name}"`;
         if (graphOnly.has(resource.type)) {
@@ -232,7 +237,7 @@ export function translate(resources: readonly DeclaredResource[]): DockerPlan {
                 plan.volumes.push(volume(r, what));
                 break;
             case "docker:index/container:Container":
-                plan.containers.push(container(r, what));
+                plan.containers.push(container(r, what, [...new Set(resource.dependencies.flatMap((urn) => containerNames.get(urn) ?? []))]));
                 break;
             case "docker:index/remoteImage:RemoteImage":
                 plan.images.push(r.need<string>("name"));
@@ -256,14 +261,5 @@ export function translate(resources: readonly DeclaredResource[]): DockerPlan {
         }
         r.done();
     }
-    // Dependencies name URNs; a container waits for the containers among them.
-    const containerNames = new Map(
-        resources.filter((r) => r.type === "docker:index/container:Container").map((r) => [r.urn, reveal(r.inputs.name) as string]),
-    );
-    plan.containers = plan.containers.map((c, i) => {
-        const declared = resources.filter((r) => r.type === "docker:index/container:Container")[i];
-        const after = declared.dependencies.map((urn) => containerNames.get(urn)).filter((n): n is string => n !== undefined);
-        return { ...c, startAfter: [...new Set(after)] };
-    });
     return plan;
 }

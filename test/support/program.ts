@@ -11,7 +11,7 @@ export const project = "consul-multi-dc";
 export const stackName = "dev";
 
 /** The marker Pulumi wraps a secret input in when it reaches the mock monitor. */
-export const secretSig = "4dabf18193072939515e22adb298388d";
+const secretSig = "4dabf18193072939515e22adb298388d";
 
 interface RegisterRequest {
     getType(): string;
