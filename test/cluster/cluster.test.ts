@@ -1,33 +1,39 @@
-// Cluster tier: the containers index.ts declares, created on a real Docker Engine running real Consul,
-// then probed with Consul's CLI and API and a real browser.
+// Cluster tier: the real program through the real Pulumi engine (Automation API) on a real Docker Engine
+// running real Consul, probed with Consul's CLI and API and a real browser; then the engine must find
+// nothing to change, and `pulumi destroy` must leave nothing behind but the image.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { chromium } from "playwright-core";
-import { projectRoot, stackConfig, valueOf } from "../support/program";
+import { projectRoot, stackConfig } from "../support/program";
 import { api, ConsulCli, reaches } from "./consul-cli";
-import { docker, dockerOk, exec } from "./docker";
-import { applyPlan, copyUploads, DeclaredCluster, declareCluster, teardown } from "./lifecycle";
+import { copyFiles, docker, dockerOk, exec, fileIn, filesIn } from "./docker";
+import { changes, createTierStack, echo, existingTierStack, removeTierStack } from "./engine";
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
-import { realState } from "./real-state";
-import type { Upload } from "./translate";
+import { leftovers, tearDown } from "./teardown";
 
 const artifacts = path.join(projectRoot, "test-artifacts");
 const keep = process.env.KEEP_CLUSTER === "1";
+const image = stackConfig().image as string;
 
-let cluster: DeclaredCluster;
-let firstStartedAt = 0;
-let lastStartedAt = 0;
+let pulumi: PulumiCommand;
+let stack: Stack;
+let upStartedAt = 0;
+let upError: Error | undefined;
+let created = 0;
 let uiUrls: Record<string, string>;
 let httpAddrs: Record<string, string>;
 let gossipKey: string;
 let managementToken: string;
 let ca: string;
 let consul: ConsulCli;
-let applyError: Error | undefined;
 const extraAgents: string[] = [];
+
+type File = { file: string; content: Buffer };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,54 +54,52 @@ async function eventually<T>(what: string, seconds: number, check: () => Promise
     throw new Error(`${what} did not happen within ${seconds}s${last instanceof Error ? `: ${last.message}` : ""}`);
 }
 
-/** The uploads the program declares for one container, by path. */
-function uploadsOf(container: string): Map<string, Buffer> {
-    const step = cluster.plan.containers.find((c) => c.name === container);
-    assert.ok(step, `no declared container ${container}`);
-    return new Map(step.uploads.map((u) => [u.file, u.content]));
-}
-
 before(async () => {
-    const image = stackConfig().image as string;
-    await checkPrerequisites(image);
-    cluster = await declareCluster();
+    pulumi = await checkPrerequisites(image);
     // A cluster kept from an earlier run (KEEP_CLUSTER=1) would collide with this one.
-    await teardown(cluster.plan);
-    uiUrls = (await valueOf(cluster.run.outputs.uiUrls)) as Record<string, string>;
-    httpAddrs = (await valueOf(cluster.run.outputs.httpAddrs)) as Record<string, string>;
-    gossipKey = (await valueOf(cluster.run.outputs.gossipKey)) as string;
-    managementToken = (await valueOf(cluster.run.outputs.aclBootstrapToken)) as string;
-    ca = (await valueOf(cluster.run.outputs.caCertPem)) as string;
-    consul = new ConsulCli(managementToken);
+    const left = await tearDown(pulumi);
+    assert.deepEqual(left, [], "an earlier run's cluster could not be removed");
+    stack = await createTierStack(pulumi);
 
-    // In `pulumi up`'s order, with its waits. A failure is kept for its own test below, so that the
-    // probes still run and each names what is broken.
+    // `pulumi up`, as a user runs it. A failure is kept for its own test below, so that the probes still
+    // run and each names what is broken.
+    upStartedAt = Date.now();
     try {
-        ({ firstStartedAt, lastStartedAt } = await applyPlan(cluster.plan));
+        const result = await stack.up({ onOutput: echo("  up |") });
+        console.log(`pulumi up returned in ${Date.now() - upStartedAt} ms`);
+        created = result.summary.resourceChanges?.create ?? 0;
+        const out = result.outputs;
+        uiUrls = out.uiUrls.value;
+        httpAddrs = out.httpAddrs.value;
+        gossipKey = out.gossipKey.value;
+        managementToken = out.aclBootstrapToken.value;
+        ca = out.caCertPem.value;
+        assert.ok(out.gossipKey.secret && out.aclBootstrapToken.secret, "gossipKey and aclBootstrapToken must be secret outputs");
     } catch (e) {
-        applyError = e as Error;
+        upError = e as Error;
     }
+    consul = new ConsulCli(managementToken);
 });
 
 after(async () => {
     for (const name of extraAgents) {
         await docker(["rm", "--force", "--volumes", name]);
     }
-    if (!cluster) {
-        return;
-    }
     if (keep) {
-        console.log("KEEP_CLUSTER=1: the cluster keeps running; `npm run cluster:down` removes it");
+        console.log("KEEP_CLUSTER=1: the stack, its backend and the cluster stay; `npm run cluster:down` removes them");
         return;
     }
-    const left = await teardown(cluster.plan);
-    assert.deepEqual(left, [], "teardown must leave no containers, networks or volumes");
+    // The destroy test below normally leaves nothing to do; after a failure, this still cleans up.
+    if (pulumi && (await existingTierStack(pulumi)) !== undefined) {
+        assert.deepEqual(await tearDown(pulumi), [], "cleanup after a failed run left resources behind");
+    }
 });
 
-test("like `pulumi up`: every container starts in order and each with `wait: true` becomes healthy", () => {
-    if (applyError) {
-        throw applyError;
+test("`pulumi up` creates the stack and returns once every agent is healthy", () => {
+    if (upError) {
+        throw upError;
     }
+    assert.ok(created > 0, "the engine reported no created resources");
 });
 
 test("the cluster converges: both leaders, 4 WAN servers, a KV key written in dc1 read through dc2", async () => {
@@ -112,8 +116,7 @@ test("the cluster converges: both leaders, 4 WAN servers, a KV key written in dc
         const read = await api(httpAddrs.dc2, "/v1/kv/probe/converged?dc=dc1&raw", { ca, token: managementToken });
         return read.status === 200 && read.body === stamp ? true : undefined;
     });
-    const now = Date.now();
-    console.log(`converged in ${now - lastStartedAt} ms (${now - firstStartedAt} ms after the first container start)`);
+    console.log(`converged in ${Date.now() - upStartedAt} ms (from the start of pulumi up)`);
 });
 
 describe("LAN membership and Raft", () => {
@@ -186,14 +189,14 @@ describe("network isolation", () => {
 });
 
 /** Starts an extra agent on dc1's LAN with the given files; returns whether dc1's servers see it alive. */
-async function extraAgentJoins(name: string, address: string, args: string[], uploads: Upload[]): Promise<boolean> {
+async function extraAgentJoins(name: string, address: string, args: string[], uploads: File[]): Promise<boolean> {
     const image = (await dockerOk(["inspect", "--format", "{{.Image}}", "dc1-client1"])).trim();
     extraAgents.push(name);
     await dockerOk([
         "create", "--name", name, "--user", "consul", "--network", "dc1-lan", "--ip", address,
         "--entrypoint", "/bin/consul", image, "agent", "-config-dir=/consul/config", ...args,
     ]);
-    await copyUploads(name, uploads);
+    await copyFiles(name, uploads);
     await dockerOk(["start", name]);
     const deadline = Date.now() + 12_000;
     while (Date.now() < deadline) {
@@ -234,7 +237,7 @@ describe("gossip encryption", () => {
             "-datacenter=dc1", `-node=${name}`, "-data-dir=/consul/data", "-bind=0.0.0.0", `-advertise=${address}`,
             "-retry-join=10.201.1.11", "-retry-interval=1s",
         ];
-        const gossip = (key: string): Upload[] => [{ file: "/consul/config/gossip.json", content: Buffer.from(JSON.stringify({ encrypt: key })) }];
+        const gossip = (key: string): File[] => [{ file: "/consul/config/gossip.json", content: Buffer.from(JSON.stringify({ encrypt: key })) }];
         try {
             assert.equal(await extraAgentJoins("probe-no-key", "10.201.1.201", bare("probe-no-key", "10.201.1.201"), []), false,
                 "an agent without a gossip key joined dc1");
@@ -252,11 +255,11 @@ describe("gossip encryption", () => {
 describe("a changed gossip key", () => {
     test("an agent whose keyring lacks the configured key refuses to start, loudly, instead of splitting the cluster", async () => {
         const name = "dc2-client1";
-        const original = uploadsOf(name).get("/consul/config/gossip.json") as Buffer;
+        const original = await fileIn(name, "/consul/config/gossip.json");
         const changed = Buffer.from(JSON.stringify({ encrypt: randomBytes(32).toString("base64") }));
         await dockerOk(["stop", "--time", "10", name]);
         try {
-            await copyUploads(name, [{ file: "/consul/config/gossip.json", content: changed }]);
+            await copyFiles(name, [{ file: "/consul/config/gossip.json", content: changed }]);
             const since = new Date().toISOString();
             await dockerOk(["start", name]);
             const log = await eventually("the refusal in the agent's log", 20, async () => {
@@ -270,7 +273,7 @@ describe("a changed gossip key", () => {
         } finally {
             // Put the stack's key back: the same agent starts and rejoins.
             await dockerOk(["stop", "--time", "10", name]);
-            await copyUploads(name, [{ file: "/consul/config/gossip.json", content: original }]);
+            await copyFiles(name, [{ file: "/consul/config/gossip.json", content: original }]);
             await dockerOk(["start", name]);
         }
         await eventually(`${name} alive again with the stack's key`, 60, async () =>
@@ -303,15 +306,14 @@ describe("TLS", () => {
     });
 
     test("a client agent without the stack's CA cannot join; the same agent with it can", async () => {
-        const client = uploadsOf("dc1-client1");
+        const client = await filesIn("dc1-client1", ["/consul/config", "/consul/tls", "/consul/bin"]);
         // Another CA, as real as the stack's: the agent has a CA, just not the one the servers use.
-        const key = (await realState("tls:index/privateKey:PrivateKey", "other-ca-key", { algorithm: "ECDSA", ecdsaCurve: "P256" })) as { privateKeyPem: string };
-        const otherCa = (await realState("tls:index/selfSignedCert:SelfSignedCert", "other-ca", {
-            privateKeyPem: key.privateKeyPem, subject: { commonName: "Other CA" }, isCaCertificate: true,
-            validityPeriodHours: 24, allowedUses: ["cert_signing", "digital_signature"],
-        })) as { certPem: string };
+        const otherCa = execFileSync("openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null",
+            "-subj", "/CN=Other CA", "-days", "1", "-addext", "keyUsage=critical,keyCertSign,digitalSignature",
+        ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
         // Everything else as dc1-client1 has it, with the management token so ACLs cannot be the reason.
-        const files = (name: string, address: string, caPem: string): Upload[] =>
+        const files = (name: string, address: string, caPem: string): File[] =>
             [...client.entries()].map(([file, content]) => {
                 if (file.endsWith("agent.json")) {
                     const config = JSON.parse(content.toString());
@@ -323,7 +325,7 @@ describe("TLS", () => {
                 return { file, content: file.endsWith("/ca.pem") ? Buffer.from(caPem) : content };
             });
         try {
-            const joined = await extraAgentJoins("probe-other-ca", "10.201.1.204", [], files("probe-other-ca", "10.201.1.204", otherCa.certPem));
+            const joined = await extraAgentJoins("probe-other-ca", "10.201.1.204", [], files("probe-other-ca", "10.201.1.204", otherCa));
             const logs = await docker(["logs", "--tail", "5", "probe-other-ca"]);
             assert.equal(joined, false, `an agent with another CA joined dc1; its log:\n${logs.stdout}${logs.stderr}`);
             assert.equal(await extraAgentJoins("probe-stack-ca", "10.201.1.205", [], files("probe-stack-ca", "10.201.1.205", ca)), true,
@@ -363,13 +365,13 @@ describe("ACLs", () => {
         const read = await api(httpAddrs.dc2, `${kvPath}?dc=dc1&raw`, { ca, token: managementToken });
         assert.deepEqual([read.status, read.body], [200, "y"]);
         // A token dc2 resolves on its own: the dc2 client's agent token, replicated from dc1.
-        const dc2Agent = JSON.parse((uploadsOf("dc2-client1").get("/consul/config/acl-tokens.json") as Buffer).toString()).acl.tokens.agent;
+        const dc2Agent = JSON.parse((await fileIn("dc2-client1", "/consul/config/acl-tokens.json")).toString()).acl.tokens.agent;
         const self = await api(httpAddrs.dc2, "/v1/acl/token/self", { ca, token: dc2Agent });
         assert.equal(self.status, 200, "dc2 resolves the dc2 client's agent token");
     });
 
     test("an agent token cannot read KV", async () => {
-        const agentToken = JSON.parse((uploadsOf("dc1-client1").get("/consul/config/acl-tokens.json") as Buffer).toString()).acl.tokens.agent;
+        const agentToken = JSON.parse((await fileIn("dc1-client1", "/consul/config/acl-tokens.json")).toString()).acl.tokens.agent;
         assert.notEqual(agentToken, managementToken);
         assert.equal((await api(httpAddrs.dc1, "/v1/acl/token/self", { ca, token: agentToken })).status, 200, "the agent token exists");
         assert.equal((await api(httpAddrs.dc1, kvPath, { ca, token: agentToken })).status, 403, "KV read with an agent token");
@@ -427,3 +429,33 @@ async function logIn(page: import("playwright-core").Page, token: string): Promi
     await input.press("Enter");
     await page.getByText("You are now logged in.").waitFor({ timeout: 20_000 });
 }
+
+// After the probes, in this order: the engine must see nothing to do, then destroy must leave nothing.
+describe("the engine, after `pulumi up`", () => {
+    test("a second `pulumi preview` reports no changes", async () => {
+        const preview = await stack.preview({ onOutput: echo("  preview |") });
+        assert.deepEqual(changes(preview.changeSummary), {}, "the preview right after up plans changes");
+    });
+
+    test("`pulumi refresh` finds no drift", async () => {
+        const refresh = await stack.refresh({ onOutput: echo("  refresh |") });
+        assert.deepEqual(changes(refresh.summary.resourceChanges), {}, "refresh found the real resources differ from the state");
+    });
+
+    if (keep) {
+        return;
+    }
+
+    test("`pulumi destroy` leaves no container, network or volume of the stack, and keeps the image", async () => {
+        const destroy = await stack.destroy({ onOutput: echo("  destroy |") });
+        assert.equal(destroy.summary.result, "succeeded");
+        assert.ok((destroy.summary.resourceChanges?.delete ?? 0) > 0, "destroy deleted nothing");
+        assert.deepEqual(await leftovers(), [], "left behind by pulumi destroy");
+        assert.equal((await docker(["image", "inspect", image])).code, 0, `the image ${image} must stay`);
+    });
+
+    test("the stack is removed, with its settings file and backend", async () => {
+        await removeTierStack(stack);
+        assert.equal(await existingTierStack(pulumi), undefined);
+    });
+});

@@ -1,5 +1,8 @@
 // A thin wrapper over the docker CLI: every call the cluster tier makes goes through here.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 export interface Result {
     readonly code: number;
@@ -36,4 +39,41 @@ function redact(args: readonly string[]): string[] {
 export function exec(container: string, command: readonly string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Result> {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
     return docker(["exec", ...envArgs, container, ...command], timeoutMs);
+}
+
+/**
+ * Copies files into a container as the Docker provider's uploads do: one tar extracted at "/", files owned
+ * by root with mode 0644. Content may hold secrets, so it goes through a private temp dir and stdin,
+ * never through argv or logs.
+ */
+export async function copyFiles(container: string, files: readonly { file: string; content: Buffer }[]): Promise<void> {
+    if (files.length === 0) {
+        return;
+    }
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "consul-uploads-"));
+    try {
+        const entries = files.map((u) => u.file.replace(/^\/+/, ""));
+        files.forEach((u, i) => {
+            const local = path.join(staging, entries[i]);
+            fs.mkdirSync(path.dirname(local), { recursive: true });
+            fs.writeFileSync(local, u.content, { mode: 0o644 });
+        });
+        const tar = execFileSync("tar", ["-C", staging, "--owner=0", "--group=0", "--numeric-owner", "-cf", "-", ...entries], {
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        await dockerOk(["cp", "-", `${container}:/`], undefined, tar);
+    } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+    }
+}
+
+/** A file as the container holds it (e.g. what the stack uploaded); never logged, it may be a secret. */
+export async function fileIn(container: string, file: string): Promise<Buffer> {
+    return Buffer.from(await dockerOk(["exec", container, "cat", file]), "utf8");
+}
+
+/** Every file under `dirs` in a container, by path. */
+export async function filesIn(container: string, dirs: readonly string[]): Promise<Map<string, Buffer>> {
+    const paths = (await dockerOk(["exec", container, "find", ...dirs, "-type", "f"])).split("\n").filter(Boolean).sort();
+    return new Map(await Promise.all(paths.map(async (p) => [p, await fileIn(container, p)] as [string, Buffer])));
 }

@@ -1,11 +1,22 @@
-// The cluster tier needs a Docker Engine, the Consul image and Chromium. A missing one fails the run
-// with the script that provides it; nothing here skips.
+// The cluster tier needs a Docker Engine, the Consul image, Chromium and the Pulumi engine with the plugin
+// versions package.json pins. A missing one fails the run with the script that provides it; nothing skips.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import type { PulumiCommand } from "@pulumi/pulumi/automation";
+import { projectRoot } from "../support/program";
 import { docker } from "./docker";
+import { findPulumi } from "./engine";
 
 export const chromiumPath = "/usr/bin/chromium";
 
-export async function checkPrerequisites(image: string): Promise<void> {
+/** Resource plugins the SDKs in package.json will ask the engine for, e.g. "docker 5.2.0". */
+function pinnedPlugins(): string[] {
+    const deps = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")).dependencies as Record<string, string>;
+    return ["docker", "random", "tls"].map((p) => `${p} ${deps[`@pulumi/${p}`]}`);
+}
+
+export async function checkPrerequisites(image: string): Promise<PulumiCommand> {
     const problems: string[] = [];
     const info = await docker(["info", "--format", "{{.ServerVersion}}"], 20_000);
     if (info.code !== 0) {
@@ -16,7 +27,20 @@ export async function checkPrerequisites(image: string): Promise<void> {
     if (!fs.existsSync(chromiumPath)) {
         problems.push(`${chromiumPath} is missing: run scripts/ensure-chromium.sh (or npm run prereqs)`);
     }
-    if (problems.length > 0) {
+    const pulumi = await findPulumi();
+    if (!pulumi) {
+        problems.push("no pulumi CLI on PATH or in ~/.pulumi/bin: run scripts/ensure-pulumi.sh (or npm run prereqs)");
+    } else {
+        const out = execFileSync(pulumi.command, ["plugin", "ls", "--json"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "1" }, encoding: "utf8" });
+        const listed = JSON.parse(out || "[]") as { name: string; kind: string; version: string }[];
+        const have = listed.filter((p) => p.kind === "resource").map((p) => `${p.name} ${p.version}`);
+        const missing = pinnedPlugins().filter((p) => !have.includes(p));
+        if (missing.length > 0) {
+            problems.push(`${pulumi.command} lacks the resource plugins ${missing.join(", ")} that package.json pins: run scripts/ensure-pulumi.sh (or npm run prereqs)`);
+        }
+    }
+    if (problems.length > 0 || !pulumi) {
         throw new Error(`The cluster tier cannot run:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     }
+    return pulumi;
 }

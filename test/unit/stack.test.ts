@@ -194,6 +194,20 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
     });
 
+    test("secondary DCs' containers wait for acl-init; the primary's and acl-init itself wait for no container", () => {
+        const containers = ofType(run, T.container);
+        const waitsFor = (name: string) => {
+            const deps = named(run, T.container, name).dependencies;
+            return containers.filter((c) => deps.includes(c.urn)).map((c) => c.inputs.name).sort();
+        };
+        // The engine creates a resource only after its dependencies; a secondary DC's servers need the
+        // replication token, which acl-init creates, at their first election.
+        assert.deepEqual(waitsFor("dc2-server1"), ["consul-acl-init"]);
+        assert.deepEqual(waitsFor("dc2-client1"), ["consul-acl-init"]);
+        assert.deepEqual(waitsFor("dc1-server1"), []);
+        assert.deepEqual(waitsFor("consul-acl-init"), []);
+    });
+
     test("the image is kept on destroy, so a user's image is never deleted", () => {
         for (const image of ofType(run, T.image)) {
             assert.equal(image.inputs.keepLocally, true);

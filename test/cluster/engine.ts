@@ -1,0 +1,88 @@
+// The real Pulumi engine, driven through the Automation API: a LocalWorkspace on the project directory,
+// a file backend in a temp dir, a passphrase secrets provider, and a stack whose settings file is a copy
+// of Pulumi.dev.yaml, so the CLI loads exactly the dev stack's config from YAML, as for a user.
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { projectRoot, stackName as devStack } from "../support/program";
+
+/** The tier's own stack name; it is also the `consul.stack` label on everything the stack creates. */
+export const tierStack = "cluster-tier";
+/** Backend and passphrase; kept with KEEP_CLUSTER=1 so `npm run cluster:down` can destroy the stack. */
+export const stateDir = path.join(os.tmpdir(), "consul-multi-dc-cluster-tier");
+const stackSettingsFile = path.join(projectRoot, `Pulumi.${tierStack}.yaml`);
+const pulumiHome = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
+
+/** The `pulumi` on PATH, else the one in ~/.pulumi/bin where scripts/ensure-pulumi.sh installs it. */
+export async function findPulumi(): Promise<PulumiCommand | undefined> {
+    for (const root of [undefined, pulumiHome]) {
+        try {
+            return await PulumiCommand.get(root ? { root } : {});
+        } catch {
+            // not there: try the next place
+        }
+    }
+    return undefined;
+}
+
+function passphrase(): string {
+    const file = path.join(stateDir, "passphrase");
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, randomBytes(24).toString("base64"), { mode: 0o600 });
+    }
+    return fs.readFileSync(file, "utf8");
+}
+
+function engineEnv(): Record<string, string> {
+    const backend = path.join(stateDir, "backend");
+    fs.mkdirSync(backend, { recursive: true, mode: 0o700 });
+    return {
+        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_CONFIG_PASSPHRASE: passphrase(),
+        PULUMI_SKIP_UPDATE_CHECK: "1",
+        // Offline: a missing plugin must fail loudly, not start a download.
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+}
+
+async function workspace(pulumi: PulumiCommand): Promise<LocalWorkspace> {
+    return LocalWorkspace.create({ workDir: projectRoot, pulumiCommand: pulumi, envVars: engineEnv() });
+}
+
+/** Creates the tier's stack afresh with Pulumi.dev.yaml's config, verbatim. */
+export async function createTierStack(pulumi: PulumiCommand): Promise<Stack> {
+    fs.copyFileSync(path.join(projectRoot, `Pulumi.${devStack}.yaml`), stackSettingsFile);
+    const ws = await workspace(pulumi);
+    await ws.createStack(tierStack);
+    return Stack.select(tierStack, ws);
+}
+
+/** The tier's stack if a kept backend still holds it. */
+export async function existingTierStack(pulumi: PulumiCommand): Promise<Stack | undefined> {
+    if (!fs.existsSync(path.join(stateDir, "backend"))) {
+        return undefined;
+    }
+    const ws = await workspace(pulumi);
+    const stacks = await ws.listStacks();
+    return stacks.some((s) => s.name === tierStack) ? Stack.select(tierStack, ws) : undefined;
+}
+
+/** Removes the stack, its settings file and the backend; the containers must be gone already. */
+export async function removeTierStack(stack: Stack): Promise<void> {
+    await stack.workspace.removeStack(tierStack);
+    fs.rmSync(stackSettingsFile, { force: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+}
+
+/** Operations other than "same" in an engine summary, e.g. {create: 52}; empty means no changes. */
+export function changes(summary: OpMap | undefined): OpMap {
+    return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n)) as OpMap;
+}
+
+/** Engine output, indented, into the test log: the engine's own words are the evidence. */
+export function echo(prefix: string): (line: string) => void {
+    return (out) => process.stdout.write(out.replace(/^(?=.)/gm, `${prefix} `));
+}
