@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { aclInitScript, replicationPolicyRules, TokenSpec } from "./acl";
+import { shellHealthcheck } from "./healthcheck";
 import { stackLabels } from "./labels";
 
 /**
@@ -79,7 +80,7 @@ export class AclBootstrap extends pulumi.ComponentResource {
                     { file: `${workDir}/ca.pem`, content: pulumi.output(args.caCertPem) },
                     { file: `${workDir}/management.token`, content: pulumi.secret(pulumi.output(args.managementToken)) },
                 ],
-                healthcheck: { tests: ["CMD-SHELL", `test -f ${doneFile}`], interval: "1s", timeout: "2s", startPeriod: "120s", retries: 3 },
+                healthcheck: shellHealthcheck(`test -f ${doneFile}`, { interval: 1, timeout: 2, startPeriod: 120, retries: 3 }),
                 wait: true,
                 waitTimeout: 180,
             },

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { aclTokensConfig } from "./acl";
 import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
 import { issueCertificate } from "./certificates";
+import { shellHealthcheck } from "./healthcheck";
 import { stackLabels } from "./labels";
 import { AgentModel, datacenterModel, datacenterProblems, DatacenterSettings } from "./topology";
 
@@ -64,13 +65,12 @@ const startScriptPath = "/consul/bin/agent-start.sh";
 
 // The healthcheck uses only what the official image ships (busybox wget): healthy once the agent
 // knows its datacenter's Raft leader, which is when it can serve reads and writes.
-const agentHealthcheck = {
-    tests: ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"],
-    interval: "2s",
-    timeout: "2s",
-    startPeriod: "60s",
+const agentHealthcheck = shellHealthcheck("wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'", {
+    interval: 2,
+    timeout: 2,
+    startPeriod: 60,
     retries: 5,
-};
+});
 
 /** One Consul datacenter on Docker: its LAN network, its image, and its server and client agents. */
 export class ConsulDatacenter extends pulumi.ComponentResource {

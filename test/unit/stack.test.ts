@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { agentConfig } from "../../components/agent-config";
+import { goDuration } from "../../components/healthcheck";
 import { datacenterModel } from "../../components/topology";
 import { fakeCertPem, fakeGossipKey, fakePrivateKeyPem, fakeState, fakeUuid } from "../support/fake-state";
 import { DeclaredResource, projectRoot, ProgramRun, runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
@@ -206,6 +207,24 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(waitsFor("dc2-client1"), ["consul-acl-init"]);
         assert.deepEqual(waitsFor("dc1-server1"), []);
         assert.deepEqual(waitsFor("consul-acl-init"), []);
+    });
+
+    test("healthcheck durations are spelled as the Docker provider reads them back, so a second preview is empty", () => {
+        // The provider stores what Go's Duration.String() prints ("1m0s"); "60s" would differ on every preview.
+        const seconds = (d: string) => {
+            const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)$|^(\d+(?:\.\d+)?)ms$/.exec(d);
+            assert.ok(m, `${d} is not a Go duration`);
+            return m[4] !== undefined ? Number(m[4]) / 1000 : Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3]);
+        };
+        for (const c of ofType(run, T.container)) {
+            const hc = c.inputs.healthcheck as Record<string, string | undefined>;
+            for (const field of ["interval", "timeout", "startPeriod", "startInterval"]) {
+                const d = hc[field];
+                if (d !== undefined) {
+                    assert.equal(d, goDuration(seconds(d)), `${c.inputs.name} healthcheck.${field}`);
+                }
+            }
+        }
     });
 
     test("the image is kept on destroy, so a user's image is never deleted", () => {
