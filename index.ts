@@ -2,12 +2,12 @@
 // per datacenter (the first is primary) and the ACL bootstrap → stack outputs.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { AclBootstrap, fixedToken } from "./components/acl-bootstrap";
 import { replicationPolicyName } from "./components/acl";
 import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
 import { stackLabels } from "./components/labels";
+import { randomGossipKey, randomSecretUuid } from "./components/secret-random";
 import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan, StackSettings } from "./components/topology";
 
 const config = new pulumi.Config();
@@ -35,12 +35,10 @@ stack.warnings.forEach((w) => pulumi.log.warn(w));
 const namePrefix = settings.namePrefix;
 
 // One key for every agent in every datacenter: 32 random bytes, as `consul keygen` makes.
-const gossipKeyValue: pulumi.Output<string> = pulumi.secret(
-    settings.gossipKey ?? new random.RandomBytes("gossip-key", { length: 32 }).base64,
-);
+const gossipKeyValue: pulumi.Output<string> = settings.gossipKey ? pulumi.secret(settings.gossipKey) : randomGossipKey("gossip-key");
 
 // Every token's secret ID is fixed in advance, so agents start with their tokens in their config.
-const managementToken = pulumi.secret(new random.RandomUuid("acl-management-token").result);
+const managementToken = randomSecretUuid("acl-management-token");
 const replicationToken = fixedToken("acl-replication-token", {
     description: "ACL replication for secondary datacenters",
     policy: replicationPolicyName,

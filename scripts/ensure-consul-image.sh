@@ -209,7 +209,7 @@ fi
 CTX=$(mktemp -d)
 CHECK_NAME="consul-multi-dc-image-check-$$"
 cleanup() {
-  docker rm -f "${CHECK_NAME}" >/dev/null 2>&1 || true
+  docker rm -f -v "${CHECK_NAME}" >/dev/null 2>&1 || true
   rm -rf "${CTX}"
 }
 trap cleanup EXIT

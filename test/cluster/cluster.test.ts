@@ -12,7 +12,7 @@ import { chromium } from "playwright-core";
 import { projectRoot, stackConfig } from "../support/program";
 import { api, ConsulCli, reaches } from "./consul-cli";
 import { copyFiles, docker, dockerOk, exec, fileIn, filesIn } from "./docker";
-import { changes, createTierStack, echo, existingTierStack, removeTierStack } from "./engine";
+import { changes, createTierStack, echo, existingTierStack, rawState, removeTierStack } from "./engine";
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
 import { leftovers, tearDown } from "./teardown";
 
@@ -432,6 +432,23 @@ async function logIn(page: import("playwright-core").Page, token: string): Promi
 
 // After the probes, in this order: the engine must see nothing to do, then destroy must leave nothing.
 describe("the engine, after `pulumi up`", () => {
+    test("the state file holds no secret in plain text: gossip key, tokens and private keys are encrypted", async () => {
+        const state = rawState();
+        assert.ok(state.includes("dc1-server1"), "control: the state names the containers");
+        const secrets = {
+            gossipKey,
+            managementToken,
+            "dc1-client1 agent token": JSON.parse((await fileIn("dc1-client1", "/consul/config/acl-tokens.json")).toString()).acl.tokens.agent,
+            "dc1 server private key": (await fileIn("dc1-server1", "/consul/tls/server-key.pem")).toString().split("\n")[1],
+        };
+        for (const [what, value] of Object.entries(secrets)) {
+            assert.ok(typeof value === "string" && value.length >= 16, `control: ${what} is known`);
+            // Compared without printing: these are secrets.
+            assert.ok(!state.includes(value), `the state file holds the ${what} in plain text`);
+        }
+        assert.match(state, /"ciphertext"/, "secrets are stored as ciphertext");
+    });
+
     test("a second `pulumi preview` reports no changes", async () => {
         const preview = await stack.preview({ onOutput: echo("  preview |") });
         assert.deepEqual(changes(preview.changeSummary), {}, "the preview right after up plans changes");

@@ -77,6 +77,16 @@ export async function removeTierStack(stack: Stack): Promise<void> {
     fs.rmSync(stateDir, { recursive: true, force: true });
 }
 
+/** The tier stack's checkpoint as the file backend stores it (JSON text), as anyone with the file would read it. */
+export function rawState(): string {
+    const stacks = path.join(stateDir, "backend", ".pulumi", "stacks");
+    const found = fs.readdirSync(stacks, { recursive: true, encoding: "utf8" }).find((f) => path.basename(f) === `${tierStack}.json`);
+    if (!found) {
+        throw new Error(`no ${tierStack}.json under ${stacks}`);
+    }
+    return fs.readFileSync(path.join(stacks, found), "utf8");
+}
+
 /** Operations other than "same" in an engine summary, e.g. {create: 52}; empty means no changes. */
 export function changes(summary: OpMap | undefined): OpMap {
     return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n)) as OpMap;

@@ -1,9 +1,14 @@
 // Computed values for the unit tier: fixed and recognisable, so assertions can name them and search
 // every output and upload for them.
 import { createHash } from "node:crypto";
+import { gossipKeyFromSeed, uuidFromSeed } from "../../components/secret-random";
 import type { ComputeState } from "./program";
 
-export const fakeGossipKey = Buffer.alloc(32, 7).toString("base64");
+/** The fake RandomPassword result for a resource name: every stack secret is derived from one. */
+const fakeSeed = (name: string) => `fake-seed-${name}`;
+export const fakeGossipKey = gossipKeyFromSeed(fakeSeed("gossip-key"));
+/** The token secret ID the stack derives from the RandomPassword of that name. */
+export const fakeSecretUuid = (name: string) => uuidFromSeed(fakeSeed(name));
 
 /** A stable UUID-shaped value per resource name. */
 export function fakeUuid(name: string): string {
@@ -18,8 +23,8 @@ export const fakeState: ComputeState = (type, name) => {
     switch (type) {
         case "docker:index/remoteImage:RemoteImage":
             return { imageId: `sha256:${name}` };
-        case "random:index/randomBytes:RandomBytes":
-            return { base64: fakeGossipKey, hex: Buffer.from(fakeGossipKey, "base64").toString("hex") };
+        case "random:index/randomPassword:RandomPassword":
+            return { result: fakeSeed(name) };
         case "random:index/randomUuid:RandomUuid":
             return { result: fakeUuid(name) };
         case "tls:index/privateKey:PrivateKey":

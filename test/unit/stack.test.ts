@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { agentConfig } from "../../components/agent-config";
 import { goDuration } from "../../components/healthcheck";
 import { datacenterModel } from "../../components/topology";
-import { fakeCertPem, fakeGossipKey, fakePrivateKeyPem, fakeState, fakeUuid } from "../support/fake-state";
+import { fakeCertPem, fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid, fakeState } from "../support/fake-state";
 import { DeclaredResource, projectRoot, ProgramRun, runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
 
 const T = {
@@ -22,7 +22,7 @@ const T = {
     network: "docker:index/network:Network",
     volume: "docker:index/volume:Volume",
     image: "docker:index/remoteImage:RemoteImage",
-    bytes: "random:index/randomBytes:RandomBytes",
+    password: "random:index/randomPassword:RandomPassword",
 };
 
 const ofType = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
@@ -64,9 +64,10 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
         assert.equal(ofType(run, T.container).length, 7, "6 agents and acl-init");
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
-        assert.equal(ofType(run, T.bytes).length, 1, "one gossip key for every agent");
+        assert.equal(ofType(run, T.password).filter((r) => r.name === "gossip-key").length, 1, "one gossip key for every agent");
         assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
-        assert.equal(ofType(run, T.uuid).length, 2 * 6 + 1 + 2, "agent tokens, management token, replication token");
+        assert.equal(ofType(run, T.uuid).length, 6 + 1, "accessor IDs: agent tokens, replication token");
+        assert.equal(ofType(run, T.password).length, 1 + 6 + 1 + 1, "seeds: gossip key, agent, replication and management token secrets");
     });
 
     test("every resource below the stack is a child of its component, named from it", () => {
@@ -166,7 +167,9 @@ describe("default stack (Pulumi.dev.yaml)", () => {
                 assert.ok(!JSON.stringify(u.content).includes(fakeGossipKey), `${u.file} must not hold the key`);
             }
         }
-        assert.equal(ofType(run, T.bytes)[0].inputs.length, 32);
+        for (const seed of ofType(run, T.password)) {
+            assert.deepEqual([seed.inputs.length, seed.inputs.special], [64, false], `${seed.name}: 64 letters and digits`);
+        }
     });
 
     test("containers carry labels, a healthcheck, a restart policy, an explicit entrypoint and the consul user", () => {
@@ -251,7 +254,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     // Every secret the stack makes: the gossip key, the token secret IDs and the private keys.
     const secretValues = () => [
         fakeGossipKey,
-        ...ofType(run, T.uuid).filter((r) => !r.name.includes("accessor")).map((r) => fakeUuid(r.name)),
+        ...ofType(run, T.password).filter((r) => r.name !== "gossip-key").map((r) => fakeSecretUuid(r.name)),
         ...ofType(run, T.privateKey).map((r) => fakePrivateKeyPem(r.name)),
     ];
 
@@ -259,13 +262,22 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapToken), true);
-        assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeUuid("acl-management-token"));
+        assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeSecretUuid("acl-management-token"));
         assert.equal(secretValues().length, 1 + 6 + 2 + 4 + 1);
         for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken"].includes(k))) {
             assert.equal(await pulumi.isSecret(output), false, `${key} should not be secret`);
             const text = JSON.stringify(await valueOf(output));
             assert.ok(secretValues().every((v) => !text.includes(v)), `${key} holds a secret`);
         }
+    });
+
+    test("no secret comes from a random resource whose ID is its value: the engine stores IDs in plain text", () => {
+        // The random provider's ID for RandomBytes is its base64, for RandomId its b64_url, and for
+        // RandomString/RandomInteger the result itself; a key made from them would sit unencrypted in the state.
+        const leaky = ["randomBytes:RandomBytes", "randomId:RandomId", "randomString:RandomString", "randomInteger:RandomInteger"];
+        const secretUuids = ofType(run, T.uuid).filter((r) => !r.name.endsWith("-accessor"));
+        assert.deepEqual(secretUuids.map((r) => r.name), [], "RandomUuid only for accessor IDs, which are not credentials");
+        assert.deepEqual(run.resources.filter((r) => leaky.some((t) => r.type.endsWith(t))).map((r) => `${r.type} ${r.name}`), []);
     });
 
     test("every token and private key reaches containers only inside secret inputs", () => {
@@ -289,12 +301,12 @@ describe("default stack (Pulumi.dev.yaml)", () => {
 
     test("each agent gets its own token; only primary servers hold the management token, only secondary servers the replication token", () => {
         const tokens = (name: string) => JSON.parse(upload(named(run, T.container, name), "acl-tokens.json").content as string).acl.tokens;
-        const management = fakeUuid("acl-management-token");
-        const replication = fakeUuid("acl-replication-token-secret");
-        assert.deepEqual(tokens("dc1-server2"), { agent: fakeUuid("dc1-server2-token-secret"), initial_management: management });
-        assert.deepEqual(tokens("dc1-client1"), { agent: fakeUuid("dc1-client1-token-secret") });
-        assert.deepEqual(tokens("dc2-server1"), { agent: fakeUuid("dc2-server1-token-secret"), replication });
-        assert.deepEqual(tokens("dc2-client1"), { agent: fakeUuid("dc2-client1-token-secret") });
+        const management = fakeSecretUuid("acl-management-token");
+        const replication = fakeSecretUuid("acl-replication-token-secret");
+        assert.deepEqual(tokens("dc1-server2"), { agent: fakeSecretUuid("dc1-server2-token-secret"), initial_management: management });
+        assert.deepEqual(tokens("dc1-client1"), { agent: fakeSecretUuid("dc1-client1-token-secret") });
+        assert.deepEqual(tokens("dc2-server1"), { agent: fakeSecretUuid("dc2-server1-token-secret"), replication });
+        assert.deepEqual(tokens("dc2-client1"), { agent: fakeSecretUuid("dc2-client1-token-secret") });
     });
 
     test("acl-init creates every agent token and the replication token in the primary DC, with the management token in a file", () => {
@@ -303,18 +315,18 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(init.inputs.networksAdvanced, [{ name: "dc1-lan", ipv4Address: "10.201.1.10", aliases: ["consul-acl-init"] }]);
         assert.deepEqual(init.inputs.envs, ["CONSUL_CACERT=/consul/acl-init/ca.pem", "CONSUL_HTTP_TOKEN_FILE=/consul/acl-init/management.token"]);
         assert.ok(unwrapSecret(init.inputs.uploads).secret, "acl-init uploads are secret");
-        assert.equal(upload(init, "../acl-init/management.token").content, fakeUuid("acl-management-token"));
+        assert.equal(upload(init, "../acl-init/management.token").content, fakeSecretUuid("acl-management-token"));
         const script = upload(init, "../acl-init/init.sh").content as string;
         for (const agent of ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1", "dc2-server1", "dc2-client1"]) {
             const dc = agent.split("-")[0];
-            assert.ok(script.includes(`'${fakeUuid(`${dc}-${agent.split("-")[1]}-token-secret`)}'`), `${agent} token secret`);
+            assert.ok(script.includes(`'${fakeSecretUuid(`${dc}-${agent.split("-")[1]}-token-secret`)}'`), `${agent} token secret`);
             assert.ok(script.includes(`'-node-identity' '${agent}:${dc}'`), `${agent} node identity`);
         }
         assert.ok(
-            script.includes(`'${fakeUuid("acl-replication-token-secret")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`),
+            script.includes(`'${fakeSecretUuid("acl-replication-token-secret")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`),
             "the replication token with its policy",
         );
-        assert.ok(!script.includes(fakeUuid("acl-management-token")), "the management token is not in the script");
+        assert.ok(!script.includes(fakeSecretUuid("acl-management-token")), "the management token is not in the script");
         assert.equal(init.inputs.wait, true);
     });
 });
@@ -348,7 +360,7 @@ describe("stack config changes the graph", () => {
             config: stackConfig({ gossipKey: key }),
             secretKeys: ["gossipKey"],
         });
-        assert.equal(ofType(run, T.bytes).length, 0);
+        assert.deepEqual(ofType(run, T.password).filter((r) => r.name === "gossip-key"), []);
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         const client = named(run, T.container, "dc2-client1");
         assert.ok(unwrapSecret(client.inputs.uploads).secret, "dc2-client1 uploads are secret");
