@@ -1,11 +1,14 @@
 // Stack config → validated topology → the stack's CA, ACL tokens and WAN network → one ConsulDatacenter
 // per datacenter (the first is primary) and the ACL bootstrap → stack outputs.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AclBootstrap, fixedToken } from "./components/acl-bootstrap";
-import { replicationPolicyName } from "./components/acl";
+import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicationPolicyName, replicationPolicyRules } from "./components/acl";
 import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
+import { parseKvSeed } from "./components/kv-seed";
 import { stackLabels } from "./components/labels";
 import { randomGossipKey, randomSecretUuid } from "./components/secret-random";
 import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan, StackSettings } from "./components/topology";
@@ -19,7 +22,25 @@ const settings: StackSettings = {
     namePrefix: config.get("namePrefix") ?? "",
     // Read as plain text only to validate it; from here on it travels as a secret.
     gossipKey: config.get("gossipKey"),
+    demoImage: config.require("demoImage"),
 };
+const kvSeedFile = config.require("kvSeed");
+const dnsAnonymousRead = config.requireBoolean("dnsAnonymousRead");
+
+// The example app (examples/app.ts): its own least-privilege token reads its KV prefix and discovers services.
+const appService = "example-app";
+const appKvPrefixValue = `${appService}/`;
+
+/** The KV seed file, relative to the project; a problem names the kvSeed config key. */
+function readKvSeed(): [string, string][] {
+    const file = path.resolve(__dirname, kvSeedFile);
+    try {
+        return parseKvSeed(fs.readFileSync(file, "utf8"), "kvSeed", kvSeedFile);
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new pulumi.RunError(err.code === "ENOENT" ? `kvSeed: ${kvSeedFile} does not exist (paths are relative to ${__dirname})` : err.message);
+    }
+}
 
 function plan(): StackPlan {
     try {
@@ -31,6 +52,7 @@ function plan(): StackPlan {
 }
 
 const stack = plan();
+const kvSeed = readKvSeed();
 stack.warnings.forEach((w) => pulumi.log.warn(w));
 const namePrefix = settings.namePrefix;
 
@@ -55,6 +77,16 @@ const agentTokens = models.flatMap((dc) =>
 );
 const agentSecrets = Object.fromEntries(agentTokens.map((t) => [t.agent, t.token.apply((spec) => spec.secretId)]));
 
+// One token per demo service name, shared by every datacenter that runs it: the client agent registers
+// the service with it (a service identity: write on that service only).
+const serviceNames = [...new Set(stack.datacenters.flatMap((dc) => (dc.services ?? []).map((s) => s.name)))].sort();
+const serviceTokens = serviceNames.map((name) => ({
+    name,
+    token: fixedToken(`service-${name}-token`, { description: `registers the ${name} service`, serviceIdentity: name }),
+}));
+const serviceSecrets = Object.fromEntries(serviceTokens.map((t) => [t.name, t.token.apply((spec) => spec.secretId)]));
+const appTokenSpec = fixedToken(`${appService}-token`, { description: `${appService} (examples/app.ts)`, policy: appPolicyName });
+
 // The stack's own CA signs every datacenter's server and HTTPS certificates.
 const ca = certificateAuthority("consul-ca");
 
@@ -76,13 +108,20 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     gossipKey: gossipKeyValue,
     ports: { http: dc.httpPort, dns: dc.dnsPort, hostIp: settings.publishAddress },
     ca,
+    services: { settings: dc.services ?? [], image: settings.demoImage, tokens: serviceSecrets },
 });
+
+// The primary's clients register services with tokens the ACL bootstrap creates, and the bootstrap needs
+// the primary's servers: so they wait for it, through a promise it fulfils once it exists.
+let aclReady: (container: pulumi.Resource) => void = () => undefined;
+const aclBootstrapped = new Promise<pulumi.Resource>((resolve) => (aclReady = resolve));
 
 const [primaryPlan, ...secondaryPlans] = stack.datacenters;
 const primary = new ConsulDatacenter(primaryPlan.name, {
     ...datacenterArgs(primaryPlan),
     wan: { network: wanNetwork.name, serverAddresses: primaryPlan.wanAddresses, join: [] },
     acl: { agentTokens: agentSecrets, initialManagementToken: managementToken },
+    clientsStartAfter: [aclBootstrapped],
 });
 
 // Creates every token in the primary once its servers elect a leader; healthy when all exist.
@@ -94,9 +133,17 @@ const aclBootstrap = new AclBootstrap("acl", {
     serverAddresses: primary.serverLanAddresses,
     caCertPem: ca.certPem,
     managementToken,
-    tokens: [...agentTokens.map((t) => t.token), replicationToken],
+    tokens: [...agentTokens.map((t) => t.token), replicationToken, ...serviceTokens.map((t) => t.token), appTokenSpec],
+    policies: [
+        { name: replicationPolicyName, rules: replicationPolicyRules },
+        ...(dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
+        { name: appPolicyName, rules: appPolicyRules({ service: appService, kvPrefix: appKvPrefixValue, discovers: serviceNames }) },
+    ],
+    anonymous: { policy: dnsPolicyName, grant: dnsAnonymousRead },
+    kv: kvSeed,
     namePrefix,
 });
+aclReady(aclBootstrap.container);
 
 // Secondary datacenters join the primary's servers over the WAN pool.
 const datacenters = [
@@ -123,5 +170,10 @@ export const containers = byDatacenter((dc) =>
 );
 export const gossipKey = gossipKeyValue;
 export const aclBootstrapToken = managementToken;
+/** The example app's least-privilege token: reads the demo services and its KV prefix. */
+export const appToken = pulumi.secret(appTokenSpec.apply((t) => t.secretId));
+export const appKvPrefix = pulumi.output(appKvPrefixValue);
+/** Demo service names by datacenter. */
+export const services = pulumi.output(Object.fromEntries(stack.datacenters.map((dc) => [dc.name, (dc.services ?? []).map((s) => s.name)])));
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */
 export const caCertPem = ca.certPem;

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { aclInitScript, replicationPolicyRules, TokenSpec } from "./acl";
+import { aclInitScript, TokenSpec } from "./acl";
 import { shellHealthcheck } from "./healthcheck";
 import { stackLabels } from "./labels";
 import { randomSecretUuid } from "./secret-random";
@@ -32,18 +32,25 @@ export interface AclBootstrapArgs {
     readonly caCertPem: pulumi.Input<string>;
     /** Used by the acl-init container only; no agent runs with it. */
     readonly managementToken: pulumi.Input<string>;
-    /** Every token to create: agent tokens of every datacenter and the replication token. */
+    /** Every token to create: agent tokens of every datacenter, the replication, service and app tokens. */
     readonly tokens: pulumi.Input<TokenSpec>[];
+    /** Policies the tokens name, created when missing: the replication policy among them. */
+    readonly policies: readonly { readonly name: string; readonly rules: string }[];
+    /** The anonymous token's DNS policy: granted (and one of `policies`), or revoked. */
+    readonly anonymous: { readonly policy: string; readonly grant: boolean };
+    /** KV keys written once the primary is up, each only if it does not exist yet. */
+    readonly kv: readonly (readonly [string, string])[];
     readonly namePrefix?: string;
 }
 
 const workDir = "/consul/acl-init";
 const doneFile = "/tmp/acl-init.done";
+const policyFile = (name: string) => `${workDir}/policy-${name}.hcl`;
 
 /**
- * Creates the stack's ACL tokens in the primary datacenter during `pulumi up`, with no hand step: a
- * small container of the Consul image runs the generated script, and turns healthy once every token
- * exists. It keeps running so that `pulumi up` can wait on that healthcheck; a restart re-checks.
+ * Creates the stack's ACL policies and tokens in the primary datacenter during `pulumi up`, then seeds
+ * KV, with no hand step: a small container of the Consul image runs the generated script, and turns
+ * healthy once every token and seed key exists. It keeps running so that `pulumi up` can wait on that healthcheck; a restart re-checks.
  */
 export class AclBootstrap extends pulumi.ComponentResource {
     public readonly containerName: pulumi.Output<string>;
@@ -57,8 +64,10 @@ export class AclBootstrap extends pulumi.ComponentResource {
                 serverAddresses: args.serverAddresses,
                 serverName: `server.${args.datacenter}.consul`,
                 doneFile,
-                policyFile: `${workDir}/replication.hcl`,
+                policies: args.policies.map((p) => ({ name: p.name, file: policyFile(p.name) })),
                 tokens,
+                anonymous: args.anonymous,
+                kv: args.kv,
             }),
         );
         const containerName = `${args.namePrefix ?? ""}consul-acl-init`;
@@ -78,7 +87,7 @@ export class AclBootstrap extends pulumi.ComponentResource {
                 networksAdvanced: [{ name: args.network, ipv4Address: args.address, aliases: [containerName] }],
                 uploads: [
                     { file: `${workDir}/init.sh`, content: pulumi.secret(script) },
-                    { file: `${workDir}/replication.hcl`, content: replicationPolicyRules },
+                    ...args.policies.map((p) => ({ file: policyFile(p.name), content: p.rules })),
                     { file: `${workDir}/ca.pem`, content: pulumi.output(args.caCertPem) },
                     { file: `${workDir}/management.token`, content: pulumi.secret(pulumi.output(args.managementToken)) },
                 ],

@@ -1,5 +1,6 @@
 // ACL tokens: the config that hands each agent its own tokens, and the script that creates them all in
-// the primary datacenter. Pure: plain strings in, plain strings out, so both are tested on their own.
+// the primary datacenter, then seeds KV. Pure: plain strings in, plain strings out, so both are tested
+// on their own.
 
 /** A token whose accessor and secret IDs are fixed in advance by the stack. */
 export interface TokenSpec {
@@ -8,11 +9,47 @@ export interface TokenSpec {
     readonly secretId: string;
     /** A node identity (node:read for service discovery, node:write on its own node): an agent token. */
     readonly nodeIdentity?: { readonly node: string; readonly datacenter: string };
+    /** A service identity (service:write on that service, read for discovery): registers a service. */
+    readonly serviceIdentity?: string;
     /** A named policy, created by the script when missing. */
     readonly policy?: string;
 }
 
 export const replicationPolicyName = "acl-replication";
+export const dnsPolicyName = "anonymous-dns-read";
+export const appPolicyName = "example-app";
+
+/** The anonymous token's well-known accessor ID. */
+const anonymousAccessorId = "00000000-0000-0000-0000-000000000002";
+
+// What DNS needs, as consul-k8s grants it by default: node and service names, nothing else.
+export const dnsPolicyRules = `node_prefix "" {
+  policy = "read"
+}
+service_prefix "" {
+  policy = "read"
+}
+`;
+
+/**
+ * The example app's least privilege: read its own service and the demo services it discovers (health
+ * lists also need the nodes they run on), and read its KV prefix. No writes anywhere.
+ */
+export function appPolicyRules(app: { service: string; kvPrefix: string; discovers: readonly string[] }): string {
+    const services = [...new Set([app.service, ...app.discovers])].sort();
+    return [
+        ...services.map((s) => `service "${s}" {
+  policy = "read"
+}`),
+        `node_prefix "" {
+  policy = "read"
+}`,
+        `key_prefix "${app.kvPrefix}" {
+  policy = "read"
+}`,
+        "",
+    ].join("\n");
+}
 
 // The minimal rules a secondary datacenter's servers need to replicate ACLs (and the config entries and
 // intentions that Connect relies on), as Consul's federation guide gives them.
@@ -48,15 +85,24 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * A POSIX sh script, run by the acl-init container with the management token in CONSUL_HTTP_TOKEN.
- * It waits for the primary's servers, creates whatever token or policy is missing, marks itself done
- * and stays up, so its healthcheck tells `pulumi up` that every token exists. Re-running it is safe.
+ * It waits for the primary's servers, creates whatever policy or token is missing, sets the anonymous
+ * token's policy, writes each KV seed key that does not exist yet (a value a user changed is never
+ * reset), marks itself done and stays up, so its healthcheck tells `pulumi up` that all of it is there.
+ * Re-running it is safe.
  */
 export function aclInitScript(args: {
     readonly serverAddresses: readonly string[];
     readonly serverName: string;
     readonly doneFile: string;
-    readonly policyFile: string;
+    /** Policies to create when missing, each from a rules file in the container. */
+    readonly policies: readonly { readonly name: string; readonly file: string }[];
     readonly tokens: readonly TokenSpec[];
+    /**
+     * The policy that lets the anonymous token read names for DNS: given to it when `grant`, deleted
+     * (which takes it off the token) when not, so turning the stack config off takes effect on a running cluster.
+     */
+    readonly anonymous: { readonly policy: string; readonly grant: boolean };
+    readonly kv: readonly (readonly [string, string])[];
 }): string {
     const lines = [
         "#!/bin/sh",
@@ -78,18 +124,33 @@ export function aclInitScript(args: {
         'ensure() { until "$@"; do echo "acl-init: retrying $1 $2" >&2; sleep 1; done; }',
         "policy() { consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy create -name \"$1\" -rules \"@$2\" >/dev/null; }",
         "token() { consul acl token read -id \"$1\" >/dev/null 2>&1 || consul acl token create -accessor \"$1\" -secret \"$2\" -description \"$3\" \"$4\" \"$5\" >/dev/null; }",
+        "# A key that exists is left as it is; -cas with index 0 writes only if it still does not.",
+        "revoke() { ! consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy delete -name \"$1\" >/dev/null; }",
+        "seed() { consul kv get \"$1\" >/dev/null 2>&1 || consul kv put -cas -modify-index=0 \"$1\" \"$2\" >/dev/null 2>&1 || consul kv get \"$1\" >/dev/null 2>&1; }",
         "",
-        `ensure policy ${quote(replicationPolicyName)} ${quote(args.policyFile)}`,
+        ...args.policies.map((p) => `ensure policy ${quote(p.name)} ${quote(p.file)}`),
     ];
     for (const t of args.tokens) {
         const grant = t.nodeIdentity
             ? ["-node-identity", `${t.nodeIdentity.node}:${t.nodeIdentity.datacenter}`]
-            : ["-policy-name", t.policy ?? ""];
+            : t.serviceIdentity
+              ? ["-service-identity", t.serviceIdentity]
+              : ["-policy-name", t.policy ?? ""];
         lines.push(`ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")}`);
+    }
+    if (args.anonymous.grant) {
+        const update = ["consul", "acl", "token", "update", "-accessor-id", anonymousAccessorId, "-description", "Anonymous Token",
+            "-policy-name", args.anonymous.policy];
+        lines.push(`ensure ${update.map(quote).join(" ")} >/dev/null`);
+    } else {
+        lines.push(`ensure revoke ${quote(args.anonymous.policy)}`);
+    }
+    for (const [key, value] of args.kv) {
+        lines.push(`ensure seed ${quote(key)} ${quote(value)}`);
     }
     lines.push(
         "",
-        `echo "acl-init: ${args.tokens.length} tokens present"`,
+        `echo "acl-init: ${args.tokens.length} tokens and ${args.kv.length} KV seed keys present"`,
         `touch ${quote(args.doneFile)}`,
         "exec sleep 2147483647",
         "",

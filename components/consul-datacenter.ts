@@ -6,6 +6,8 @@ import { aclTokensConfig } from "./acl";
 import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
 import { issueCertificate } from "./certificates";
 import { shellHealthcheck } from "./healthcheck";
+import { serviceInstanceContainers } from "./service-instances";
+import { serviceDefinitions, serviceInstances, serviceProblems, ServiceSettings } from "./services";
 import { stackLabels } from "./labels";
 import { AgentModel, datacenterModel, datacenterProblems, DatacenterSettings } from "./topology";
 
@@ -50,6 +52,19 @@ export interface ConsulDatacenterArgs {
      * clients, once, at first election, and that needs the replication token to exist already.
      */
     readonly startAfter?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Resources that must be ready before this datacenter's clients start, on top of startAfter: the
+     * primary's clients register their services with tokens the ACL bootstrap creates.
+     */
+    readonly clientsStartAfter?: pulumi.Input<pulumi.Resource>[];
+    /** Demo services registered on the first client agent, each instance a container of its own. */
+    readonly services?: {
+        readonly settings: readonly ServiceSettings[];
+        /** An image with a static busybox httpd, e.g. consul-multi-dc/demo-web:1.0. */
+        readonly image: pulumi.Input<string>;
+        /** The token that may register each service (its secret ID), by service name. */
+        readonly tokens: Readonly<Record<string, pulumi.Input<string>>>;
+    };
     /** Host ports for the HTTPS UI/API (8501 inside) and DNS (8600 tcp and udp) of this DC's local agent. */
     readonly ports: {
         readonly http: pulumi.Input<number>;
@@ -104,6 +119,12 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         const problems = datacenterProblems(shape, (field) => `args.${field === "name" ? "datacenter" : field}`);
         if (problems.length === 0 && args.wan.serverAddresses.length !== args.servers) {
             problems.push(`args.wan.serverAddresses must hold one address per server (${args.servers})`);
+        }
+        problems.push(...serviceProblems(args.services?.settings, args.clients, "args.services.settings"));
+        const serviceNames = new Set((args.services?.settings ?? []).map((s) => s.name));
+        const untokened = [...serviceNames].filter((s) => args.services?.tokens[s] === undefined);
+        if (untokened.length > 0) {
+            problems.push(`args.services.tokens has no token for ${untokened.join(", ")}`);
         }
         if (problems.length > 0) {
             throw new pulumi.ResourceError(`ConsulDatacenter ${name}: ${problems.join("; ")}`, this);
@@ -170,6 +191,14 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             ];
         };
 
+        const instances = args.services ? serviceInstances(dc.name, dc.subnet, args.services.settings, prefix) : [];
+        const servicesFile =
+            instances.length > 0 && args.services
+                ? pulumi.secret(pulumi.all(args.services.tokens).apply((tokens) => renderJson(serviceDefinitions(instances, tokens))))
+                : undefined;
+        // Services belong to their local agent: the datacenter's first client registers all of them.
+        const servicesHost = dc.clients[0];
+
         const container = (agent: AgentModel) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
             // Raft data, node ID and keyring outlive a container replacement on their own volume.
@@ -220,6 +249,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                         { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokensFile) },
                         ...tlsFiles(agent),
                         { file: startScriptPath, content: startScript },
+                        ...(agent === servicesHost && servicesFile ? [{ file: `${configDir}/services.json`, content: servicesFile }] : []),
                     ],
                     ports:
                         agent === published
@@ -234,11 +264,16 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                     wait: true,
                     waitTimeout: 180,
                 },
-                { parent: this, dependsOn: args.startAfter },
+                { parent: this, dependsOn: isServer ? args.startAfter : [...(args.startAfter ?? []), ...(args.clientsStartAfter ?? [])] },
             );
         };
         const servers = dc.servers.map(container);
         const clients = dc.clients.map(container);
+        if (instances.length > 0 && args.services) {
+            // keepLocally: a destroy never deletes the user's image.
+            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: args.services.image, keepLocally: true }, { parent: this });
+            serviceInstanceContainers(name, { instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
+        }
 
         // A URL must name a host to connect to; 0.0.0.0 means "every interface" and answers on loopback.
         const urlHost = hostIp.apply((ip) => (ip === "0.0.0.0" ? "127.0.0.1" : ip));

@@ -1,6 +1,7 @@
 // The typed model of the cluster, and the checks that turn raw stack config into it.
 // Pure: no Pulumi, no Docker, so every rule here is tested on its own.
 import { cidrsOverlap, hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
+import { instanceOffset, serviceProblems, ServiceSettings } from "./services";
 
 /** One entry of the `datacenters` stack config, as the user wrote it. */
 export interface DatacenterSettings {
@@ -10,6 +11,8 @@ export interface DatacenterSettings {
     readonly subnet: string;
     readonly httpPort: number;
     readonly dnsPort: number;
+    /** Demo services registered on this datacenter's client agent; none unless set. */
+    readonly services?: readonly ServiceSettings[];
 }
 
 /** The whole stack config, as the user wrote it. */
@@ -21,6 +24,8 @@ export interface StackSettings {
     readonly namePrefix: string;
     /** Optional: when absent the stack generates one. A secret, so no message ever repeats it. */
     readonly gossipKey?: string;
+    /** Image of the demo service instances. */
+    readonly demoImage: string;
 }
 
 export type AgentRole = "server" | "client";
@@ -75,11 +80,12 @@ export class ConfigProblems extends Error {
     }
 }
 
-// Fixed host offsets inside a subnet: .1 is Docker's gateway, servers from .11, clients from .101.
+// Fixed host offsets inside a subnet: .1 is Docker's gateway, servers from .11, clients from .101,
+// demo service instances from .201 (services.ts).
 const serverOffset = 10;
 const clientOffset = 100;
 const maxServers = clientOffset - serverOffset - 1;
-const maxClients = 150;
+const maxClients = instanceOffset - clientOffset;
 const wanOffset = 10;
 
 const datacenterNamePattern = /^[a-z0-9_-]+$/;
@@ -207,6 +213,7 @@ export function planStack(settings: StackSettings): StackPlan {
     const push = (p: string | undefined) => p && problems.push(p);
 
     push(imageReferenceProblem("image", settings.image));
+    push(imageReferenceProblem("demoImage", settings.demoImage));
     if (settings.gossipKey !== undefined) {
         push(gossipKeyProblem("gossipKey", settings.gossipKey));
     }
@@ -230,6 +237,7 @@ export function planStack(settings: StackSettings): StackPlan {
     const names = new Map<string, number>();
     settings.datacenters.forEach((dc, i) => {
         problems.push(...datacenterProblems(dc, (field) => `datacenters[${i}].${field}`));
+        problems.push(...serviceProblems(dc.services, dc.clients, `datacenters[${i}].services`));
         const first = names.get(dc.name);
         if (first !== undefined) {
             problems.push(`datacenters[${i}].name "${dc.name}" is already used by datacenters[${first}]; names must be unique`);

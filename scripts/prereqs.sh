@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything the stack and its tests need on this machine, in order: a Docker Engine, the Consul
-# image named in Pulumi.dev.yaml (built offline if no registry answers), the Pulumi engine with the
-# plugin versions package.json pins (built from Go modules if not installed), and Chromium for the UI
-# tests. Each step is idempotent and takes seconds once satisfied.
+# image named in Pulumi.dev.yaml (built offline if no registry answers), the demo services' image, the
+# Pulumi engine with the plugin versions package.json pins (built from Go modules if not installed),
+# and Chromium for the UI tests. Each step is idempotent and takes seconds once satisfied.
 # Usage: scripts/prereqs.sh [IMAGE]   (IMAGE is passed to ensure-consul-image.sh)
 set -euo pipefail
 
@@ -24,6 +24,7 @@ run_step() {
 
 run_step ensure-docker.sh
 run_step ensure-consul-image.sh "$@"
+run_step ensure-demo-image.sh
 run_step ensure-pulumi.sh
 run_step ensure-chromium.sh
 echo "prereqs: all satisfied."

@@ -239,12 +239,12 @@ describe("gossip encryption", () => {
         ];
         const gossip = (key: string): File[] => [{ file: "/consul/config/gossip.json", content: Buffer.from(JSON.stringify({ encrypt: key })) }];
         try {
-            assert.equal(await extraAgentJoins("probe-no-key", "10.201.1.201", bare("probe-no-key", "10.201.1.201"), []), false,
+            assert.equal(await extraAgentJoins("probe-no-key", "10.201.1.251", bare("probe-no-key", "10.201.1.251"), []), false,
                 "an agent without a gossip key joined dc1");
-            assert.equal(await extraAgentJoins("probe-other-key", "10.201.1.202", bare("probe-other-key", "10.201.1.202"), gossip(randomBytes(32).toString("base64"))), false,
+            assert.equal(await extraAgentJoins("probe-other-key", "10.201.1.252", bare("probe-other-key", "10.201.1.252"), gossip(randomBytes(32).toString("base64"))), false,
                 "an agent with another gossip key joined dc1");
             // Control: the same agent with the stack's key joins, so the refusals above are the key's doing.
-            assert.equal(await extraAgentJoins("probe-stack-key", "10.201.1.203", bare("probe-stack-key", "10.201.1.203"), gossip(gossipKey)), true,
+            assert.equal(await extraAgentJoins("probe-stack-key", "10.201.1.253", bare("probe-stack-key", "10.201.1.253"), gossip(gossipKey)), true,
                 "the control agent with the stack's gossip key did not join");
         } finally {
             await removeExtraAgents();
@@ -325,10 +325,10 @@ describe("TLS", () => {
                 return { file, content: file.endsWith("/ca.pem") ? Buffer.from(caPem) : content };
             });
         try {
-            const joined = await extraAgentJoins("probe-other-ca", "10.201.1.204", [], files("probe-other-ca", "10.201.1.204", otherCa));
+            const joined = await extraAgentJoins("probe-other-ca", "10.201.1.251", [], files("probe-other-ca", "10.201.1.251", otherCa));
             const logs = await docker(["logs", "--tail", "5", "probe-other-ca"]);
             assert.equal(joined, false, `an agent with another CA joined dc1; its log:\n${logs.stdout}${logs.stderr}`);
-            assert.equal(await extraAgentJoins("probe-stack-ca", "10.201.1.205", [], files("probe-stack-ca", "10.201.1.205", ca)), true,
+            assert.equal(await extraAgentJoins("probe-stack-ca", "10.201.1.252", [], files("probe-stack-ca", "10.201.1.252", ca)), true,
                 "the control agent with the stack's CA did not join");
         } finally {
             await removeExtraAgents();

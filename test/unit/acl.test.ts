@@ -5,19 +5,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { aclInitScript, aclTokensConfig, replicationPolicyName, replicationPolicyRules } from "../../components/acl";
+import { aclInitScript, aclTokensConfig, appPolicyRules, dnsPolicyName, replicationPolicyName, replicationPolicyRules } from "../../components/acl";
 
 const tokens = [
     { description: "agent token for dc1-server1", accessorId: "acc-1", secretId: "sec-1", nodeIdentity: { node: "dc1-server1", datacenter: "dc1" } },
     { description: "it's replication", accessorId: "acc-2", secretId: "sec-2", policy: replicationPolicyName },
+    { description: "registers web", accessorId: "acc-3", secretId: "sec-3", serviceIdentity: "web" },
 ];
-const script = aclInitScript({
+const base = {
     serverAddresses: ["10.0.0.11", "10.0.0.12"],
     serverName: "server.dc1.consul",
     doneFile: "/tmp/done",
-    policyFile: "/x/replication.hcl",
+    policies: [{ name: replicationPolicyName, file: "/x/replication.hcl" }, { name: dnsPolicyName, file: "/x/dns.hcl" }],
     tokens,
-});
+    kv: [["app/config/size", "10"], ["app/config/quote", "it's"]] as [string, string][],
+};
+const script = aclInitScript({ ...base, anonymous: { policy: dnsPolicyName, grant: true } });
 
 describe("aclTokensConfig", () => {
     test("an agent gets its own token, plus what its role needs", () => {
@@ -37,6 +40,20 @@ describe("aclInitScript", () => {
         assert.ok(script.includes("ensure token 'acc-1' 'sec-1' 'agent token for dc1-server1' '-node-identity' 'dc1-server1:dc1'"), script);
         assert.ok(script.includes(`ensure token 'acc-2' 'sec-2' 'it'\\''s replication' '-policy-name' '${replicationPolicyName}'`), script);
         assert.ok(script.includes(`ensure policy '${replicationPolicyName}' '/x/replication.hcl'`), script);
+        assert.ok(script.includes("ensure token 'acc-3' 'sec-3' 'registers web' '-service-identity' 'web'"), script);
+    });
+    test("gives the anonymous token the DNS policy, or when off deletes that policy, which takes it off the token", () => {
+        assert.ok(script.includes(`'-accessor-id' '00000000-0000-0000-0000-000000000002' '-description' 'Anonymous Token' '-policy-name' '${dnsPolicyName}'`), script);
+        assert.ok(!script.includes("ensure revoke"), script);
+        const off = aclInitScript({ ...base, anonymous: { policy: dnsPolicyName, grant: false } });
+        assert.ok(off.includes(`ensure revoke '${dnsPolicyName}'`), off);
+        assert.ok(!off.includes("00000000-0000-0000-0000-000000000002"), "the anonymous token is not updated when off");
+    });
+    test("seeds each KV key only when it does not exist (CAS index 0), after every token", () => {
+        assert.ok(script.includes("ensure seed 'app/config/size' '10'"), script);
+        assert.ok(script.includes("ensure seed 'app/config/quote' 'it'\\''s'"), script);
+        assert.match(script, /seed\(\) \{ consul kv get "\$1" [^\n]*consul kv put -cas -modify-index=0 "\$1" "\$2"/);
+        assert.ok(script.indexOf("ensure seed") > script.lastIndexOf("ensure token"), "KV is seeded after the tokens");
     });
     test("tries every server over HTTPS with the server's TLS name", () => {
         assert.match(script, /for address in '10\.0\.0\.11' '10\.0\.0\.12'; do/);
@@ -58,5 +75,20 @@ describe("aclInitScript", () => {
 describe("replication policy", () => {
     test("grants ACL write and read-only service and intention access, nothing more", () => {
         assert.equal(replicationPolicyRules, 'acl = "write"\noperator = "write"\nservice_prefix "" {\n  policy     = "read"\n  intentions = "read"\n}\n');
+    });
+});
+
+describe("appPolicyRules", () => {
+    test("reads its own and the discovered services, the nodes they run on, and its KV prefix; writes nothing", () => {
+        const rules = appPolicyRules({ service: "example-app", kvPrefix: "example-app/", discovers: ["web", "api", "web"] });
+        assert.equal(rules, [
+            'service "api" {\n  policy = "read"\n}',
+            'service "example-app" {\n  policy = "read"\n}',
+            'service "web" {\n  policy = "read"\n}',
+            'node_prefix "" {\n  policy = "read"\n}',
+            'key_prefix "example-app/" {\n  policy = "read"\n}',
+            "",
+        ].join("\n"));
+        assert.ok(!rules.includes("write"));
     });
 });

@@ -39,7 +39,8 @@ const upload = (c: DeclaredResource, file: string) => {
     assert.ok(u, `${c.inputs.name} has no upload ${file}`);
     return u;
 };
-const agents = (run: ProgramRun) => ofType(run, T.container).filter((c) => labelsOf(c)["consul.role"] !== "acl-init");
+const agents = (run: ProgramRun) => ofType(run, T.container).filter((c) => ["server", "client"].includes(labelsOf(c)["consul.role"]));
+const instances = (run: ProgramRun) => ofType(run, T.container).filter((c) => labelsOf(c)["consul.role"] === "service");
 const labelsOf = (r: DeclaredResource) =>
     Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 
@@ -51,23 +52,23 @@ describe("default stack (Pulumi.dev.yaml)", () => {
 
     test("declares one component per datacenter, with its network, image, volumes and containers", () => {
         assert.deepEqual(ofType(run, T.component).map((r) => r.name), ["dc1", "dc2"]);
-        for (const [dc, agents] of [["dc1", 4], ["dc2", 2]] as const) {
+        for (const [dc, agents, demo] of [["dc1", 4, 2], ["dc2", 2, 1]] as const) {
             const children = run.resources.filter((r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`${dc}-`));
             const count = (type: string) => children.filter((r) => r.type === type).length;
             assert.equal(count(T.network), 1, `${dc} LAN networks`);
-            assert.equal(count(T.image), 1, `${dc} images`);
+            assert.equal(count(T.image), 2, `${dc} images: Consul and the demo services'`);
             assert.equal(count(T.volume), agents, `${dc} data volumes`);
-            assert.equal(count(T.container), agents, `${dc} containers`);
+            assert.equal(count(T.container), agents + demo, `${dc} containers: agents and demo instances`);
             assert.equal(count(T.privateKey), 2, `${dc} keys: server and HTTPS`);
             assert.equal(count(T.csr), 2, `${dc} certificate requests`);
             assert.equal(count(T.signed), 2, `${dc} certificates signed by the stack CA`);
         }
-        assert.equal(ofType(run, T.container).length, 7, "6 agents and acl-init");
+        assert.equal(ofType(run, T.container).length, 10, "6 agents, acl-init and 3 demo instances");
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
         assert.equal(ofType(run, T.password).filter((r) => r.name === "gossip-key").length, 1, "one gossip key for every agent");
         assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
-        assert.equal(ofType(run, T.uuid).length, 6 + 1, "accessor IDs: agent tokens, replication token");
-        assert.equal(ofType(run, T.password).length, 1 + 6 + 1 + 1, "seeds: gossip key, agent, replication and management token secrets");
+        assert.equal(ofType(run, T.uuid).length, 6 + 3, "accessor IDs: agent tokens, replication, web service and app tokens");
+        assert.equal(ofType(run, T.password).length, 1 + 6 + 3 + 1, "seeds: gossip key, the same tokens' secrets, the management token");
     });
 
     test("every resource below the stack is a child of its component, named from it", () => {
@@ -198,7 +199,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
     });
 
-    test("secondary DCs' containers wait for acl-init; the primary's and acl-init itself wait for no container", () => {
+    test("secondary DCs' containers and the primary's clients wait for acl-init; the primary's servers and acl-init wait for no container", () => {
         const containers = ofType(run, T.container);
         const waitsFor = (name: string) => {
             const deps = named(run, T.container, name).dependencies;
@@ -209,6 +210,8 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(waitsFor("dc2-server1"), ["consul-acl-init"]);
         assert.deepEqual(waitsFor("dc2-client1"), ["consul-acl-init"]);
         assert.deepEqual(waitsFor("dc1-server1"), []);
+        // The primary's clients register services with tokens acl-init creates.
+        assert.deepEqual(waitsFor("dc1-client1"), ["consul-acl-init"]);
         assert.deepEqual(waitsFor("consul-acl-init"), []);
     });
 
@@ -230,10 +233,59 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
     });
 
-    test("the image is kept on destroy, so a user's image is never deleted", () => {
+    test("each demo instance is a container of the demo image on its fixed LAN address, serving its page and health path", () => {
+        const byName = Object.fromEntries(instances(run).map((c) => [c.inputs.name as string, c]));
+        assert.deepEqual(Object.keys(byName).sort(), ["dc1-web-1", "dc1-web-2", "dc2-web-1"]);
+        const addresses = Object.fromEntries(Object.entries(byName).map(([n, c]) => [n, (c.inputs.networksAdvanced as { ipv4Address: string }[])[0].ipv4Address]));
+        assert.deepEqual(addresses, { "dc1-web-1": "10.201.1.201", "dc1-web-2": "10.201.1.202", "dc2-web-1": "10.201.2.201" });
+        const web = byName["dc1-web-2"];
+        assert.equal(web.inputs.image, "sha256:dc1-demo-image");
+        assert.deepEqual([web.inputs.entrypoints, web.inputs.command, web.inputs.user], [["/bin/busybox"], ["httpd", "-f", "-p", "8080", "-h", "/www"], "nobody"]);
+        const files = Object.fromEntries((web.inputs.uploads as Upload[]).map((u) => [u.file, u.content]));
+        assert.deepEqual(JSON.parse(files["/www/index.html"] as string), { service: "web", instance: "dc1-web-2", datacenter: "dc1" });
+        assert.equal(files["/www/health"], "ok\n");
+        assert.deepEqual((web.inputs.healthcheck as { tests: string[] }).tests, ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health"]);
+        assert.equal(web.inputs.wait, true);
+        assert.deepEqual(web.inputs.ports ?? [], [], "instances publish nothing: clients find them through Consul");
+    });
+
+    test("each DC's client registers its instances from services.json, with the service's token, as a secret upload", () => {
+        const client = named(run, T.container, "dc1-client1");
+        const defs = JSON.parse(upload(client, "services.json").content as string).services as Record<string, any>[];
+        assert.deepEqual(defs.map((d) => `${d.id} ${d.name} ${d.address}:${d.port} ${d.tags.join(",")}`), [
+            "dc1-web-1 web 10.201.1.201:8080 demo,v1",
+            "dc1-web-2 web 10.201.1.202:8080 demo,v1",
+        ]);
+        assert.deepEqual(defs[0].check, {
+            id: "dc1-web-1-http", name: "HTTP /health on dc1-web-1", http: "http://10.201.1.201:8080/health", interval: "2s", timeout: "2s",
+        });
+        assert.ok(defs.every((d) => d.token === fakeSecretUuid("service-web-token-secret")), "registered with the web service token");
+        assert.ok(unwrapSecret(client.inputs.uploads).secret, "the file holds a token, so the uploads are secret");
+        const dc2 = JSON.parse(upload(named(run, T.container, "dc2-client1"), "services.json").content as string).services;
+        assert.deepEqual(dc2.map((d: { id: string }) => d.id), ["dc2-web-1"]);
+        for (const server of agents(run).filter((c) => labelsOf(c)["consul.role"] === "server")) {
+            assert.ok(!uploads(server).some((u) => u.file.endsWith("services.json")), `${server.inputs.name} registers no service`);
+        }
+    });
+
+    test("acl-init seeds KV from consul-config/kv/dev.json, grants DNS reads to the anonymous token, and creates the app and service tokens", () => {
+        const script = upload(named(run, T.container, "consul-acl-init"), "../acl-init/init.sh").content as string;
+        const seed = JSON.parse(fs.readFileSync(path.join(projectRoot, "consul-config", "kv", "dev.json"), "utf8")) as Record<string, string>;
+        for (const [key, value] of Object.entries(seed)) {
+            assert.ok(script.includes(`ensure seed '${key}' '${value}'`), `seeds ${key}`);
+        }
+        assert.match(script, /'-policy-name' 'anonymous-dns-read'/);
+        assert.match(script, /'registers the web service' '-service-identity' 'web'/);
+        assert.match(script, /'example-app \(examples\/app\.ts\)' '-policy-name' 'example-app'/);
+        const policy = upload(named(run, T.container, "consul-acl-init"), "../acl-init/policy-example-app.hcl").content as string;
+        assert.match(policy, /service "web" \{\n  policy = "read"\n\}/);
+        assert.match(policy, /key_prefix "example-app\/" \{\n  policy = "read"\n\}/);
+    });
+
+    test("the images are kept on destroy, so a user's image is never deleted", () => {
         for (const image of ofType(run, T.image)) {
             assert.equal(image.inputs.keepLocally, true);
-            assert.equal(image.inputs.name, "hashicorp/consul:1.22.7");
+            assert.ok(["hashicorp/consul:1.22.7", "consul-multi-dc/demo-web:1.0"].includes(image.inputs.name as string), image.name);
         }
     });
 
@@ -258,13 +310,16 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         ...ofType(run, T.privateKey).map((r) => fakePrivateKeyPem(r.name)),
     ];
 
-    test("gossipKey and aclBootstrapToken are secret outputs; no other output is secret or holds a secret", async () => {
+    test("gossipKey, aclBootstrapToken and appToken are secret outputs; no other output is secret or holds a secret", async () => {
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapToken), true);
         assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeSecretUuid("acl-management-token"));
-        assert.equal(secretValues().length, 1 + 6 + 2 + 4 + 1);
-        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken"].includes(k))) {
+        assert.equal(await pulumi.isSecret(run.outputs.appToken), true);
+        assert.equal(await valueOf(run.outputs.appToken), fakeSecretUuid("example-app-token-secret"));
+        // gossip key, 6 agent tokens, the replication, web service, app and management tokens, 4 private keys and the CA's
+        assert.equal(secretValues().length, 1 + 6 + 4 + 4 + 1);
+        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken", "appToken"].includes(k))) {
             assert.equal(await pulumi.isSecret(output), false, `${key} should not be secret`);
             const text = JSON.stringify(await valueOf(output));
             assert.ok(secretValues().every((v) => !text.includes(v)), `${key} holds a secret`);
@@ -341,7 +396,8 @@ describe("stack config changes the graph", () => {
 
     test("a datacenter without clients publishes from its first server; namePrefix prefixes every name", async () => {
         const config = stackConfig({ namePrefix: "lab-" });
-        (config.datacenters as { clients: number }[])[1].clients = 0;
+        // Without a client there is no local agent for services to belong to.
+        Object.assign((config.datacenters as object[])[1], { clients: 0, services: [] });
         const run = await runProgram({ computeState: fakeState, config });
         assert.equal((named(run, T.container, "lab-dc2-server1").inputs.ports as unknown[]).length, 3);
         assert.ok(named(run, T.network, "lab-consul-wan"));
@@ -351,6 +407,15 @@ describe("stack config changes the graph", () => {
             JSON.parse(upload(named(run, T.container, "lab-dc1-client1"), "agent.json").content as string).node_name,
             "lab-dc1-client1",
         );
+    });
+
+    test("dnsAnonymousRead false revokes the DNS policy instead of granting it", async () => {
+        const run = await runProgram({ computeState: fakeState, config: stackConfig({ dnsAnonymousRead: false }) });
+        const init = named(run, T.container, "consul-acl-init");
+        const script = upload(init, "../acl-init/init.sh").content as string;
+        assert.ok(script.includes("ensure revoke 'anonymous-dns-read'"), script);
+        assert.ok(!script.includes("00000000-0000-0000-0000-000000000002"));
+        assert.ok(!uploads(init).some((u) => u.file.endsWith("policy-anonymous-dns-read.hcl")));
     });
 
     test("a user-supplied gossip key replaces the random one and stays secret", async () => {
@@ -407,6 +472,22 @@ describe("bad stack config fails at preview, naming the key and what is allowed"
             (err: Error) => !err.message.includes(badKey),
         );
     });
+    test("services on a datacenter without a client", () =>
+        rejects(withDc(1, { clients: 0 }), /datacenters\[1\]\.services needs a client agent to register on/));
+    test("a bad service: privileged port, bad name, too many instances", () =>
+        rejects(
+            withDc(0, { services: [{ name: "Web!", port: 80, instances: 51 }] }),
+            /datacenters\[0\]\.services\[0\]\.name must be lowercase letters, digits and "-"/,
+            /datacenters\[0\]\.services\[0\]\.port must be a port number from 1024 to 65535 \(instances run unprivileged\), not 80/,
+            /datacenters\[0\]\.services\[0\]\.instances must be a whole number from 1 to 50, not 51/,
+        ));
+    test("a KV seed file that does not exist, or is not key/value strings", async () => {
+        await rejects({ kvSeed: "consul-config/kv/missing.json" }, /kvSeed: consul-config\/kv\/missing\.json does not exist/);
+        const bad = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "kv-")), "bad.json");
+        fs.writeFileSync(bad, JSON.stringify({ "app/size": 10 }));
+        await rejects({ kvSeed: bad }, /kvSeed: .*bad\.json:\n  - app\/size must be a string/);
+    });
+
     test("every problem is reported at once", () =>
         rejects({ ...withDc(0, { servers: 0, httpPort: 70000 }), wanSubnet: "10.0.0.1/24" },
             /datacenters\[0\]\.servers/, /datacenters\[0\]\.httpPort must be a port number from 1 to 65535/, /wanSubnet must be a network address/));
