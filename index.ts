@@ -173,6 +173,8 @@ export const aclBootstrapToken = managementToken;
 /** The example app's least-privilege token: reads the demo services and its KV prefix. */
 export const appToken = pulumi.secret(appTokenSpec.apply((t) => t.secretId));
 export const appKvPrefix = pulumi.output(appKvPrefixValue);
+/** Where ACLs and the KV seed live. */
+export const primaryDatacenter = pulumi.output(stack.primaryDatacenter);
 /** Demo service names by datacenter. */
 export const services = pulumi.output(Object.fromEntries(stack.datacenters.map((dc) => [dc.name, (dc.services ?? []).map((s) => s.name)])));
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */

@@ -36,7 +36,8 @@ function passphrase(): string {
     return fs.readFileSync(file, "utf8");
 }
 
-function engineEnv(): Record<string, string> {
+/** The environment that points the CLI at the tier's backend, for programs that run `pulumi` themselves. */
+export function engineEnv(): Record<string, string> {
     const backend = path.join(stateDir, "backend");
     fs.mkdirSync(backend, { recursive: true, mode: 0o700 });
     return {
