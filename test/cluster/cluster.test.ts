@@ -340,20 +340,22 @@ describe("TLS", () => {
 describe("ACLs", () => {
     const kvPath = "/v1/kv/probe/acl";
 
-    test("anonymous KV read, KV write and catalog read are denied; the management token is allowed", async () => {
+    test("anonymously, only node and service names are readable (for DNS); KV, ACLs, agent and every write are denied", async () => {
         await api(httpAddrs.dc1, kvPath, { ca, token: managementToken, method: "PUT", body: "secret-ish" });
         assert.equal((await api(httpAddrs.dc1, kvPath, { ca })).status, 403, "anonymous KV read");
         assert.equal((await api(httpAddrs.dc1, kvPath, { ca, method: "PUT", body: "x" })).status, 403, "anonymous KV write");
-        assert.equal((await api(httpAddrs.dc1, "/v1/catalog/gateway-services/probe-web", { ca })).status, 403, "anonymous catalog read");
-        // List endpoints answer 200, with every entry filtered out.
+        assert.equal((await api(httpAddrs.dc1, "/v1/acl/tokens", { ca })).status, 403, "anonymous ACL token list");
+        assert.equal((await api(httpAddrs.dc1, "/v1/acl/policies", { ca })).status, 403, "anonymous ACL policy list");
+        assert.equal((await api(httpAddrs.dc1, "/v1/agent/self", { ca })).status, 403, "anonymous agent read");
+        const register = JSON.stringify({ Node: "anon-node", Address: "10.9.9.9" });
+        assert.equal((await api(httpAddrs.dc1, "/v1/catalog/register", { ca, method: "PUT", body: register })).status, 403, "anonymous catalog write");
+        // dnsAnonymousRead (on by default): the names DNS answers with are readable without a token.
         const nodes = await api(httpAddrs.dc1, "/v1/catalog/nodes", { ca });
-        assert.deepEqual([nodes.status, JSON.parse(nodes.body)], [200, []], "anonymous catalog node list");
+        assert.deepEqual([nodes.status, JSON.parse(nodes.body).length], [200, 4], "anonymous catalog node list");
 
         assert.equal((await api(httpAddrs.dc1, kvPath, { ca, token: managementToken })).status, 200, "KV read with the management token");
         assert.equal((await api(httpAddrs.dc1, kvPath, { ca, token: managementToken, method: "PUT", body: "y" })).status, 200, "KV write");
-        assert.equal((await api(httpAddrs.dc1, "/v1/catalog/gateway-services/probe-web", { ca, token: managementToken })).status, 200, "catalog read");
-        const all = await api(httpAddrs.dc1, "/v1/catalog/nodes", { ca, token: managementToken });
-        assert.equal(JSON.parse(all.body).length, 4, "dc1 catalog nodes with the management token");
+        assert.equal((await api(httpAddrs.dc1, "/v1/acl/tokens", { ca, token: managementToken })).status, 200, "ACL read with the management token");
     });
 
     test("tokens replicate to dc2, and a cross-DC KV read from dc2 with a token works", async () => {
@@ -414,6 +416,12 @@ describe("UI", () => {
                 assert.ok(items.some((t) => t.startsWith("dc1 Primary")), `${dc} picker lists dc1 as primary: ${items.join(" | ")}`);
                 assert.ok(items.some((t) => t.startsWith("dc2")), `${dc} picker lists dc2: ${items.join(" | ")}`);
                 await page.screenshot({ path: path.join(artifacts, `ui-${dc}.png`) });
+                if (dc === "dc1") {
+                    // KV needs a token: the seeded keys show because the login took.
+                    await page.goto(`${url}/kv/example-app/config/`);
+                    await page.getByRole("link", { name: "greeting", exact: true }).waitFor({ timeout: 20_000 });
+                    await page.screenshot({ path: path.join(artifacts, "ui-dc1-kv.png") });
+                }
                 await page.close();
             }
         } finally {
@@ -422,9 +430,10 @@ describe("UI", () => {
     });
 });
 
-/** The UI's own login: the user menu, then the token form. */
+/** The UI's own login: the person icon (the auth menu), "Log in", then the token form. */
 async function logIn(page: import("playwright-core").Page, token: string): Promise<void> {
-    await page.getByRole("button", { name: /log ?in/i }).first().click({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Auth menu" }).click({ timeout: 20_000 });
+    await page.locator(":visible", { hasText: /^\s*log ?in\s*$/i }).last().click({ timeout: 10_000 });
     const input = page.getByLabel(/token/i).first();
     await input.fill(token);
     await input.press("Enter");
