@@ -128,6 +128,8 @@ export function aclInitScript(args: {
         "revoke() { ! consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy delete -name \"$1\" >/dev/null; }",
         "seed() { consul kv get \"$1\" >/dev/null 2>&1 || consul kv put -cas -modify-index=0 \"$1\" \"$2\" >/dev/null 2>&1 || consul kv get \"$1\" >/dev/null 2>&1; }",
         "",
+        "# Policies first, since tokens name them; then every token, the anonymous token's policy and every",
+        "# seed key at once (each a background job), because `pulumi up` waits on this script.",
         ...args.policies.map((p) => `ensure policy ${quote(p.name)} ${quote(p.file)}`),
     ];
     for (const t of args.tokens) {
@@ -136,19 +138,20 @@ export function aclInitScript(args: {
             : t.serviceIdentity
               ? ["-service-identity", t.serviceIdentity]
               : ["-policy-name", t.policy ?? ""];
-        lines.push(`ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")}`);
+        lines.push(`ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")} &`);
     }
     if (args.anonymous.grant) {
         const update = ["consul", "acl", "token", "update", "-accessor-id", anonymousAccessorId, "-description", "Anonymous Token",
             "-policy-name", args.anonymous.policy];
-        lines.push(`ensure ${update.map(quote).join(" ")} >/dev/null`);
+        lines.push(`ensure ${update.map(quote).join(" ")} >/dev/null &`);
     } else {
-        lines.push(`ensure revoke ${quote(args.anonymous.policy)}`);
+        lines.push(`ensure revoke ${quote(args.anonymous.policy)} &`);
     }
     for (const [key, value] of args.kv) {
-        lines.push(`ensure seed ${quote(key)} ${quote(value)}`);
+        lines.push(`ensure seed ${quote(key)} ${quote(value)} &`);
     }
     lines.push(
+        "wait",
         "",
         `echo "acl-init: ${args.tokens.length} tokens and ${args.kv.length} KV seed keys present"`,
         `touch ${quote(args.doneFile)}`,

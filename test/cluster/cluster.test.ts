@@ -12,10 +12,10 @@ import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { chromium } from "playwright-core";
 import { projectRoot, stackConfig } from "../support/program";
 import { api, ConsulCli, reaches } from "./consul-cli";
-import { copyFiles, docker, dockerOk, exec, fileIn, filesIn } from "./docker";
-import { changes, createTierStack, echo, engineEnv, existingTierStack, rawState, removeTierStack } from "./engine";
+import { copyFiles, docker, dockerOk, exec, fileIn, filesIn } from "../support/docker";
+import { changes, createStack, echo, engineEnv, existingStack, rawState, removeStack } from "../support/engine";
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
-import { leftovers, tearDown } from "./teardown";
+import { leftovers, tearDown } from "../support/teardown";
 
 const artifacts = path.join(projectRoot, "test-artifacts");
 const keep = process.env.KEEP_CLUSTER === "1";
@@ -60,7 +60,7 @@ before(async () => {
     // A cluster kept from an earlier run (KEEP_CLUSTER=1) would collide with this one.
     const left = await tearDown(pulumi);
     assert.deepEqual(left, [], "an earlier run's cluster could not be removed");
-    stack = await createTierStack(pulumi);
+    stack = await createStack(pulumi);
 
     // `pulumi up`, as a user runs it. A failure is kept for its own test below, so that the probes still
     // run and each names what is broken.
@@ -91,7 +91,7 @@ after(async () => {
         return;
     }
     // The destroy test below normally leaves nothing to do; after a failure, this still cleans up.
-    if (pulumi && (await existingTierStack(pulumi)) !== undefined) {
+    if (pulumi && (await existingStack(pulumi)) !== undefined) {
         assert.deepEqual(await tearDown(pulumi), [], "cleanup after a failed run left resources behind");
     }
 });
@@ -571,6 +571,19 @@ describe("demo services, KV seed, DNS and the example app", () => {
         assert.ok(!(await consul.members("dc1-server1")).some((m) => m.node === "laptop-agent"), "dc1 forgot it");
     });
 
+    test("a user's KV change survives: a second `pulumi up` changes nothing, and the seed re-run by acl-init keeps it", async () => {
+        const key = "example-app/config/db_pool_size";
+        assert.equal((await api(httpAddrs.dc1, `/v1/kv/${key}`, { ca, token: managementToken, method: "PUT", body: "42" })).status, 200);
+        const again = await stack.up({ onOutput: echo("  up again |") });
+        assert.deepEqual(changes(again.summary.resourceChanges), {}, "a second pulumi up on an unchanged stack changed something");
+        // Restarting acl-init runs its script, KV seed included, again.
+        await dockerOk(["restart", "consul-acl-init"]);
+        await eventually("acl-init healthy again", 60, async () =>
+            (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", "consul-acl-init"])).trim() === "healthy" ? true : undefined);
+        const read = await api(httpAddrs.dc1, `/v1/kv/${key}?raw`, { ca, token: managementToken });
+        assert.deepEqual([read.status, read.body], [200, "42"], "the seed reset a value the user changed");
+    });
+
     test("the example refuses bad input clearly: an unknown DC, a wrong token, no agent answering", async () => {
         const unknownDc = await finished(example(["--once", "--dc", "dc9"]));
         assert.equal(unknownDc.code, 2, unknownDc.out);
@@ -636,7 +649,7 @@ describe("the engine, after `pulumi up`", () => {
     });
 
     test("the stack is removed, with its settings file and backend", async () => {
-        await removeTierStack(stack);
-        assert.equal(await existingTierStack(pulumi), undefined);
+        await removeStack(stack);
+        assert.equal(await existingStack(pulumi), undefined);
     });
 });

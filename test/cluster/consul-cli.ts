@@ -1,6 +1,6 @@
 // Reads Consul's own CLI output inside the containers, and its HTTPS API through the published ports.
 import * as https from "node:https";
-import { exec } from "./docker";
+import { exec } from "../support/docker";
 
 export interface Member {
     readonly node: string;

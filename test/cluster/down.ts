@@ -1,7 +1,7 @@
 // `npm run cluster:down`: removes a cluster kept with KEEP_CLUSTER=1: `pulumi destroy` of the tier's stack,
 // then a sweep by the `consul.stack` label in case the state is gone. The image stays.
-import { findPulumi } from "./engine";
-import { tearDown } from "./teardown";
+import { findPulumi } from "../support/engine";
+import { tearDown } from "../support/teardown";
 
 async function main(): Promise<void> {
     const pulumi = await findPulumi();

@@ -5,8 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { projectRoot } from "../support/program";
-import { docker } from "./docker";
-import { findPulumi } from "./engine";
+import { docker } from "../support/docker";
+import { findPulumi } from "../support/engine";
 
 export const chromiumPath = "/usr/bin/chromium";
 

@@ -1,8 +1,8 @@
-// Removing the tier's cluster: `pulumi destroy` through the engine when the state is there, then a sweep by
+// Removing a stack's cluster: `pulumi destroy` through the engine when the state is there, then a sweep by
 // the `consul.stack` label for anything a lost state left behind. The image always stays.
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { dockerOk } from "./docker";
-import { echo, existingTierStack, removeTierStack, tierStack } from "./engine";
+import { echo, existingStack, removeStack, tierStack } from "./engine";
 
 // In removal order: networks and volumes can only go once no container uses them.
 const kinds = {
@@ -11,32 +11,32 @@ const kinds = {
     volume: { list: ["volume", "ls", "--format", "{{.Name}}"], remove: ["volume", "rm", "--force"] },
 };
 
-async function labelled(kind: keyof typeof kinds): Promise<string[]> {
-    const out = await dockerOk([...kinds[kind].list, "--filter", `label=consul.stack=${tierStack}`]);
+async function labelled(kind: keyof typeof kinds, stack: string): Promise<string[]> {
+    const out = await dockerOk([...kinds[kind].list, "--filter", `label=consul.stack=${stack}`]);
     return out.split("\n").filter(Boolean);
 }
 
-/** Everything on this Docker host labelled as the tier's stack, e.g. ["container dc1-server1", …]. */
-export async function leftovers(): Promise<string[]> {
+/** Everything on this Docker host labelled as the stack's, e.g. ["container dc1-server1", …]. */
+export async function leftovers(stack = tierStack): Promise<string[]> {
     const found: string[] = [];
     for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
-        found.push(...(await labelled(kind)).map((name) => `${kind} ${name}`));
+        found.push(...(await labelled(kind, stack)).map((name) => `${kind} ${name}`));
     }
     return found;
 }
 
-/** Destroys a kept stack (if its backend is still there), then removes whatever still carries the label. */
-export async function tearDown(pulumi: PulumiCommand): Promise<string[]> {
-    const stack = await existingTierStack(pulumi);
+/** Destroys a kept stack (if its backend is still there), then removes whatever still carries its label. */
+export async function tearDown(pulumi: PulumiCommand, name = tierStack): Promise<string[]> {
+    const stack = await existingStack(pulumi, name);
     if (stack) {
         await stack.destroy({ onOutput: echo("  destroy |") });
-        await removeTierStack(stack);
+        await removeStack(stack);
     }
     for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
-        const names = await labelled(kind);
+        const names = await labelled(kind, name);
         if (names.length > 0) {
             await dockerOk([...kinds[kind].remove, ...names]);
         }
     }
-    return leftovers();
+    return leftovers(name);
 }

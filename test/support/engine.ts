@@ -1,18 +1,20 @@
 // The real Pulumi engine, driven through the Automation API: a LocalWorkspace on the project directory,
-// a file backend in a temp dir, a passphrase secrets provider, and a stack whose settings file is a copy
-// of Pulumi.dev.yaml, so the CLI loads exactly the dev stack's config from YAML, as for a user.
+// a file backend in a temp dir, a passphrase secrets provider, and a stack whose settings file is YAML
+// (a copy of Pulumi.dev.yaml unless given), so the CLI loads its config exactly as for a user.
+// The cluster tier and the benchmark both use it.
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { projectRoot, stackName as devStack } from "../support/program";
+import { projectRoot, stackName as devStack } from "./program";
 
 /** The tier's own stack name; it is also the `consul.stack` label on everything the stack creates. */
 export const tierStack = "cluster-tier";
-/** Backend and passphrase; kept with KEEP_CLUSTER=1 so `npm run cluster:down` can destroy the stack. */
+/** Backend and passphrase, shared by every stack made here; kept with KEEP_CLUSTER=1 so `npm run cluster:down` can destroy the tier's stack. */
 export const stateDir = path.join(os.tmpdir(), "consul-multi-dc-cluster-tier");
-const stackSettingsFile = path.join(projectRoot, `Pulumi.${tierStack}.yaml`);
+const settingsFile = (stack: string) => path.join(projectRoot, `Pulumi.${stack}.yaml`);
+export const devSettings = () => fs.readFileSync(path.join(projectRoot, `Pulumi.${devStack}.yaml`), "utf8");
 const pulumiHome = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
 
 /** The `pulumi` on PATH, else the one in ~/.pulumi/bin where scripts/ensure-pulumi.sh installs it. */
@@ -53,37 +55,39 @@ async function workspace(pulumi: PulumiCommand): Promise<LocalWorkspace> {
     return LocalWorkspace.create({ workDir: projectRoot, pulumiCommand: pulumi, envVars: engineEnv() });
 }
 
-/** Creates the tier's stack afresh with Pulumi.dev.yaml's config, verbatim. */
-export async function createTierStack(pulumi: PulumiCommand): Promise<Stack> {
-    fs.copyFileSync(path.join(projectRoot, `Pulumi.${devStack}.yaml`), stackSettingsFile);
+/** Creates a stack afresh whose settings file holds `settings` (YAML), by default Pulumi.dev.yaml verbatim. */
+export async function createStack(pulumi: PulumiCommand, name = tierStack, settings = devSettings()): Promise<Stack> {
+    fs.writeFileSync(settingsFile(name), settings);
     const ws = await workspace(pulumi);
-    await ws.createStack(tierStack);
-    return Stack.select(tierStack, ws);
+    await ws.createStack(name);
+    return Stack.select(name, ws);
 }
 
-/** The tier's stack if a kept backend still holds it. */
-export async function existingTierStack(pulumi: PulumiCommand): Promise<Stack | undefined> {
+/** The named stack if the backend still holds it. */
+export async function existingStack(pulumi: PulumiCommand, name = tierStack): Promise<Stack | undefined> {
     if (!fs.existsSync(path.join(stateDir, "backend"))) {
         return undefined;
     }
     const ws = await workspace(pulumi);
     const stacks = await ws.listStacks();
-    return stacks.some((s) => s.name === tierStack) ? Stack.select(tierStack, ws) : undefined;
+    return stacks.some((s) => s.name === name) ? Stack.select(name, ws) : undefined;
 }
 
-/** Removes the stack, its settings file and the backend; the containers must be gone already. */
-export async function removeTierStack(stack: Stack): Promise<void> {
-    await stack.workspace.removeStack(tierStack);
-    fs.rmSync(stackSettingsFile, { force: true });
-    fs.rmSync(stateDir, { recursive: true, force: true });
+/** Removes the stack and its settings file, and the backend once it holds no stack; the containers must be gone already. */
+export async function removeStack(stack: Stack): Promise<void> {
+    await stack.workspace.removeStack(stack.name);
+    fs.rmSync(settingsFile(stack.name), { force: true });
+    if ((await stack.workspace.listStacks()).length === 0) {
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    }
 }
 
-/** The tier stack's checkpoint as the file backend stores it (JSON text), as anyone with the file would read it. */
-export function rawState(): string {
+/** A stack's checkpoint as the file backend stores it (JSON text), as anyone with the file would read it. */
+export function rawState(name = tierStack): string {
     const stacks = path.join(stateDir, "backend", ".pulumi", "stacks");
-    const found = fs.readdirSync(stacks, { recursive: true, encoding: "utf8" }).find((f) => path.basename(f) === `${tierStack}.json`);
+    const found = fs.readdirSync(stacks, { recursive: true, encoding: "utf8" }).find((f) => path.basename(f) === `${name}.json`);
     if (!found) {
-        throw new Error(`no ${tierStack}.json under ${stacks}`);
+        throw new Error(`no ${name}.json under ${stacks}`);
     }
     return fs.readFileSync(path.join(stacks, found), "utf8");
 }

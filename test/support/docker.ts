@@ -10,10 +10,11 @@ export interface Result {
     readonly stderr: string;
 }
 
-/** Runs docker; `input` is written to its stdin (e.g. a tar stream for `docker cp -`). */
-export function docker(args: readonly string[], timeoutMs = 120_000, input?: Buffer): Promise<Result> {
+/** Runs docker; `input` is written to its stdin (e.g. a tar stream for `docker cp -`); `env` is added to its environment. */
+export function docker(args: readonly string[], timeoutMs = 120_000, input?: Buffer, env: Record<string, string> = {}): Promise<Result> {
     return new Promise((resolve) => {
-        const child = execFile("docker", args, { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (error, stdout, stderr) => {
+        const options = { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, ...env } };
+        const child = execFile("docker", args, options, (error, stdout, stderr) => {
             const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
             resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() || (error && code !== 0 ? error.message : "") });
         });
@@ -30,15 +31,19 @@ export async function dockerOk(args: readonly string[], timeoutMs?: number, inpu
     return result.stdout;
 }
 
-/** Tokens pass through `docker exec --env`; no message ever shows their values. */
+/** A failing command's message never shows a value passed as KEY=VALUE. */
 function redact(args: readonly string[]): string[] {
     return args.map((a) => a.replace(/(TOKEN=).*/, "$1<redacted>"));
 }
 
-/** Runs a command inside a container, with extra environment variables (e.g. CONSUL_HTTP_TOKEN). */
+/**
+ * Runs a command inside a container, with extra environment variables (e.g. CONSUL_HTTP_TOKEN). They are
+ * named on docker's command line and their values passed through docker's own environment, so a token
+ * never shows in a process list.
+ */
 export function exec(container: string, command: readonly string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Result> {
-    const envArgs = Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
-    return docker(["exec", ...envArgs, container, ...command], timeoutMs);
+    const envArgs = Object.keys(env).flatMap((k) => ["--env", k]);
+    return docker(["exec", ...envArgs, container, ...command], timeoutMs, undefined, env);
 }
 
 /**

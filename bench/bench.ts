@@ -1,0 +1,221 @@
+// `npm run bench -- [--runs N] [--scale-runs N]`: how fast a user gets a working cluster, ours against the
+// demo's own setup (the seed), side by side in one run, with the same Consul image. Ours goes through the
+// real engine (Automation API), as `pulumi up` does for a user. Prints a table and parseable lines.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { PulumiCommand } from "@pulumi/pulumi/automation";
+import YAML from "yaml";
+import { dockerOk } from "../test/support/docker";
+import { createStack, devSettings, removeStack } from "../test/support/engine";
+import { leftovers, tearDown } from "../test/support/teardown";
+import { checkPrerequisites } from "../test/cluster/prerequisites";
+import { ClusterShape, memoryMiB, Milestone, milestoneNames, watchMilestones } from "./milestones";
+
+interface RunResult {
+    upMs?: number;
+    destroyMs?: number;
+    milestones: Partial<Record<Milestone, number>>;
+    /** From the start of `pulumi up` to the first agent container's start: the engine's own share. */
+    engineLeadMs?: number;
+    memory: Record<string, number>;
+}
+
+type DcConfig = { name: string; servers: number; clients: number };
+
+function parseArgs(argv: string[]): { runs: number; scaleRuns: number } {
+    const args = { runs: 3, scaleRuns: 1 };
+    for (let i = 0; i < argv.length; i++) {
+        const n = Number(argv[i + 1]);
+        if (argv[i] === "--runs" && Number.isInteger(n) && n > 0) args.runs = n;
+        else if (argv[i] === "--scale-runs" && Number.isInteger(n) && n >= 0) args.scaleRuns = n;
+        else throw new Error(`unknown or bad argument ${argv[i]} ${argv[i + 1] ?? ""}: use --runs N (N ≥ 1) and --scale-runs N (N ≥ 0)`);
+        i++;
+    }
+    return args;
+}
+
+/** The agents a stack config lays out, named as the stack names them. */
+function shapeOf(settingsYaml: string): ClusterShape {
+    const dcs = (YAML.parse(settingsYaml).config["consul-multi-dc:datacenters"] as DcConfig[]).map((dc) => ({
+        name: dc.name,
+        servers: Array.from({ length: dc.servers }, (_, i) => `${dc.name}-server${i + 1}`),
+        clients: Array.from({ length: dc.clients }, (_, i) => `${dc.name}-client${i + 1}`),
+    }));
+    const primaryServer = dcs[0].servers[0];
+    let token: string | undefined;
+    return {
+        datacenters: dcs,
+        healthchecked: [...dcs.flatMap((dc) => [...dc.servers, ...dc.clients]), "consul-acl-init"],
+        // The management token, as dc1's servers hold it (initial_management); read once the file is there.
+        token: async () => {
+            if (!token) {
+                const file = await dockerOk(["exec", primaryServer, "cat", "/consul/config/acl-tokens.json"]);
+                token = JSON.parse(file).acl.tokens.initial_management as string;
+            }
+            return token;
+        },
+    };
+}
+
+async function ours(pulumi: PulumiCommand, stackName: string, settings: string): Promise<RunResult> {
+    await tearDown(pulumi, stackName);
+    const stack = await createStack(pulumi, stackName, settings);
+    const shape = shapeOf(settings);
+    let done = false;
+    const t0 = Date.now();
+    const watching = watchMilestones(shape, 240_000, () => done);
+    const up = await stack.up({ parallel: 64 });
+    const upMs = Date.now() - t0;
+    if (up.summary.result !== "succeeded") throw new Error(`pulumi up: ${up.summary.result}`);
+    const timeline = await watching;
+    done = true;
+    const agents = shape.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients]);
+    const memory = await memoryMiB(agents);
+    const d0 = Date.now();
+    await stack.destroy();
+    const destroyMs = Date.now() - d0;
+    await removeStack(stack);
+    const left = await leftovers(stackName);
+    if (left.length > 0) throw new Error(`pulumi destroy left ${left.join(", ")}`);
+    return {
+        upMs,
+        destroyMs,
+        engineLeadMs: timeline.firstStart - t0,
+        milestones: relative(timeline.firstStart, timeline.seenAt),
+        memory,
+    };
+}
+
+const seedDir = path.join(__dirname, "seed");
+const seedNetwork = "consul-seed-bench";
+
+async function seed(image: string): Promise<RunResult> {
+    const run = (...args: string[]) =>
+        new Promise<void>((resolve, reject) => {
+            const child = spawn("bash", [path.join(seedDir, "run.sh"), ...args], { stdio: "inherit" });
+            child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`seed run.sh ${args[0]} exited ${code}`))));
+        });
+    await run("down", seedNetwork);
+    const dcs = [
+        { name: "dc1", servers: ["dc1-server1", "dc1-server2", "dc1-server3"], clients: ["dc1-client1"] },
+        { name: "dc2", servers: ["dc2-server1"], clients: ["dc2-client1"] },
+    ];
+    const shape: ClusterShape = { datacenters: dcs, healthchecked: [], token: async () => undefined };
+    let done = false;
+    const watching = (async () => {
+        await run("up", image, seedNetwork);
+        return watchMilestones(shape, 300_000, () => done);
+    })();
+    const timeline = await watching;
+    done = true;
+    const memory = await memoryMiB(dcs.flatMap((dc) => [...dc.servers, ...dc.clients]));
+    await run("down", seedNetwork);
+    return { milestones: relative(timeline.firstStart, timeline.seenAt), memory };
+}
+
+function relative(from: number, seenAt: Partial<Record<Milestone, number>>): Partial<Record<Milestone, number>> {
+    return Object.fromEntries(Object.entries(seenAt).map(([m, t]) => [m, (t as number) - from]));
+}
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+};
+const stats = (xs: number[]) => (xs.length === 0 ? undefined : { min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
+const fmt = (s?: { min: number; median: number; max: number }) => (s ? `${s.min} / ${s.median} / ${s.max}` : "n/a");
+const pick = (runs: RunResult[], f: (r: RunResult) => number | undefined) => runs.map(f).filter((x): x is number => x !== undefined);
+const totalMemory = (r: RunResult) => Math.round(Object.values(r.memory).reduce((a, b) => a + b, 0));
+
+function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResult[]): void {
+    const rows: [string, string, string][] = [];
+    for (const m of milestoneNames) {
+        rows.push([`${m} (ms from first agent start)`, fmt(stats(pick(oursRuns, (r) => r.milestones[m]))), fmt(stats(pick(seedRuns, (r) => r.milestones[m])))]);
+    }
+    rows.push(["pulumi up (ms)", fmt(stats(pick(oursRuns, (r) => r.upMs))), "n/a (docker run)"]);
+    rows.push(["up start → first agent start (ms)", fmt(stats(pick(oursRuns, (r) => r.engineLeadMs))), "n/a"]);
+    rows.push(["pulumi destroy (ms)", fmt(stats(pick(oursRuns, (r) => r.destroyMs))), "n/a"]);
+    rows.push(["agents' RSS, total (MiB)", fmt(stats(oursRuns.map(totalMemory))), fmt(stats(seedRuns.map(totalMemory)))]);
+    const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), 18));
+    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(width[i])).join(" | ")} |`;
+    console.log(`\n${line(["", `ours (min / median / max, ${oursRuns.length} runs)`, `seed (${seedRuns.length} runs)`])}`);
+    console.log(line(width.map((w) => "-".repeat(w))));
+    rows.forEach((r) => console.log(line(r)));
+
+    console.log("\nper-agent RSS after convergence, last run (MiB):");
+    console.log(`  ours: ${JSON.stringify(oursRuns[oursRuns.length - 1].memory)}`);
+    console.log(`  seed: ${JSON.stringify(seedRuns[seedRuns.length - 1].memory)}`);
+    if (scaleRuns.length > 0) {
+        const last = scaleRuns[scaleRuns.length - 1];
+        console.log(`\nscale, 24 agents (3 DCs x 5 servers + 3 clients, ${scaleRuns.length} runs):`);
+        for (const m of milestoneNames) console.log(`  ${m}: ${fmt(stats(pick(scaleRuns, (r) => r.milestones[m])))} ms`);
+        console.log(`  pulumi up: ${fmt(stats(pick(scaleRuns, (r) => r.upMs)))} ms; destroy: ${fmt(stats(pick(scaleRuns, (r) => r.destroyMs)))} ms`);
+        console.log(`  RSS total ${totalMemory(last)} MiB (${Math.round(totalMemory(last) / 24)} per agent; 6 agents: ${Math.round(totalMemory(oursRuns[0]) / 6)} per agent)`);
+        console.log(`  growth 6 → 24 agents: pulumi up ${ratio(median(pick(scaleRuns, (r) => r.upMs)), median(pick(oursRuns, (r) => r.upMs)))}, ` +
+            `cross-dc-kv ${ratio(median(pick(scaleRuns, (r) => r.milestones["cross-dc-kv"])), median(pick(oursRuns, (r) => r.milestones["cross-dc-kv"])))}, ` +
+            `memory ${ratio(totalMemory(last), totalMemory(oursRuns[oursRuns.length - 1]))}`);
+    }
+
+    // Where the time of `pulumi up` goes, by median: the first finding of the benchmark.
+    const up = median(pick(oursRuns, (r) => r.upMs));
+    const lead = median(pick(oursRuns, (r) => r.engineLeadMs));
+    const segments: [string, number][] = [["engine and provider before the first agent starts", lead]];
+    let previous = 0;
+    for (const m of milestoneNames) {
+        const at = median(pick(oursRuns, (r) => r.milestones[m]));
+        segments.push([`${m} (after the previous milestone)`, Math.max(0, at - previous)]);
+        previous = Math.max(previous, at);
+    }
+    segments.push(["pulumi up returning after healthy", Math.max(0, up - lead - previous)]);
+    console.log("\nwhere pulumi up's time goes (medians):");
+    segments.forEach(([what, ms]) => console.log(`  ${String(ms).padStart(6)} ms  ${what}`));
+    const [dominant] = [...segments].sort((a, b) => b[1] - a[1]);
+    console.log(`dominant: ${dominant[0]} (${dominant[1]} ms of ${up} ms)`);
+
+    console.log("");
+    for (const m of milestoneNames) {
+        const o = pick(oursRuns, (r) => r.milestones[m]);
+        const s = pick(seedRuns, (r) => r.milestones[m]);
+        if (o.length) console.log(`ours ${m}: median ${median(o)} ms`);
+        if (s.length) console.log(`seed ${m}: median ${median(s)} ms`);
+        if (o.length && s.length) console.log(`seed/ours ${m}: ${(median(s) / median(o)).toFixed(1)}x`);
+    }
+    console.log(`pulumi up: median ${up} ms`);
+    if (scaleRuns.length > 0) console.log(`scale 24 agents: pulumi up median ${median(pick(scaleRuns, (r) => r.upMs))} ms`);
+    console.log(`ours memory: median ${median(oursRuns.map(totalMemory))} MiB total for 6 agents`);
+}
+
+const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
+
+async function main(): Promise<void> {
+    const { runs, scaleRuns } = parseArgs(process.argv.slice(2));
+    const settings = devSettings();
+    const image = YAML.parse(settings).config["consul-multi-dc:image"] as string;
+    const pulumi = await checkPrerequisites(image);
+    const scaleSettings = fs.readFileSync(path.join(__dirname, "scale.yaml"), "utf8");
+    console.log(`bench: ${runs} runs of ours and the seed, ${scaleRuns} of the 24-agent stack, on ${os.cpus().length} CPUs ` +
+        `(${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Docker ${(await dockerOk(["version", "--format", "{{.Server.Version}}"])).trim()}, image ${image}`);
+    const oursRuns: RunResult[] = [];
+    const seedRuns: RunResult[] = [];
+    for (let i = 1; i <= runs; i++) {
+        const o = await ours(pulumi, "bench", settings);
+        console.log(`run ${i} ours: up ${o.upMs} ms, destroy ${o.destroyMs} ms, milestones ${JSON.stringify(o.milestones)}, RSS ${totalMemory(o)} MiB`);
+        oursRuns.push(o);
+        const s = await seed(image);
+        console.log(`run ${i} seed: milestones ${JSON.stringify(s.milestones)}, RSS ${totalMemory(s)} MiB`);
+        seedRuns.push(s);
+    }
+    const scale: RunResult[] = [];
+    for (let i = 1; i <= scaleRuns; i++) {
+        const r = await ours(pulumi, "bench-scale", scaleSettings);
+        console.log(`scale run ${i}: up ${r.upMs} ms, destroy ${r.destroyMs} ms, milestones ${JSON.stringify(r.milestones)}, RSS ${totalMemory(r)} MiB`);
+        scale.push(r);
+    }
+    report(oursRuns, seedRuns, scale);
+}
+
+main().catch((e) => {
+    console.error(`bench: ${e instanceof Error ? e.message : e}`);
+    process.exit(1);
+});
