@@ -111,21 +111,16 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     services: { settings: dc.services ?? [], image: settings.demoImage, tokens: serviceSecrets },
 });
 
-// The primary's clients register services with tokens the ACL bootstrap creates, and the bootstrap needs
-// the primary's servers: so they wait for it, through a promise it fulfils once it exists.
-let aclReady: (container: pulumi.Resource) => void = () => undefined;
-const aclBootstrapped = new Promise<pulumi.Resource>((resolve) => (aclReady = resolve));
 
 const [primaryPlan, ...secondaryPlans] = stack.datacenters;
 const primary = new ConsulDatacenter(primaryPlan.name, {
     ...datacenterArgs(primaryPlan),
     wan: { network: wanNetwork.name, serverAddresses: primaryPlan.wanAddresses, join: [] },
     acl: { agentTokens: agentSecrets, initialManagementToken: managementToken },
-    clientsStartAfter: [aclBootstrapped],
 });
 
 // Creates every token in the primary once its servers elect a leader; healthy when all exist.
-const aclBootstrap = new AclBootstrap("acl", {
+new AclBootstrap("acl", {
     datacenter: stack.primaryDatacenter,
     image: primary.imageId,
     network: primary.lanNetwork,
@@ -143,7 +138,6 @@ const aclBootstrap = new AclBootstrap("acl", {
     kv: kvSeed,
     namePrefix,
 });
-aclReady(aclBootstrap.container);
 
 // Secondary datacenters join the primary's servers over the WAN pool.
 const datacenters = [
@@ -154,7 +148,6 @@ const datacenters = [
                 ...datacenterArgs(dc),
                 wan: { network: wanNetwork.name, serverAddresses: dc.wanAddresses, join: primary.serverWanAddresses },
                 acl: { agentTokens: agentSecrets, replicationToken: replicationToken.apply((t) => t.secretId) },
-                startAfter: [aclBootstrap.container],
             }),
     ),
 ];

@@ -11,7 +11,7 @@ import { dockerOk } from "../test/support/docker";
 import { createStack, devSettings, removeStack } from "../test/support/engine";
 import { leftovers, tearDown } from "../test/support/teardown";
 import { checkPrerequisites } from "../test/cluster/prerequisites";
-import { ClusterShape, memoryMiB, Milestone, milestoneNames, watchMilestones } from "./milestones";
+import { ClusterShape, Memory, memoryMiB, Milestone, milestoneNames, watchMilestones } from "./milestones";
 
 interface RunResult {
     upMs?: number;
@@ -19,7 +19,7 @@ interface RunResult {
     milestones: Partial<Record<Milestone, number>>;
     /** From the start of `pulumi up` to the first agent container's start: the engine's own share. */
     engineLeadMs?: number;
-    memory: Record<string, number>;
+    memory: Record<string, Memory>;
 }
 
 type DcConfig = { name: string; servers: number; clients: number };
@@ -126,7 +126,7 @@ const median = (xs: number[]) => {
 const stats = (xs: number[]) => (xs.length === 0 ? undefined : { min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
 const fmt = (s?: { min: number; median: number; max: number }) => (s ? `${s.min} / ${s.median} / ${s.max}` : "n/a");
 const pick = (runs: RunResult[], f: (r: RunResult) => number | undefined) => runs.map(f).filter((x): x is number => x !== undefined);
-const totalMemory = (r: RunResult) => Math.round(Object.values(r.memory).reduce((a, b) => a + b, 0));
+const totalMemory = (r: RunResult, kind: keyof Memory = "rss") => Math.round(Object.values(r.memory).reduce((a, m) => a + m[kind], 0));
 
 function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResult[]): void {
     const rows: [string, string, string][] = [];
@@ -136,38 +136,43 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
     rows.push(["pulumi up (ms)", fmt(stats(pick(oursRuns, (r) => r.upMs))), "n/a (docker run)"]);
     rows.push(["up start → first agent start (ms)", fmt(stats(pick(oursRuns, (r) => r.engineLeadMs))), "n/a"]);
     rows.push(["pulumi destroy (ms)", fmt(stats(pick(oursRuns, (r) => r.destroyMs))), "n/a"]);
-    rows.push(["agents' RSS, total (MiB)", fmt(stats(oursRuns.map(totalMemory))), fmt(stats(seedRuns.map(totalMemory)))]);
+    for (const [kind, label] of [["rss", "RSS"], ["pss", "PSS (shared binary divided)"], ["anon", "anonymous (own) memory"]] as const) {
+        rows.push([`agents' ${label}, total (MiB)`, fmt(stats(oursRuns.map((r) => totalMemory(r, kind)))), fmt(stats(seedRuns.map((r) => totalMemory(r, kind))))]);
+    }
     const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), 18));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(width[i])).join(" | ")} |`;
     console.log(`\n${line(["", `ours (min / median / max, ${oursRuns.length} runs)`, `seed (${seedRuns.length} runs)`])}`);
     console.log(line(width.map((w) => "-".repeat(w))));
     rows.forEach((r) => console.log(line(r)));
 
-    console.log("\nper-agent RSS after convergence, last run (MiB):");
-    console.log(`  ours: ${JSON.stringify(oursRuns[oursRuns.length - 1].memory)}`);
-    console.log(`  seed: ${JSON.stringify(seedRuns[seedRuns.length - 1].memory)}`);
+    const perAgent = (r: RunResult) => Object.entries(r.memory).map(([a, m]) => `${a} ${m.rss}/${m.pss}/${m.anon}`).join(", ");
+    console.log("\nper-agent memory after convergence, last run (MiB, RSS/PSS/anonymous):");
+    console.log(`  ours: ${perAgent(oursRuns[oursRuns.length - 1])}`);
+    console.log(`  seed: ${perAgent(seedRuns[seedRuns.length - 1])}`);
     if (scaleRuns.length > 0) {
         const last = scaleRuns[scaleRuns.length - 1];
         console.log(`\nscale, 24 agents (3 DCs x 5 servers + 3 clients, ${scaleRuns.length} runs):`);
         for (const m of milestoneNames) console.log(`  ${m}: ${fmt(stats(pick(scaleRuns, (r) => r.milestones[m])))} ms`);
         console.log(`  pulumi up: ${fmt(stats(pick(scaleRuns, (r) => r.upMs)))} ms; destroy: ${fmt(stats(pick(scaleRuns, (r) => r.destroyMs)))} ms`);
-        console.log(`  RSS total ${totalMemory(last)} MiB (${Math.round(totalMemory(last) / 24)} per agent; 6 agents: ${Math.round(totalMemory(oursRuns[0]) / 6)} per agent)`);
+        console.log(`  RSS total ${totalMemory(last)} MiB, PSS ${totalMemory(last, "pss")} MiB (RSS per agent ${Math.round(totalMemory(last) / 24)}; with 6 agents ${Math.round(totalMemory(oursRuns[0]) / 6)})`);
         console.log(`  growth 6 → 24 agents: pulumi up ${ratio(median(pick(scaleRuns, (r) => r.upMs)), median(pick(oursRuns, (r) => r.upMs)))}, ` +
             `cross-dc-kv ${ratio(median(pick(scaleRuns, (r) => r.milestones["cross-dc-kv"])), median(pick(oursRuns, (r) => r.milestones["cross-dc-kv"])))}, ` +
             `memory ${ratio(totalMemory(last), totalMemory(oursRuns[oursRuns.length - 1]))}`);
     }
 
-    // Where the time of `pulumi up` goes, by median: the first finding of the benchmark.
+    // Where the time of `pulumi up` goes, by median, in the order things happen: the benchmark's first finding.
     const up = median(pick(oursRuns, (r) => r.upMs));
     const lead = median(pick(oursRuns, (r) => r.engineLeadMs));
-    const segments: [string, number][] = [["engine and provider before the first agent starts", lead]];
+    const segments: [string, number][] = [["engine and provider, up to the first agent's start", lead]];
     let previous = 0;
-    for (const m of milestoneNames) {
-        const at = median(pick(oursRuns, (r) => r.milestones[m]));
-        segments.push([`${m} (after the previous milestone)`, Math.max(0, at - previous)]);
-        previous = Math.max(previous, at);
+    const chronological = milestoneNames
+        .map((m) => [m, median(pick(oursRuns, (r) => r.milestones[m]))] as const)
+        .sort((a, b) => a[1] - b[1]);
+    for (const [m, at] of chronological) {
+        segments.push([`→ ${m}`, at - previous]);
+        previous = at;
     }
-    segments.push(["pulumi up returning after healthy", Math.max(0, up - lead - previous)]);
+    segments.push(["→ pulumi up returns", Math.max(0, up - lead - previous)]);
     console.log("\nwhere pulumi up's time goes (medians):");
     segments.forEach(([what, ms]) => console.log(`  ${String(ms).padStart(6)} ms  ${what}`));
     const [dominant] = [...segments].sort((a, b) => b[1] - a[1]);
@@ -183,7 +188,7 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
     }
     console.log(`pulumi up: median ${up} ms`);
     if (scaleRuns.length > 0) console.log(`scale 24 agents: pulumi up median ${median(pick(scaleRuns, (r) => r.upMs))} ms`);
-    console.log(`ours memory: median ${median(oursRuns.map(totalMemory))} MiB total for 6 agents`);
+    console.log(`ours memory: median ${median(oursRuns.map((r) => totalMemory(r)))} MiB RSS, ${median(oursRuns.map((r) => totalMemory(r, "pss")))} MiB PSS in total for 6 agents`);
 }
 
 const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`;

@@ -1,6 +1,10 @@
-// Milestones of a forming cluster, probed the same way for ours and for the seed: Consul's own CLI and
-// HTTP API inside the agents' containers (`docker exec`), and Docker's own record of each container.
-import { docker, exec } from "../test/support/docker";
+// Milestones of a forming cluster, probed the same way for ours and for the seed: Consul's own HTTP API on
+// each agent's loopback (127.0.0.1:8500 inside its network namespace, which both setups serve), and
+// Docker's own record of each container. The probes enter the namespace with nsenter and ask with curl,
+// which costs a few milliseconds; `docker exec` every 100 ms would itself slow the cluster being timed.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import { docker, dockerOk } from "../test/support/docker";
 
 export const milestoneNames = ["leaders", "wan", "cross-dc-kv", "healthy"] as const;
 export type Milestone = (typeof milestoneNames)[number];
@@ -38,29 +42,54 @@ async function firstAgentStart(shape: ClusterShape): Promise<number> {
     return Math.min(...times);
 }
 
-async function leaders(shape: ClusterShape): Promise<boolean> {
-    const answers = await Promise.all(
-        shape.datacenters.map((dc) => exec(dc.servers[0], ["wget", "-q", "-O", "-", "http://127.0.0.1:8500/v1/status/leader"], {}, 5000)),
-    );
-    return answers.every((a) => a.code === 0 && /:8300"/.test(a.stdout));
+const pids = new Map<string, number>();
+
+/** The container's main process, whose network namespace holds the agent's loopback API. */
+async function pidOf(container: string): Promise<number> {
+    let pid = pids.get(container);
+    if (!pid) {
+        pid = Number((await dockerOk(["inspect", "--format", "{{.State.Pid}}", container])).trim());
+        if (!pid) throw new Error(`${container} is not running`);
+        pids.set(container, pid);
+    }
+    return pid;
 }
 
-async function wan(shape: ClusterShape, env: Record<string, string>): Promise<boolean> {
+/** An HTTP request to the agent in `container`; the token goes to curl on stdin, never in its arguments. */
+async function agentApi(container: string, method: string, urlPath: string, token?: string, body?: string): Promise<{ status: number; body: string }> {
+    const pid = await pidOf(container);
+    const args = [`--net=/proc/${pid}/ns/net`, "curl", "-s", "-m", "3", "-X", method, "-H", "@-", "-w", "\n%{http_code}",
+        ...(body !== undefined ? ["--data-binary", body] : []), `http://127.0.0.1:8500${urlPath}`];
+    return new Promise((resolve) => {
+        const child = execFile("nsenter", args, { timeout: 5000 }, (error, stdout) => {
+            const text = String(stdout);
+            const cut = text.lastIndexOf("\n");
+            resolve(error ? { status: 0, body: "" } : { status: Number(text.slice(cut + 1)), body: text.slice(0, cut) });
+        });
+        child.stdin?.end(token ? `X-Consul-Token: ${token}\n` : "");
+    });
+}
+
+async function leaders(shape: ClusterShape): Promise<boolean> {
+    const answers = await Promise.all(shape.datacenters.map((dc) => agentApi(dc.servers[0], "GET", "/v1/status/leader")));
+    return answers.every((a) => a.status === 200 && /:8300"/.test(a.body));
+}
+
+async function wan(shape: ClusterShape, token?: string): Promise<boolean> {
     const servers = shape.datacenters.reduce((n, dc) => n + dc.servers.length, 0);
-    const out = await exec(shape.datacenters[0].servers[0], ["consul", "members", "-wan"], env, 5000);
-    return out.code === 0 && out.stdout.split("\n").filter((l) => /\salive\s/.test(l)).length === servers;
+    const res = await agentApi(shape.datacenters[0].servers[0], "GET", "/v1/agent/members?wan=1", token);
+    // Serf status 1 is alive.
+    return res.status === 200 && (JSON.parse(res.body) as { Status: number }[]).filter((m) => m.Status === 1).length === servers;
 }
 
 /** A key written in the primary is read back through every other datacenter's server. */
-async function crossDcKv(shape: ClusterShape, env: Record<string, string>): Promise<boolean> {
+async function crossDcKv(shape: ClusterShape, token?: string): Promise<boolean> {
     const [primary, ...others] = shape.datacenters;
     const stamp = `bench-${Date.now()}`;
-    const put = await exec(primary.servers[0], ["consul", "kv", "put", "bench/probe", stamp], env, 5000);
-    if (put.code !== 0) return false;
-    const reads = await Promise.all(
-        others.map((dc) => exec(dc.servers[0], ["consul", "kv", "get", `-datacenter=${primary.name}`, "bench/probe"], env, 5000)),
-    );
-    return reads.every((r) => r.code === 0 && r.stdout.trim() === stamp);
+    const put = await agentApi(primary.servers[0], "PUT", "/v1/kv/bench/probe", token, stamp);
+    if (put.status !== 200) return false;
+    const reads = await Promise.all(others.map((dc) => agentApi(dc.servers[0], "GET", `/v1/kv/bench/probe?dc=${primary.name}&raw`, token)));
+    return reads.every((r) => r.status === 200 && r.body === stamp);
 }
 
 async function healthy(shape: ClusterShape): Promise<boolean> {
@@ -77,16 +106,15 @@ export async function watchMilestones(shape: ClusterShape, timeoutMs: number, st
     const seenAt: Partial<Record<Milestone, number>> = {};
     const deadline = Date.now() + timeoutMs;
     const wanted = milestoneNames.filter((m) => m !== "healthy" || shape.healthchecked.length > 0);
-    let env: Record<string, string> = {};
+    pids.clear();
     while (Date.now() < deadline && !stop() && wanted.some((m) => seenAt[m] === undefined)) {
         const token = await shape.token().catch(() => undefined);
-        env = token ? { CONSUL_HTTP_TOKEN: token } : {};
         const checks: Promise<void>[] = [];
         const check = (m: Milestone, probe: () => Promise<boolean>) =>
             checks.push(probe().then((ok) => { if (ok && seenAt[m] === undefined) seenAt[m] = Date.now(); }, () => undefined));
         if (seenAt.leaders === undefined) check("leaders", () => leaders(shape));
-        if (seenAt.wan === undefined) check("wan", () => wan(shape, env));
-        if (seenAt["cross-dc-kv"] === undefined) check("cross-dc-kv", () => crossDcKv(shape, env));
+        if (seenAt.wan === undefined) check("wan", () => wan(shape, token));
+        if (seenAt["cross-dc-kv"] === undefined) check("cross-dc-kv", () => crossDcKv(shape, token));
         if (wanted.includes("healthy") && seenAt.healthy === undefined) check("healthy", () => healthy(shape));
         await Promise.all(checks);
         await sleep(100);
@@ -94,13 +122,36 @@ export async function watchMilestones(shape: ClusterShape, timeoutMs: number, st
     return { firstStart: await firstAgentStart(shape), seenAt };
 }
 
-/** Resident memory (RSS) of every process in each container, in MiB, from the host's ps. */
-export async function memoryMiB(containers: readonly string[]): Promise<Record<string, number>> {
-    const result: Record<string, number> = {};
+export interface Memory {
+    /** Resident set: what `ps` and the issue call memory. It counts the shared Consul binary in full for every agent. */
+    readonly rss: number;
+    /** Proportional set: shared pages divided among the processes sharing them, so the sum is real memory. */
+    readonly pss: number;
+    /** The agent's own memory (heap, stacks), none of it shared. */
+    readonly anon: number;
+}
+
+const kib = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+
+/** Memory of every process in each container, in MiB, from the host's /proc (the bench runs as root). */
+export async function memoryMiB(containers: readonly string[]): Promise<Record<string, Memory>> {
+    const result: Record<string, Memory> = {};
     for (const c of containers) {
-        const out = await docker(["top", c, "-o", "pid,rss"]);
-        const kib = out.stdout.split("\n").slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).filter((n) => Number.isFinite(n)).reduce((a, b) => a + b, 0);
-        result[c] = Math.round((kib / 1024) * 10) / 10;
+        const procs = (await dockerOk(["top", c, "-o", "pid"])).split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+        const sum = { rss: 0, pss: 0, anon: 0 };
+        for (const pid of procs) {
+            try {
+                const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+                const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+                sum.rss += kib(status, "VmRSS");
+                sum.anon += kib(status, "RssAnon");
+                sum.pss += kib(rollup, "Pss");
+            } catch {
+                // A healthcheck's process ended between the listing and the read: it is not the agent's memory.
+            }
+        }
+        const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
+        result[c] = { rss: mib(sum.rss), pss: mib(sum.pss), anon: mib(sum.anon) };
     }
     return result;
 }

@@ -54,8 +54,6 @@ const policyFile = (name: string) => `${workDir}/policy-${name}.hcl`;
  */
 export class AclBootstrap extends pulumi.ComponentResource {
     public readonly containerName: pulumi.Output<string>;
-    /** Ready (healthy) once every token exists: what a secondary datacenter's agents start after. */
-    public readonly container: docker.Container;
 
     constructor(name: string, args: AclBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:AclBootstrap", name, {}, opts);
@@ -97,7 +95,6 @@ export class AclBootstrap extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.container = container;
         this.containerName = container.name;
         this.registerOutputs({ containerName: this.containerName });
     }

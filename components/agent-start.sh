@@ -1,5 +1,6 @@
 #!/bin/sh
-# Starts the Consul agent, after one check that keeps a changed gossip key from splitting the cluster.
+# Starts the Consul agent: after one check that keeps a changed gossip key from splitting the cluster,
+# and, on its first start, once what it needs from other agents exists.
 #
 # An agent that has run before keeps its gossip keyring in its data dir and ignores the `encrypt` key
 # in its config from then on. So if the stack's gossipKey changes without a rotation, agents with old
@@ -16,5 +17,18 @@ for keyring in /consul/data/serf/local.keyring /consul/data/serf/remote.keyring;
     exit 1
   fi
 done
+
+# A first start waits for what this agent needs from others (agent-ready.sh, generated per agent by
+# components/agent-ready.ts). An agent that has run before (it has a node ID) starts at once, so a
+# restart never waits on another datacenter.
+if [ -f /consul/bin/agent-ready.sh ] && [ ! -f /consul/data/node-id ]; then
+  . /consul/bin/agent-ready.sh
+  tries=0
+  until ready; do
+    tries=$((tries + 1))
+    if [ $((tries % 50)) -eq 0 ]; then echo "consul-multi-dc: still waiting for ${waiting_for}" >&2; fi
+    sleep 0.2
+  done
+fi
 
 exec /bin/consul agent -config-dir=/consul/config

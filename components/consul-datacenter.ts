@@ -3,6 +3,7 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { aclTokensConfig } from "./acl";
+import { agentReadyScript, readyScriptPath } from "./agent-ready";
 import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
 import { issueCertificate } from "./certificates";
 import { shellHealthcheck } from "./healthcheck";
@@ -46,17 +47,6 @@ export interface ConsulDatacenterArgs {
         /** Secondary datacenters only: the token their servers replicate ACLs with. */
         readonly replicationToken?: pulumi.Input<string>;
     };
-    /**
-     * Resources that must be ready before this datacenter's agents start. A secondary datacenter starts
-     * after the ACL bootstrap: its servers set up their Connect CA, and so auto_encrypt for their
-     * clients, once, at first election, and that needs the replication token to exist already.
-     */
-    readonly startAfter?: pulumi.Input<pulumi.Resource>[];
-    /**
-     * Resources that must be ready before this datacenter's clients start, on top of startAfter: the
-     * primary's clients register their services with tokens the ACL bootstrap creates.
-     */
-    readonly clientsStartAfter?: pulumi.Input<pulumi.Resource>[];
     /** Demo services registered on the first client agent, each instance a container of its own. */
     readonly services?: {
         readonly settings: readonly ServiceSettings[];
@@ -80,10 +70,8 @@ const startScriptPath = "/consul/bin/agent-start.sh";
 
 // The healthcheck uses only what the official image ships (busybox wget): healthy once the agent
 // knows its datacenter's Raft leader, which is when it can serve reads and writes.
-// Docker runs the first check one interval after the start (this engine has no start_interval), and the
-// provider then polls every second, so the interval is on the path of every `pulumi up`: 1 s, not more.
 const agentHealthcheck = shellHealthcheck("wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'", {
-    interval: 1,
+    interval: 2,
     timeout: 2,
     startPeriod: 60,
     retries: 5,
@@ -222,6 +210,10 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             const agentFile = pulumi
                 .output(args.wan.join)
                 .apply((join) => renderJson(agentConfig(dc, agent, isServer ? join : [])));
+            // What this agent waits for on its first start (nothing for the primary's servers).
+            const readyScript = agentReadyScript(dc, agent, []) === undefined
+                ? undefined
+                : pulumi.output(args.wan.join).apply((join) => agentReadyScript(dc, agent, join) as string);
             const networks = [{ name: lan.name, ipv4Address: agent.lanAddress, aliases: [agent.name] }];
             if (agent.wanAddress) {
                 networks.push({ name: pulumi.output(args.wan.network), ipv4Address: agent.wanAddress, aliases: [agent.name] });
@@ -251,6 +243,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                         { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokensFile) },
                         ...tlsFiles(agent),
                         { file: startScriptPath, content: startScript },
+                        ...(readyScript ? [{ file: readyScriptPath, content: readyScript }] : []),
                         ...(agent === servicesHost && servicesFile ? [{ file: `${configDir}/services.json`, content: servicesFile }] : []),
                     ],
                     ports:
@@ -266,7 +259,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                     wait: true,
                     waitTimeout: 180,
                 },
-                { parent: this, dependsOn: isServer ? args.startAfter : [...(args.startAfter ?? []), ...(args.clientsStartAfter ?? [])] },
+                { parent: this },
             );
         };
         const servers = dc.servers.map(container);

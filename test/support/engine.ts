@@ -75,7 +75,7 @@ export async function existingStack(pulumi: PulumiCommand, name = tierStack): Pr
 
 /** Removes the stack and its settings file, and the backend once it holds no stack; the containers must be gone already. */
 export async function removeStack(stack: Stack): Promise<void> {
-    await stack.workspace.removeStack(stack.name);
+    await stack.workspace.removeStack(stack.name, { force: true });
     fs.rmSync(settingsFile(stack.name), { force: true });
     if ((await stack.workspace.listStacks()).length === 0) {
         fs.rmSync(stateDir, { recursive: true, force: true });

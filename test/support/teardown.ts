@@ -25,18 +25,28 @@ export async function leftovers(stack = tierStack): Promise<string[]> {
     return found;
 }
 
-/** Destroys a kept stack (if its backend is still there), then removes whatever still carries its label. */
+/**
+ * Destroys a kept stack (if its backend is still there), then removes whatever still carries its label,
+ * and then the stack: an interrupted `up` can leave containers the state never recorded, which keep their
+ * networks in use, so the sweep runs whether or not the destroy succeeded.
+ */
 export async function tearDown(pulumi: PulumiCommand, name = tierStack): Promise<string[]> {
     const stack = await existingStack(pulumi, name);
+    let destroyError: unknown;
     if (stack) {
-        await stack.destroy({ onOutput: echo("  destroy |") });
-        await removeStack(stack);
+        await stack.cancel().catch(() => undefined);
+        await stack.destroy({ onOutput: echo("  destroy |") }).catch((e) => (destroyError = e));
     }
     for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
         const names = await labelled(kind, name);
         if (names.length > 0) {
             await dockerOk([...kinds[kind].remove, ...names]);
         }
+    }
+    if (stack) {
+        // Whatever the destroy could not delete is gone now; the state may still list it.
+        if (destroyError) await stack.refresh().catch(() => undefined);
+        await removeStack(stack);
     }
     return leftovers(name);
 }

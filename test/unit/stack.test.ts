@@ -140,6 +140,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             "/consul/tls/server.pem",
             "/consul/tls/server-key.pem",
             "/consul/bin/agent-start.sh",
+            "/consul/bin/agent-ready.sh",
         ]);
         assert.deepEqual(uploads(client).slice(5, 8).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/https.pem", "/consul/tls/https-key.pem"]);
         assert.equal(upload(client, "../tls/ca.pem").content, fakeCertPem("consul-ca"));
@@ -199,20 +200,23 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
     });
 
-    test("secondary DCs' containers and the primary's clients wait for acl-init; the primary's servers and acl-init wait for no container", () => {
+    test("no container waits on another at the engine level; each agent that needs acl-init's tokens waits inside", () => {
+        // Every container is created at once; the ready script a first start sources holds the real order.
         const containers = ofType(run, T.container);
-        const waitsFor = (name: string) => {
-            const deps = named(run, T.container, name).dependencies;
-            return containers.filter((c) => deps.includes(c.urn)).map((c) => c.inputs.name).sort();
-        };
-        // The engine creates a resource only after its dependencies; a secondary DC's servers need the
-        // replication token, which acl-init creates, at their first election.
-        assert.deepEqual(waitsFor("dc2-server1"), ["consul-acl-init"]);
-        assert.deepEqual(waitsFor("dc2-client1"), ["consul-acl-init"]);
-        assert.deepEqual(waitsFor("dc1-server1"), []);
-        // The primary's clients register services with tokens acl-init creates.
-        assert.deepEqual(waitsFor("dc1-client1"), ["consul-acl-init"]);
-        assert.deepEqual(waitsFor("consul-acl-init"), []);
+        for (const c of containers) {
+            const deps = c.dependencies;
+            assert.deepEqual(containers.filter((o) => deps.includes(o.urn)).map((o) => o.inputs.name), [], `${c.inputs.name} waits for a container`);
+        }
+        const ready = (name: string) => uploads(named(run, T.container, name)).find((u) => u.file === "/consul/bin/agent-ready.sh")?.content as string | undefined;
+        assert.equal(ready("dc1-server1"), undefined, "the primary's servers wait for nothing");
+        assert.match(ready("dc2-server1") ?? "", /the replication token in dc1/);
+        assert.match(ready("dc2-server1") ?? "", /for address in '10\.201\.0\.11' '10\.201\.0\.12' '10\.201\.0\.13'; do/);
+        assert.match(ready("dc2-server1") ?? "", /-tls-server-name='server\.dc1\.consul'/);
+        for (const [client, servers, dc] of [["dc1-client1", "'10\\.201\\.1\\.11' '10\\.201\\.1\\.12' '10\\.201\\.1\\.13'", "dc1"], ["dc2-client1", "'10\\.201\\.2\\.11'", "dc2"]]) {
+            assert.match(ready(client) ?? "", new RegExp(`for address in ${servers}; do`), client);
+            assert.match(ready(client) ?? "", /consul acl token read -self/, `${client} waits for its tokens`);
+            assert.match(ready(client) ?? "", new RegExp(`-tls-server-name='server\\.${dc}\\.consul'`), client);
+        }
     });
 
     test("healthcheck durations are spelled as the Docker provider reads them back, so a second preview is empty", () => {
