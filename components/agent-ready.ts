@@ -2,7 +2,7 @@
 // Pure: the topology model in, sh text out.
 //
 // Every container is created at once; an agent that needs something another creates waits for it
-// inside its own container, polling every 200 ms, instead of Pulumi holding the whole container back
+// inside its own container (agent-start.sh polls every 200 ms, then every second), instead of Pulumi holding the whole container back
 // until acl-init reports healthy (one healthcheck interval, then one provider poll, then container
 // creation, on the path of every `pulumi up`). What each agent needs is the same as before:
 // - a secondary datacenter's server: the replication token, which it needs at its first election to set

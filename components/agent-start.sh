@@ -23,11 +23,13 @@ done
 # restart never waits on another datacenter.
 if [ -f /consul/bin/agent-ready.sh ] && [ ! -f /consul/data/node-id ]; then
   . /consul/bin/agent-ready.sh
+  # Every 200 ms for the first 5 s, then every second: each try runs the consul CLI, and many agents
+  # trying at once on a small machine would slow the very servers they wait for.
   tries=0
   until ready; do
     tries=$((tries + 1))
-    if [ $((tries % 50)) -eq 0 ]; then echo "consul-multi-dc: still waiting for ${waiting_for}" >&2; fi
-    sleep 0.2
+    if [ $((tries % 30)) -eq 0 ]; then echo "consul-multi-dc: still waiting for ${waiting_for}" >&2; fi
+    if [ "$tries" -lt 25 ]; then sleep 0.2; else sleep 1; fi
   done
 fi
 

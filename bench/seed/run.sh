@@ -12,7 +12,8 @@
 #     without it;
 #   - dc2-server1 joins dc1 with "retry_join_wan" (and the WAN twins of the demo's retry_interval 30s and
 #     retry_max 10), because Consul now refuses a LAN join across datacenters;
-#   - dc2-client1 joins dc2-server1 (the demo's config for it is not in the post; this is its only server).
+#   - the post shows dc1's configs only; dc2's are dc1's with datacenter dc2, bootstrap_expect 1 (it has
+#     one server), and dc2-client1 joining dc2-server1.
 # Everything else is as the demo had it: retry_interval 30s, retry_max 10, the post's gossip key, default
 # Raft timing, no ACLs and no TLS.
 set -euo pipefail
