@@ -119,39 +119,41 @@ export function aclInitScript(args: {
         "  consul acl token read -self >/dev/null 2>&1",
         "do sleep 1; done",
         "",
-        "# Each step retries until it succeeds; a step that finds its object already there does nothing.",
+        "# Each step retries until it succeeds. It tries to create first, which on a new cluster succeeds at once,",
+        "# and only when that fails asks whether the object is already there: one CLI call per object, not two.",
         "# The retry message names the step and the policy name or token accessor ID, never a secret.",
         'ensure() { until "$@"; do echo "acl-init: retrying $1 $2" >&2; sleep 1; done; }',
-        "policy() { consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy create -name \"$1\" -rules \"@$2\" >/dev/null; }",
-        "token() { consul acl token read -id \"$1\" >/dev/null 2>&1 || consul acl token create -accessor \"$1\" -secret \"$2\" -description \"$3\" \"$4\" \"$5\" >/dev/null; }",
+        "policy() { consul acl policy create -name \"$1\" -rules \"@$2\" >/dev/null 2>&1 || consul acl policy read -name \"$1\" >/dev/null 2>&1; }",
+        "token() { consul acl token create -accessor \"$1\" -secret \"$2\" -description \"$3\" \"$4\" \"$5\" >/dev/null 2>&1 || consul acl token read -id \"$1\" >/dev/null 2>&1; }",
         "# A key that exists is left as it is; -cas with index 0 writes only if it still does not.",
         "revoke() { ! consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy delete -name \"$1\" >/dev/null; }",
-        "seed() { consul kv get \"$1\" >/dev/null 2>&1 || consul kv put -cas -modify-index=0 \"$1\" \"$2\" >/dev/null 2>&1 || consul kv get \"$1\" >/dev/null 2>&1; }",
+        "seed() { consul kv put -cas -modify-index=0 \"$1\" \"$2\" >/dev/null 2>&1 || consul kv get \"$1\" >/dev/null 2>&1; }",
         "",
-        "# Policies first, since tokens name them; then every token, the anonymous token's policy and every",
-        "# seed key at once (each a background job), because `pulumi up` waits on this script.",
+        "# Policies first, since tokens name them; then the tokens that unblock other datacenters (a secondary",
+        "# server waits for its replication token before its first start), then the rest. One at a time: at",
+        "# 24 agents, creating them all at once took 39 s on two cores, against seconds in turn.",
         ...args.policies.map((p) => `ensure policy ${quote(p.name)} ${quote(p.file)}`),
     ];
-    for (const t of args.tokens) {
+    const first = (t: TokenSpec) => (t.policy === replicationPolicyName ? 0 : 1);
+    for (const t of [...args.tokens].sort((a, b) => first(a) - first(b))) {
         const grant = t.nodeIdentity
             ? ["-node-identity", `${t.nodeIdentity.node}:${t.nodeIdentity.datacenter}`]
             : t.serviceIdentity
               ? ["-service-identity", t.serviceIdentity]
               : ["-policy-name", t.policy ?? ""];
-        lines.push(`ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")} &`);
+        lines.push(`ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")}`);
     }
     if (args.anonymous.grant) {
         const update = ["consul", "acl", "token", "update", "-accessor-id", anonymousAccessorId, "-description", "Anonymous Token",
             "-policy-name", args.anonymous.policy];
-        lines.push(`ensure ${update.map(quote).join(" ")} >/dev/null &`);
+        lines.push(`ensure ${update.map(quote).join(" ")} >/dev/null`);
     } else {
-        lines.push(`ensure revoke ${quote(args.anonymous.policy)} &`);
+        lines.push(`ensure revoke ${quote(args.anonymous.policy)}`);
     }
     for (const [key, value] of args.kv) {
-        lines.push(`ensure seed ${quote(key)} ${quote(value)} &`);
+        lines.push(`ensure seed ${quote(key)} ${quote(value)}`);
     }
     lines.push(
-        "wait",
         "",
         `echo "acl-init: ${args.tokens.length} tokens and ${args.kv.length} KV seed keys present"`,
         `touch ${quote(args.doneFile)}`,

@@ -37,7 +37,7 @@ describe("aclInitScript", () => {
         assert.doesNotThrow(() => execFileSync("sh", ["-n", file], { stdio: "pipe" }), "sh -n rejects the script");
     });
     test("creates each token with its fixed accessor and secret, and its node identity or policy", () => {
-        assert.ok(script.includes("ensure token 'acc-1' 'sec-1' 'agent token for dc1-server1' '-node-identity' 'dc1-server1:dc1' &"), script);
+        assert.ok(script.includes("ensure token 'acc-1' 'sec-1' 'agent token for dc1-server1' '-node-identity' 'dc1-server1:dc1'\n"), script);
         assert.ok(script.includes(`ensure token 'acc-2' 'sec-2' 'it'\\''s replication' '-policy-name' '${replicationPolicyName}'`), script);
         assert.ok(script.includes(`ensure policy '${replicationPolicyName}' '/x/replication.hcl'`), script);
         assert.ok(script.includes("ensure token 'acc-3' 'sec-3' 'registers web' '-service-identity' 'web'"), script);
@@ -49,13 +49,13 @@ describe("aclInitScript", () => {
         assert.ok(off.includes(`ensure revoke '${dnsPolicyName}'`), off);
         assert.ok(!off.includes("00000000-0000-0000-0000-000000000002"), "the anonymous token is not updated when off");
     });
-    test("seeds each KV key only when it does not exist (CAS index 0), all at once, and waits for every job before marking itself done", () => {
-        assert.ok(script.includes("ensure seed 'app/config/size' '10' &"), script);
+    test("seeds each KV key only when it does not exist (CAS index 0), the replication token first, done only after all", () => {
+        assert.ok(script.includes("ensure seed 'app/config/size' '10'\n"), script);
         assert.ok(script.includes("ensure seed 'app/config/quote' 'it'\\''s'"), script);
-        assert.match(script, /seed\(\) \{ consul kv get "\$1" [^\n]*consul kv put -cas -modify-index=0 "\$1" "\$2"/);
+        assert.match(script, /seed\(\) \{ consul kv put -cas -modify-index=0 "\$1" "\$2" >\/dev\/null 2>&1 \|\| consul kv get "\$1"/);
         assert.ok(script.indexOf("ensure token") > script.lastIndexOf("ensure policy"), "tokens after the policies they name");
-        assert.ok(script.indexOf("\nwait\n") > script.lastIndexOf("ensure seed"), "waits for every token and key before marking itself done");
-        assert.ok(script.indexOf("touch '/tmp/done'") > script.indexOf("\nwait\n"));
+        assert.ok(script.indexOf("ensure token 'acc-2'") < script.indexOf("ensure token 'acc-1'"), "the replication token first: secondary servers wait for it");
+        assert.ok(script.indexOf("touch '/tmp/done'") > script.lastIndexOf("ensure seed"), "marks itself done only after every token and key");
     });
     test("tries every server over HTTPS with the server's TLS name", () => {
         assert.match(script, /for address in '10\.0\.0\.11' '10\.0\.0\.12'; do/);
