@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
+import { datacenterModel, DatacenterSettings } from "../components/topology";
 import { dockerOk } from "../test/support/docker";
 import { createStack, devSettings, removeStack } from "../test/support/engine";
 import { leftovers, tearDown } from "../test/support/teardown";
@@ -22,8 +23,6 @@ interface RunResult {
     memory: Record<string, Memory>;
 }
 
-type DcConfig = { name: string; servers: number; clients: number };
-
 function parseArgs(argv: string[]): { runs: number; scaleRuns: number } {
     const args = { runs: 3, scaleRuns: 1 };
     for (let i = 0; i < argv.length; i++) {
@@ -38,11 +37,12 @@ function parseArgs(argv: string[]): { runs: number; scaleRuns: number } {
 
 /** The agents a stack config lays out, named as the stack names them. */
 function shapeOf(settingsYaml: string): ClusterShape {
-    const dcs = (YAML.parse(settingsYaml).config["consul-multi-dc:datacenters"] as DcConfig[]).map((dc) => ({
-        name: dc.name,
-        servers: Array.from({ length: dc.servers }, (_, i) => `${dc.name}-server${i + 1}`),
-        clients: Array.from({ length: dc.clients }, (_, i) => `${dc.name}-client${i + 1}`),
-    }));
+    const config = YAML.parse(settingsYaml).config["consul-multi-dc:datacenters"] as DatacenterSettings[];
+    // Named as the stack names them; addresses do not matter here.
+    const dcs = config.map((dc) => {
+        const model = datacenterModel({ ...dc, primaryDatacenter: config[0].name, wanAddresses: [] });
+        return { name: dc.name, servers: model.servers.map((a) => a.name), clients: model.clients.map((a) => a.name) };
+    });
     const primaryServer = dcs[0].servers[0];
     let token: string | undefined;
     return {

@@ -69,25 +69,9 @@ say "pull failed ($(tail -n1 <<<"${pull_out}")); building ${IMAGE} offline from 
 # ---------------------------------------------------------------------------------------------
 # Tools for the offline build
 # ---------------------------------------------------------------------------------------------
-is_root_debian() { [[ $(id -u) -eq 0 && -r /etc/debian_version ]] && command -v apt-get >/dev/null 2>&1; }
-
-# The image has no libc, so busybox must be the static build (Debian: busybox-static).
-is_static() {
-  [[ -x "$1" ]] || return 1
-  local out
-  out=$(LC_ALL=C ldd "$1" 2>&1 || true) # ldd exits 1 on a static binary
-  [[ "${out}" == *"not a dynamic executable"* || "${out}" == *"statically linked"* ]]
-}
+# The image has no libc, so busybox must be the static build.
 BUSYBOX=/bin/busybox
-if ! is_static "${BUSYBOX}"; then
-  if is_root_debian; then
-    say "installing busybox-static with apt-get..."
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq busybox-static >/dev/null; } ||
-      die "'apt-get install -y busybox-static' failed; install it yourself."
-  fi
-  is_static "${BUSYBOX}" || die "a static busybox is needed at ${BUSYBOX} (Debian/Ubuntu: 'apt-get install -y busybox-static')."
-fi
+"${SCRIPT_DIR}/ensure-busybox.sh"
 
 # Go is only needed when the binary is not cached yet.
 find_go() {

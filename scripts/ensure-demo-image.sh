@@ -21,16 +21,7 @@ if docker image inspect "${IMAGE}" >/dev/null 2>&1; then
 fi
 
 BUSYBOX=/bin/busybox
-# Captured first: ldd exits 1 on a static binary, which pipefail would pass on through a pipe.
-static() { local out; out=$(LC_ALL=C ldd "$1" 2>&1 || true); [[ "${out}" == *"not a dynamic executable"* || "${out}" == *"statically linked"* ]]; }
-if ! [[ -x "${BUSYBOX}" ]] || ! static "${BUSYBOX}"; then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing busybox-static with apt-get..."
-    { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; } ||
-      die "'apt-get install -y busybox-static' failed; install it yourself."
-  fi
-  static "${BUSYBOX}" || die "a static busybox is needed at ${BUSYBOX} (Debian/Ubuntu: 'apt-get install -y busybox-static')."
-fi
+"${SCRIPT_DIR}/ensure-busybox.sh"
 applets=$("${BUSYBOX}" --list)
 grep -qx httpd <<<"${applets}" || die "${BUSYBOX} has no httpd applet; the demo instances need it."
 

@@ -2,7 +2,7 @@
 // running real Consul, probed with Consul's CLI and API and a real browser; then the engine must find
 // nothing to change, and `pulumi destroy` must leave nothing behind but the image.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as dns } from "node:dns";
 import * as fs from "node:fs";
@@ -54,6 +54,11 @@ async function eventually<T>(what: string, seconds: number, check: () => Promise
     }
     throw new Error(`${what} did not happen within ${seconds}s${last instanceof Error ? `: ${last.message}` : ""}`);
 }
+
+/** Waits until Docker reports the container's healthcheck passing again, e.g. after a restart. */
+const healthyAgain = (container: string) =>
+    eventually(`${container} healthy again`, 60, async () =>
+        (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", container])).trim() === "healthy" ? true : undefined);
 
 before(async () => {
     pulumi = await checkPrerequisites(image);
@@ -508,7 +513,7 @@ describe("demo services, KV seed, DNS and the example app", () => {
             cwd: projectRoot,
             env: { ...process.env, ...engineEnv(), ...env },
         });
-    const finished = (child: ReturnType<typeof example>) =>
+    const finished = (child: ChildProcessWithoutNullStreams) =>
         new Promise<{ code: number | null; out: string }>((resolve) => {
             let out = "";
             child.stdout.on("data", (d) => (out += d));
@@ -549,16 +554,11 @@ describe("demo services, KV seed, DNS and the example app", () => {
     });
 
     test("scripts/join-agent.sh joins one more client agent to dc1 with the stack's key, CA and its own token, and removes it", async () => {
-        const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-            const child = spawn("bash", [path.join(projectRoot, "scripts", "join-agent.sh"), "--stack", stack.name, ...args], {
+        const run = (args: string[]) =>
+            finished(spawn("bash", [path.join(projectRoot, "scripts", "join-agent.sh"), "--stack", stack.name, ...args], {
                 cwd: projectRoot,
                 env: { ...process.env, ...engineEnv() },
-            });
-            let out = "";
-            child.stdout.on("data", (d) => (out += d));
-            child.stderr.on("data", (d) => (out += d));
-            child.on("close", (code) => resolve({ code, out }));
-        });
+            }));
         const joined = await run([]);
         console.log(joined.out.replace(/^/gm, "  join-agent | "));
         assert.equal(joined.code, 0, joined.out);
@@ -578,8 +578,7 @@ describe("demo services, KV seed, DNS and the example app", () => {
         assert.deepEqual(changes(again.summary.resourceChanges), {}, "a second pulumi up on an unchanged stack changed something");
         // Restarting acl-init runs its script, KV seed included, again.
         await dockerOk(["restart", "consul-acl-init"]);
-        await eventually("acl-init healthy again", 60, async () =>
-            (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", "consul-acl-init"])).trim() === "healthy" ? true : undefined);
+        await healthyAgain("consul-acl-init");
         const read = await api(httpAddrs.dc1, `/v1/kv/${key}?raw`, { ca, token: managementToken });
         assert.deepEqual([read.status, read.body], [200, "42"], "the seed reset a value the user changed");
     });
@@ -601,8 +600,7 @@ describe("demo services, KV seed, DNS and the example app", () => {
             assert.match(down.out, /no Consul agent answers at https:\/\/127\.0\.0\.1:8500 \(ECONNREFUSED\): is the cluster running/);
         } finally {
             await dockerOk(["start", "dc1-client1"]);
-            await eventually("dc1-client1 healthy again", 60, async () =>
-                (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", "dc1-client1"])).trim() === "healthy" ? true : undefined);
+            await healthyAgain("dc1-client1");
         }
     });
 });

@@ -1,5 +1,5 @@
-// Runs the real index.ts under Pulumi mocks and records every resource it declares. Both tiers use it:
-// the unit tier with fake computed values, the cluster tier with real random bytes and real image IDs.
+// Runs the real index.ts under Pulumi mocks and records every resource it declares, for the unit tier;
+// the stack config the CLI would load and the project paths are shared with the cluster tier and the bench.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
