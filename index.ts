@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AclBootstrap, fixedToken } from "./components/acl-bootstrap";
 import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicationPolicyName, replicationPolicyRules } from "./components/acl";
+import { baseConfigFiles } from "./components/agent-config";
 import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
 import { parseKvSeed } from "./components/kv-seed";
@@ -25,6 +26,8 @@ const settings: StackSettings = {
     demoImage: config.require("demoImage"),
 };
 const kvSeedFile = config.require("kvSeed");
+const baseConfigDir = config.require("baseConfigDir");
+const keepData = config.requireBoolean("keepData");
 const dnsAnonymousRead = config.requireBoolean("dnsAnonymousRead");
 
 // The example app (examples/app.ts): its own least-privilege token reads its KV prefix and discovers services.
@@ -42,6 +45,19 @@ function readKvSeed(): [string, string][] {
     }
 }
 
+/** The base config files every agent loads, by name; a problem names the baseConfigDir config key. */
+function readBaseConfig(): Record<string, string> {
+    const dir = path.resolve(__dirname, baseConfigDir);
+    const files = [...new Set(Object.values(baseConfigFiles).flat())];
+    const missing = files.filter((f) => !fs.existsSync(path.join(dir, f)));
+    if (missing.length > 0) {
+        throw new pulumi.RunError(
+            `baseConfigDir: ${baseConfigDir} must hold ${files.join(", ")} (copy consul-config/ and change it); ${missing.join(", ")} missing`,
+        );
+    }
+    return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+}
+
 function plan(): StackPlan {
     try {
         return planStack(settings);
@@ -53,6 +69,13 @@ function plan(): StackPlan {
 
 const stack = plan();
 const kvSeed = readKvSeed();
+const baseConfig = readBaseConfig();
+if (keepData && !settings.gossipKey) {
+    throw new pulumi.RunError(
+        "keepData: kept volumes hold the agents' gossip keyring, so the next stack must use the same key. Set one first: " +
+            "pulumi config set --secret gossipKey \"$(consul keygen)\" (or 32 random bytes, base64).",
+    );
+}
 stack.warnings.forEach((w) => pulumi.log.warn(w));
 const namePrefix = settings.namePrefix;
 
@@ -104,6 +127,9 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     clients: dc.clients,
     subnet: dc.subnet,
     namePrefix,
+    formed: process.env.SCRATCH_FORMED === "1",
+    keepData,
+    baseConfig,
     image: settings.image,
     gossipKey: gossipKeyValue,
     ports: { http: dc.httpPort, dns: dc.dnsPort, hostIp: settings.publishAddress },

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Starts the Consul agent: after one check that keeps a changed gossip key from splitting the cluster,
-# and, on its first start, once what it needs from other agents exists.
+# and, on its first start, once what it needs from other agents exists. Then it stays, as PID 1, to stop
+# the agent gracefully (see the end).
 #
 # An agent that has run before keeps its gossip keyring in its data dir and ignores the `encrypt` key
 # in its config from then on. So if the stack's gossipKey changes without a rotation, agents with old
@@ -18,6 +19,26 @@ for keyring in /consul/data/serf/local.keyring /consul/data/serf/remote.keyring;
   fi
 done
 
+agent=
+# Docker's SIGTERM (docker stop, or the engine replacing this container). A Raft leader that just
+# exits leaves its datacenter without a leader until the followers' heartbeat timeout and an election
+# (~2 s), and servers keep forwarding writes to its vanished address until their dial times out (10 s).
+# So a leading server first hands leadership to another voter, which takes a few milliseconds, and
+# only then stops. Servers stay Raft voters when they stop (server.hcl); clients leave (client.hcl).
+stop() {
+  if [ -z "$agent" ]; then exit 0; fi
+  self=$(sed -n 's/.*"advertise_addr": *"\([^"]*\)".*/\1/p' /consul/config/agent.json)
+  if [ "$(wget -q -O - http://127.0.0.1:8500/v1/status/leader 2>/dev/null)" = "\"$self:8300\"" ]; then
+    # The primary's servers hold the management token, a secondary's the replication token: both may
+    # use operator:write. The token goes to the CLI in its environment, never on a command line.
+    token=$(sed -n -e 's/.*"initial_management": *"\([^"]*\)".*/\1/p' -e 's/.*"replication": *"\([^"]*\)".*/\1/p' /consul/config/acl-tokens.json)
+    CONSUL_HTTP_TOKEN="$token" /bin/consul operator raft transfer-leader >&2 ||
+      echo "consul-multi-dc: could not hand over leadership (no other voter?); stopping anyway" >&2
+  fi
+  kill -TERM "$agent" 2>/dev/null || true
+}
+trap stop TERM INT
+
 # A first start waits for what this agent needs from others (agent-ready.sh, generated per agent by
 # components/agent-ready.ts). An agent that has run before (it has a node ID) starts at once, so a
 # restart never waits on another datacenter.
@@ -33,4 +54,12 @@ if [ -f /consul/bin/agent-ready.sh ] && [ ! -f /consul/data/node-id ]; then
   done
 fi
 
-exec /bin/consul agent -config-dir=/consul/config
+/bin/consul agent -config-dir=/consul/config &
+agent=$!
+# `wait` returns early when a signal arrives; keep waiting until the agent has exited, and exit as it
+# did, so Docker's restart policy sees a crash (e.g. kill -9 of the agent) as one.
+status=0
+while kill -0 "$agent" 2>/dev/null; do
+  if wait "$agent"; then status=0; else status=$?; fi
+done
+exit "$status"

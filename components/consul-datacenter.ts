@@ -1,12 +1,9 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { aclTokensConfig } from "./acl";
-import { agentReadyScript, readyScriptPath } from "./agent-ready";
-import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
+import { renderJson } from "./agent-config";
+import { agentContainerArgs } from "./agent-container";
+import { agentFiles, DatacenterFiles } from "./agent-files";
 import { issueCertificate } from "./certificates";
-import { shellHealthcheck } from "./healthcheck";
 import { serviceInstanceContainers } from "./service-instances";
 import { serviceDefinitions, serviceInstances, serviceProblems, ServiceSettings } from "./services";
 import { stackLabels } from "./labels";
@@ -24,6 +21,16 @@ export interface ConsulDatacenterArgs {
     readonly subnet: string;
     /** Prefix for container, network and volume names, so stacks can share a Docker host. */
     readonly namePrefix?: string;
+    /**
+     * The datacenter already runs: the stack deployed it before. A change that replaces its servers then
+     * replaces them one at a time, each back as a voter before the next goes. A new datacenter starts all
+     * its servers at once, since none can elect a leader before bootstrap_expect of them run.
+     */
+    readonly formed?: boolean;
+    /** Keep the agents' data volumes when the stack is destroyed, for the next `pulumi up` to reuse. */
+    readonly keepData?: boolean;
+    /** The base config files every agent loads (common.hcl, server.hcl, client.hcl), by name. */
+    readonly baseConfig: Readonly<Record<string, string>>;
 
     /** Image reference, e.g. hashicorp/consul:1.22.7. */
     readonly image: pulumi.Input<string>;
@@ -63,19 +70,6 @@ export interface ConsulDatacenterArgs {
         readonly hostIp?: pulumi.Input<string>;
     };
 }
-
-const baseConfigDir = path.join(__dirname, "..", "consul-config");
-const startScript = fs.readFileSync(path.join(__dirname, "agent-start.sh"), "utf8");
-const startScriptPath = "/consul/bin/agent-start.sh";
-
-// The healthcheck uses only what the official image ships (busybox wget): healthy once the agent
-// knows its datacenter's Raft leader, which is when it can serve reads and writes.
-const agentHealthcheck = shellHealthcheck("wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'", {
-    interval: 2,
-    timeout: 2,
-    startPeriod: 60,
-    retries: 5,
-});
 
 /** One Consul datacenter on Docker: its LAN network, its image, and its server and client agents. */
 export class ConsulDatacenter extends pulumi.ComponentResource {
@@ -151,7 +145,6 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const gossipFile = pulumi.secret(pulumi.output(args.gossipKey).apply((key) => renderJson(gossipConfig(key))));
         // The UI, API and DNS are published from the datacenter's first client: applications talk to their
         // local agent, never straight to servers. A datacenter without clients publishes from a server.
         const published = dc.clients[0] ?? dc.servers[0];
@@ -171,99 +164,65 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                       { parent: this },
                   )
                 : undefined;
-        const tlsFiles = (agent: AgentModel) => {
-            const cert = agent.role === "server" ? serverCert : (httpsCert as typeof serverCert);
-            const base = agent.role === "server" ? "server" : "https";
-            return [
-                { file: `${tlsDir}/ca.pem`, content: pulumi.output(args.ca.certPem) },
-                { file: `${tlsDir}/${base}.pem`, content: cert.certPem },
-                { file: `${tlsDir}/${base}-key.pem`, content: cert.privateKeyPem },
-            ];
-        };
 
         const instances = args.services ? serviceInstances(dc.name, dc.subnet, args.services.settings, prefix) : [];
-        const servicesFile =
-            instances.length > 0 && args.services
-                ? pulumi.secret(pulumi.all(args.services.tokens).apply((tokens) => renderJson(serviceDefinitions(instances, tokens))))
-                : undefined;
-        // Services belong to their local agent: the datacenter's first client registers all of them.
-        const servicesHost = dc.clients[0];
+        const services = args.services;
+        const shared: DatacenterFiles = {
+            baseConfig: args.baseConfig,
+            gossipKey: args.gossipKey,
+            wanJoin: args.wan.join,
+            caCertPem: args.ca.certPem,
+            serverCert,
+            httpsCert,
+            agentTokens: args.acl.agentTokens,
+            initialManagementToken: args.acl.initialManagementToken,
+            replicationToken: args.acl.replicationToken,
+            // Services belong to their local agent: the datacenter's first client registers all of them.
+            services:
+                instances.length > 0 && services && dc.clients[0]
+                    ? {
+                          host: dc.clients[0].name,
+                          definitions: pulumi.secret(pulumi.all(services.tokens).apply((tokens) => renderJson(serviceDefinitions(instances, tokens)))),
+                      }
+                    : undefined,
+        };
+        for (const agent of [...dc.servers, ...dc.clients]) {
+            if (args.acl.agentTokens[agent.name] === undefined) {
+                throw new pulumi.ResourceError(`ConsulDatacenter ${name}: args.acl.agentTokens has no token for ${agent.name}`, this);
+            }
+        }
 
-        const container = (agent: AgentModel) => {
+        const container = (agent: AgentModel, dependsOn: pulumi.Resource[]) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
-            // Raft data, node ID and keyring outlive a container replacement on their own volume.
             const data = new docker.Volume(
                 `${resourceName}-data`,
                 { name: `${agent.name}-data`, labels: labels({ "consul.role": agent.role }) },
-                { parent: this },
+                { parent: this, retainOnDelete: args.keepData === true },
             );
-            const agentToken = args.acl.agentTokens[agent.name];
-            if (agentToken === undefined) {
-                throw new pulumi.ResourceError(`ConsulDatacenter ${name}: args.acl.agentTokens has no token for ${agent.name}`, this);
-            }
-            const isServer = agent.role === "server";
-            const tokensFile = pulumi
-                .all([agentToken, isServer ? args.acl.initialManagementToken : undefined, isServer ? args.acl.replicationToken : undefined])
-                .apply(([agentToken, initialManagement, replication]) =>
-                    renderJson(aclTokensConfig({ agent: agentToken, initialManagement, replication })),
-                );
-            const agentFile = pulumi
-                .output(args.wan.join)
-                .apply((join) => renderJson(agentConfig(dc, agent, isServer ? join : [])));
-            // What this agent waits for on its first start (nothing for the primary's servers).
-            const readyScript = agentReadyScript(dc, agent, []) === undefined
-                ? undefined
-                : pulumi.output(args.wan.join).apply((join) => agentReadyScript(dc, agent, join) as string);
-            const networks = [{ name: lan.name, ipv4Address: agent.lanAddress, aliases: [agent.name] }];
-            if (agent.wanAddress) {
-                networks.push({ name: pulumi.output(args.wan.network), ipv4Address: agent.wanAddress, aliases: [agent.name] });
-            }
             return new docker.Container(
                 resourceName,
-                {
-                    name: agent.name,
-                    hostname: agent.name,
+                agentContainerArgs(agent, {
                     image: image.imageId,
-                    // Explicit, so behaviour does not depend on the image's entrypoint script: a check of the
-                    // gossip keyring, then `consul agent -config-dir=/consul/config`.
-                    entrypoints: ["/bin/sh"],
-                    command: [startScriptPath],
-                    user: "consul",
-                    restart: "unless-stopped",
                     labels: labels({ "consul.role": agent.role }),
-                    networksAdvanced: networks,
-                    volumes: [{ volumeName: data.name, containerPath: "/consul/data" }],
-                    uploads: [
-                        ...baseConfigFiles[agent.role].map((file) => ({
-                            file: `${configDir}/${file}`,
-                            content: fs.readFileSync(path.join(baseConfigDir, file), "utf8"),
-                        })),
-                        { file: `${configDir}/agent.json`, content: agentFile },
-                        { file: `${configDir}/gossip.json`, content: gossipFile },
-                        { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokensFile) },
-                        ...tlsFiles(agent),
-                        { file: startScriptPath, content: startScript },
-                        ...(readyScript ? [{ file: readyScriptPath, content: readyScript }] : []),
-                        ...(agent === servicesHost && servicesFile ? [{ file: `${configDir}/services.json`, content: servicesFile }] : []),
-                    ],
-                    ports:
-                        agent === published
-                            ? [
-                                  { internal: 8501, external: args.ports.http, ip: hostIp, protocol: "tcp" },
-                                  { internal: 8600, external: args.ports.dns, ip: hostIp, protocol: "tcp" },
-                                  { internal: 8600, external: args.ports.dns, ip: hostIp, protocol: "udp" },
-                              ]
-                            : [],
-                    healthcheck: agentHealthcheck,
-                    // `pulumi up` returns once every agent is healthy, i.e. the cluster has formed.
-                    wait: true,
-                    waitTimeout: 180,
-                },
-                { parent: this },
+                    lanNetwork: lan.name,
+                    wanNetwork: args.wan.network,
+                    dataVolume: data.name,
+                    files: agentFiles(dc, agent, shared),
+                    publish: agent === published ? { http: args.ports.http, dns: args.ports.dns, hostIp } : undefined,
+                }),
+                { parent: this, dependsOn },
             );
         };
-        const servers = dc.servers.map(container);
-        const clients = dc.clients.map(container);
+        // In a formed datacenter each server waits for the one before it: the engine replaces it (a
+        // SIGTERM, on which a leader hands over leadership) only once the previous one is healthy again.
+        // Clients go last, when every server is back: a client that restarts while a server is away
+        // spends its start trying to reach that server.
+        const servers: docker.Container[] = [];
+        for (const agent of dc.servers) {
+            const previous = servers[servers.length - 1];
+            servers.push(container(agent, args.formed && previous ? [previous] : []));
+        }
+        const clients = dc.clients.map((agent) => container(agent, args.formed ? servers.slice(-1) : []));
         if (instances.length > 0 && args.services) {
             // keepLocally: a destroy never deletes the user's image.
             const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: args.services.image, keepLocally: true }, { parent: this });

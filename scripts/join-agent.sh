@@ -26,15 +26,7 @@ done
 say() { echo "join-agent: $*"; }
 die() { echo "join-agent: ERROR: $*" >&2; exit 1; }
 
-PULUMI=$(command -v pulumi || true)
-[[ -n "${PULUMI}" ]] || PULUMI="${PULUMI_HOME:-${HOME}/.pulumi}/bin/pulumi"
-[[ -x "${PULUMI}" ]] || die "no pulumi CLI on PATH or in ~/.pulumi/bin; run scripts/ensure-pulumi.sh."
-export PULUMI_SKIP_UPDATE_CHECK=1
-
-# One output, as text; secrets shown only into this script's variables.
-output() { "${PULUMI}" stack output "${STACK[@]}" --show-secrets "$@" 2>/dev/null; }
-OUTPUTS=$(output --json) || die "cannot read the stack outputs; run 'pulumi up' first (or pass --stack)."
-field() { node -e 'const o=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((a,k)=>a?.[k],o); if(v===undefined)process.exit(1); console.log(typeof v==="string"?v:JSON.stringify(v))' "${OUTPUTS}" "$1"; }
+. "$(dirname "${BASH_SOURCE[0]}")/stack-outputs.sh"
 
 DC=$(field primaryDatacenter) || die "the stack has no primaryDatacenter output; run 'pulumi up' with this version of the project."
 SERVER=$(field "containers.${DC}.servers.0") || die "the stack lists no server in ${DC}."

@@ -16,6 +16,8 @@ import { copyFiles, docker, dockerOk, exec, fileIn, filesIn } from "../support/d
 import { changes, createStack, echo, engineEnv, existingStack, rawState, removeStack } from "../support/engine";
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
 import { leftovers, tearDown } from "../support/teardown";
+import { dayTwoTests } from "./day-two";
+import { eventually, healthyAgain, sleep } from "./wait";
 
 const artifacts = path.join(projectRoot, "test-artifacts");
 const keep = process.env.KEEP_CLUSTER === "1";
@@ -35,30 +37,6 @@ let consul: ConsulCli;
 const extraAgents: string[] = [];
 
 type File = { file: string; content: Buffer };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, seconds: number, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last: unknown;
-    while (Date.now() < deadline) {
-        try {
-            const value = await check();
-            if (value !== undefined) {
-                return value;
-            }
-        } catch (e) {
-            last = e;
-        }
-        await sleep(200);
-    }
-    throw new Error(`${what} did not happen within ${seconds}s${last instanceof Error ? `: ${last.message}` : ""}`);
-}
-
-/** Waits until Docker reports the container's healthcheck passing again, e.g. after a restart. */
-const healthyAgain = (container: string) =>
-    eventually(`${container} healthy again`, 60, async () =>
-        (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", container])).trim() === "healthy" ? true : undefined);
 
 before(async () => {
     pulumi = await checkPrerequisites(image);
@@ -606,6 +584,8 @@ describe("demo services, KV seed, DNS and the example app", () => {
 });
 
 // After the probes, in this order: the engine must see nothing to do, then destroy must leave nothing.
+dayTwoTests(() => ({ stack, httpAddrs, ca, token: managementToken, consul }));
+
 describe("the engine, after `pulumi up`", () => {
     test("the state file holds no secret in plain text: gossip key, tokens and private keys are encrypted", async () => {
         const state = rawState();

@@ -78,7 +78,7 @@ export interface ApiResponse {
 export function api(
     httpAddr: string,
     urlPath: string,
-    options: { ca?: string; token?: string; method?: string; body?: string } = {},
+    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number } = {},
 ): Promise<ApiResponse> {
     const [host, port] = httpAddr.split(":");
     return new Promise((resolve, reject) => {
@@ -90,7 +90,11 @@ export function api(
                 method: options.method ?? "GET",
                 ca: options.ca,
                 headers: options.token ? { "X-Consul-Token": options.token } : {},
-                timeout: 5_000,
+                // A server's certificate names server.<dc>.consul, not the address it is reached at.
+                servername: options.servername,
+                // A fresh connection per request, as a client that fails over would make.
+                agent: false,
+                timeout: options.timeoutMs ?? 5_000,
             },
             (res) => {
                 let body = "";

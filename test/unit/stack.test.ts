@@ -504,7 +504,7 @@ describe("ConsulDatacenter used on its own", () => {
         const args = {
             datacenter: "DC1", primaryDatacenter: "dc1", servers: 0, clients: 1, subnet: "10.9.0.0/24",
             image: "hashicorp/consul:1.22.7", gossipKey: "k", ca: { certPem: "c", privateKeyPem: "k" },
-            wan: { network: "wan", serverAddresses: [], join: [] }, acl: { agentTokens: {} }, ports: { http: 1, dns: 2 },
+            wan: { network: "wan", serverAddresses: [], join: [] }, acl: { agentTokens: {} }, ports: { http: 1, dns: 2 }, baseConfig: {},
         };
         assert.throws(() => new ConsulDatacenter("bad", args), (err: Error) => {
             assert.ok(pulumi.ResourceError.isInstance(err), "a ResourceError");

@@ -1,0 +1,74 @@
+// The Docker container of one agent, from the topology model: agent-config.ts says what Consul runs
+// with, this says how Docker runs it.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { AgentFile, startScriptPath } from "./agent-files";
+import { shellHealthcheck } from "./healthcheck";
+import { AgentModel } from "./topology";
+
+// The healthcheck uses only what the image ships (busybox wget): healthy once the agent knows its
+// datacenter's Raft leader, which is when it can serve reads and writes. For a server that has been
+// replaced, that also means it is following the leader again as a voter.
+const agentHealthcheck = shellHealthcheck("wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'", {
+    interval: 2,
+    timeout: 2,
+    startPeriod: 60,
+    retries: 5,
+});
+
+/**
+ * How long Docker waits after SIGTERM before it kills the agent. In that time the start script hands
+ * over Raft leadership (servers) or leaves the cluster (clients), which takes well under a second; the
+ * provider's default, no grace at all, would SIGKILL the agent.
+ */
+export const stopGraceSeconds = 30;
+
+export interface AgentContainerInputs {
+    readonly image: pulumi.Input<string>;
+    readonly labels: { label: string; value: pulumi.Input<string> }[];
+    readonly lanNetwork: pulumi.Input<string>;
+    /** Servers only: the network that federates datacenters. */
+    readonly wanNetwork?: pulumi.Input<string>;
+    /** The named volume that holds /consul/data. */
+    readonly dataVolume: pulumi.Input<string>;
+    readonly files: AgentFile[];
+    /** Published to the host: the HTTPS API and UI (8501 inside), and DNS on tcp and udp (8600 inside). */
+    readonly publish?: { readonly http: pulumi.Input<number>; readonly dns: pulumi.Input<number>; readonly hostIp: pulumi.Input<string> };
+}
+
+export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInputs): docker.ContainerArgs {
+    const networks = [{ name: inputs.lanNetwork, ipv4Address: agent.lanAddress, aliases: [agent.name] }];
+    if (agent.wanAddress && inputs.wanNetwork) {
+        networks.push({ name: inputs.wanNetwork, ipv4Address: agent.wanAddress, aliases: [agent.name] });
+    }
+    const p = inputs.publish;
+    return {
+        name: agent.name,
+        hostname: agent.name,
+        image: inputs.image,
+        // Explicit, so behaviour does not depend on the image's entrypoint script: agent-start.sh checks the
+        // gossip keyring, waits on a first start for what the agent needs, and runs `consul agent`.
+        entrypoints: ["/bin/sh"],
+        command: [startScriptPath],
+        user: "consul",
+        restart: "unless-stopped",
+        labels: inputs.labels,
+        networksAdvanced: networks,
+        // Raft data, node ID and keyring outlive a container replacement on their own volume.
+        volumes: [{ volumeName: inputs.dataVolume, containerPath: "/consul/data" }],
+        uploads: inputs.files,
+        ports: p
+            ? [
+                  { internal: 8501, external: p.http, ip: p.hostIp, protocol: "tcp" },
+                  { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "tcp" },
+                  { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "udp" },
+              ]
+            : [],
+        healthcheck: agentHealthcheck,
+        destroyGraceSeconds: stopGraceSeconds,
+        // `pulumi up` moves on from an agent only once it is healthy: the cluster has formed, and in a
+        // rolling change a replaced server is back before the next one goes.
+        wait: true,
+        waitTimeout: 180,
+    };
+}

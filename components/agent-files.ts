@@ -1,0 +1,79 @@
+// The files each agent's container starts with: the commented base config of its role, the generated
+// agent.json, its secrets (gossip key, ACL tokens, TLS key) and the scripts that start it. Which files an
+// agent gets follows from the topology model alone; the content of the secret ones arrives as Outputs.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { aclTokensConfig } from "./acl";
+import { agentReadyScript, readyScriptPath } from "./agent-ready";
+import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
+import { AgentModel, DatacenterModel } from "./topology";
+
+const startScript = fs.readFileSync(path.join(__dirname, "agent-start.sh"), "utf8");
+
+/** The container's command: the start script, written by the uploads below. */
+export const startScriptPath = "/consul/bin/agent-start.sh";
+
+export interface AgentFile {
+    readonly file: string;
+    readonly content: pulumi.Input<string>;
+}
+
+/** A certificate and its key, PEM. */
+export interface CertificatePem {
+    readonly certPem: pulumi.Input<string>;
+    readonly privateKeyPem: pulumi.Input<string>;
+}
+
+/** What one datacenter's agents share; every secret in it is an Input the stack treats as a secret. */
+export interface DatacenterFiles {
+    /** The base config files (common.hcl, server.hcl, client.hcl) by name, as read from baseConfigDir. */
+    readonly baseConfig: Readonly<Record<string, string>>;
+    readonly gossipKey: pulumi.Input<string>;
+    /** Another datacenter's server WAN addresses; empty for the primary. */
+    readonly wanJoin: pulumi.Input<pulumi.Input<string>[]>;
+    readonly caCertPem: pulumi.Input<string>;
+    /** Servers present this certificate for server.<dc>.consul. */
+    readonly serverCert: CertificatePem;
+    /** Clients present this one on their HTTPS API; undefined when the datacenter has no clients. */
+    readonly httpsCert?: CertificatePem;
+    /** Each agent's own token (its secret ID), by agent name. */
+    readonly agentTokens: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Primary servers only. */
+    readonly initialManagementToken?: pulumi.Input<string>;
+    /** Secondary servers only. */
+    readonly replicationToken?: pulumi.Input<string>;
+    /** services.json for the agent that registers the demo services, and which agent that is. */
+    readonly services?: { readonly host: string; readonly definitions: pulumi.Input<string> };
+}
+
+/** The files one agent starts with; `shared.agentTokens` must hold the agent's token. */
+export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: DatacenterFiles): AgentFile[] {
+    const agentToken = shared.agentTokens[agent.name];
+    const isServer = agent.role === "server";
+    const tokens = pulumi
+        .all([agentToken, isServer ? shared.initialManagementToken : undefined, isServer ? shared.replicationToken : undefined])
+        .apply(([agentToken, initialManagement, replication]) =>
+            renderJson(aclTokensConfig({ agent: agentToken, initialManagement, replication })),
+        );
+    const wanJoin = pulumi.output(shared.wanJoin);
+    const agentJson = wanJoin.apply((join) => renderJson(agentConfig(dc, agent, isServer ? join : [])));
+    // What this agent waits for on its first start (nothing for the primary's servers).
+    const readyScript =
+        agentReadyScript(dc, agent, []) === undefined ? undefined : wanJoin.apply((join) => agentReadyScript(dc, agent, join) as string);
+    // A client exists only in a datacenter with an HTTPS certificate.
+    const cert = (isServer ? shared.serverCert : shared.httpsCert) as CertificatePem;
+    const certBase = isServer ? "server" : "https";
+    return [
+        ...baseConfigFiles[agent.role].map((file) => ({ file: `${configDir}/${file}`, content: shared.baseConfig[file] })),
+        { file: `${configDir}/agent.json`, content: agentJson },
+        { file: `${configDir}/gossip.json`, content: pulumi.secret(pulumi.output(shared.gossipKey).apply((key) => renderJson(gossipConfig(key)))) },
+        { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokens) },
+        { file: `${tlsDir}/ca.pem`, content: shared.caCertPem },
+        { file: `${tlsDir}/${certBase}.pem`, content: cert.certPem },
+        { file: `${tlsDir}/${certBase}-key.pem`, content: cert.privateKeyPem },
+        { file: startScriptPath, content: startScript },
+        ...(readyScript ? [{ file: readyScriptPath, content: readyScript }] : []),
+        ...(shared.services && shared.services.host === agent.name ? [{ file: `${configDir}/services.json`, content: shared.services.definitions }] : []),
+    ];
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Backup and restore of the primary datacenter's state (KV, ACLs, catalog, config entries, sessions) with
+# Consul's own `consul snapshot save` and `consul snapshot restore`, through one of the primary's servers.
+#
+# Usage: scripts/snapshot.sh save FILE [--stack STACK]
+#        scripts/snapshot.sh restore FILE [--stack STACK]
+#
+# A restore replaces the primary's state with the snapshot's, ACL tokens included. The stack's own tokens
+# (agents, replication, services, the app) may not be in the snapshot, e.g. when it comes from a stack
+# since destroyed, so the restore then puts them back: the leader steps down, and the servers re-create
+# the stack's management token when a new one takes office; then consul-acl-init runs again and creates
+# every other token of the stack that is missing. Keys and tokens of the snapshot stay as they are.
+set -euo pipefail
+
+usage() { echo "usage: scripts/snapshot.sh save|restore FILE [--stack STACK]" >&2; exit 2; }
+say() { echo "snapshot: $*"; }
+die() { echo "snapshot: ERROR: $*" >&2; exit 1; }
+
+[[ $# -ge 2 ]] || usage
+VERB=$1
+FILE=$2
+shift 2
+STACK=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --stack) STACK=(--stack "$2"); shift 2 ;;
+    *) usage ;;
+  esac
+done
+
+. "$(dirname "${BASH_SOURCE[0]}")/stack-outputs.sh"
+
+DC=$(field primaryDatacenter) || die "the stack has no primaryDatacenter output; run 'pulumi up' with this version of the project."
+SERVERS=$(field "containers.${DC}.servers" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).join(" ")))')
+# The token travels in the environment of `docker exec`, never on a command line.
+export CONSUL_HTTP_TOKEN
+CONSUL_HTTP_TOKEN=$(field aclBootstrapToken)
+consul_in() { docker exec -e CONSUL_HTTP_TOKEN "$@"; }
+
+# Any server of the primary that answers.
+SERVER=
+for s in ${SERVERS}; do
+  if consul_in "${s}" consul info >/dev/null 2>&1; then SERVER=${s}; break; fi
+done
+[[ -n "${SERVER}" ]] || die "no server of ${DC} answers (${SERVERS}); is the stack up?"
+INSIDE=/tmp/consul-multi-dc.snap
+
+case "${VERB}" in
+  save)
+    consul_in "${SERVER}" consul snapshot save "${INSIDE}" >/dev/null || die "consul snapshot save failed in ${SERVER}."
+    docker cp "${SERVER}:${INSIDE}" "${FILE}" >/dev/null
+    docker exec "${SERVER}" rm -f "${INSIDE}"
+    # It holds ACL tokens: readable by its owner only.
+    chmod 0600 "${FILE}"
+    say "saved ${DC}'s state from ${SERVER} to ${FILE} ($(wc -c <"${FILE}") bytes)."
+    ;;
+  restore)
+    [[ -r "${FILE}" ]] || die "cannot read ${FILE}."
+    docker cp "${FILE}" "${SERVER}:${INSIDE}" >/dev/null
+    docker exec -u root "${SERVER}" chmod 0644 "${INSIDE}"
+    consul_in "${SERVER}" consul snapshot restore "${INSIDE}" >/dev/null || die "consul snapshot restore failed in ${SERVER}."
+    docker exec -u root "${SERVER}" rm -f "${INSIDE}"
+    say "restored ${FILE} into ${DC} through ${SERVER}."
+
+    if ! consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1; then
+      say "the snapshot lacks this stack's tokens; re-creating them..."
+      # The management token is created by a server taking office; a restart of the leader elects another.
+      LEADER=$(consul_in "${SERVER}" wget -q -O - http://127.0.0.1:8500/v1/status/leader | tr -d '"' | cut -d: -f1)
+      for s in ${SERVERS}; do
+        ip=$(docker inspect --format "{{(index .NetworkSettings.Networks \"${DC}-lan\").IPAddress}}" "${s}" 2>/dev/null || true)
+        [[ "${ip}" == "${LEADER}" ]] && docker restart "${s}" >/dev/null
+      done
+      for _ in $(seq 1 60); do
+        consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1 && break
+        sleep 1
+      done
+      consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1 || die "the stack's management token did not come back; see 'docker logs ${SERVER}'."
+    fi
+    # acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
+    ACL_INIT=$(docker ps -a --filter "label=consul.stack=$(docker inspect --format '{{index .Config.Labels "consul.stack"}}' "${SERVER}")" \
+      --filter label=consul.role=acl-init --format '{{.Names}}' | head -n1)
+    [[ -n "${ACL_INIT}" ]] || die "no acl-init container of this stack."
+    docker restart "${ACL_INIT}" >/dev/null
+    for _ in $(seq 1 120); do
+      [[ "$(docker inspect --format '{{.State.Health.Status}}' "${ACL_INIT}")" == healthy ]] && break
+      sleep 1
+    done
+    [[ "$(docker inspect --format '{{.State.Health.Status}}' "${ACL_INIT}")" == healthy ]] || die "${ACL_INIT} did not finish; see 'docker logs ${ACL_INIT}'."
+    say "the stack's tokens are in place; every agent works with the restored state."
+    ;;
+  *) usage ;;
+esac

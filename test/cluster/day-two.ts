@@ -1,0 +1,269 @@
+// Day two: the cluster tier's fault tests. Each one disturbs the running stack the way a user's day
+// would (a rolled config change, a lost leader, a killed process, a cut network, a restarted Docker
+// daemon), prints what it measured, and checks that nothing written was lost.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { projectRoot } from "../support/program";
+import { docker, dockerOk } from "../support/docker";
+import { echo } from "../support/engine";
+import { api, ConsulCli } from "./consul-cli";
+import { KvWriter, missingKeys, Target } from "./kv-writer";
+import { eventually, healthyAgain, sleep } from "./wait";
+
+export interface Cluster {
+    readonly stack: Stack;
+    readonly httpAddrs: Record<string, string>;
+    readonly ca: string;
+    readonly token: string;
+    readonly consul: ConsulCli;
+}
+
+const seedPrefix = "day-two/before";
+const seedKeys = Array.from({ length: 1000 }, (_, i) => `${seedPrefix}/${String(i).padStart(4, "0")}`);
+const dc1Servers = ["dc1-server1", "dc1-server2", "dc1-server3"];
+
+/** The dc1 server that leads, and the others, as Raft reports them. */
+async function dc1Leader(consul: ConsulCli): Promise<{ leader: string; followers: string[] }> {
+    return eventually("a dc1 leader", 30, async () => {
+        for (const asked of dc1Servers) {
+            const peers = await consul.raftPeers(asked).catch(() => []);
+            const leader = peers.find((p) => p.state === "leader")?.node;
+            if (leader) {
+                return { leader, followers: dc1Servers.filter((s) => s !== leader) };
+            }
+        }
+        return undefined;
+    });
+}
+
+const threeVoters = (consul: ConsulCli) =>
+    eventually("dc1 back to 3 voters with a leader", 60, async () => {
+        const peers = await consul.raftPeers("dc1-client1");
+        const voters = peers.filter((p) => p.voter).map((p) => p.node).sort();
+        return voters.length === 3 && peers.some((p) => p.state === "leader") ? voters : undefined;
+    });
+
+/** Writes through a server's own HTTPS API, from the host to its LAN address. */
+async function serverTarget(container: string): Promise<Target> {
+    const ip = (await dockerOk(["inspect", "--format", '{{(index .NetworkSettings.Networks "dc1-lan").IPAddress}}', container])).trim();
+    return { addr: `${ip}:8501`, servername: "server.dc1.consul" };
+}
+
+/** The host PID of the consul process in a container. */
+async function consulPid(container: string): Promise<number> {
+    const rows = (await dockerOk(["top", container, "-o", "pid,comm"])).trim().split("\n").slice(1);
+    const row = rows.map((r) => r.trim().split(/\s+/)).find(([, comm]) => comm === "consul");
+    assert.ok(row, `no consul process in ${container}`);
+    return Number(row[0]);
+}
+
+/** Container lifecycle events ("die", "start", "health_status: healthy", …) by name, while `during` runs. */
+async function containerEvents(during: () => Promise<void>): Promise<{ at: number; action: string; name: string }[]> {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await during();
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    const out = await dockerOk(["events", "--since", String(since), "--until", String(until), "--filter", "type=container", "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
+    return out
+        .trim()
+        .split("\n")
+        .filter((l) => l.includes("|"))
+        .map((l) => {
+            const [at, action, name] = l.split("|");
+            return { at: Number(BigInt(at) / 1_000_000n), action, name };
+        });
+}
+
+/** A writer for the length of `fault`, plus a second on either side, and what it saw. */
+async function writesThrough(target: Target, c: Cluster, prefix: string, fault: () => Promise<void>) {
+    const writer = new KvWriter(target, c.ca, c.token, prefix);
+    await sleep(1000);
+    await fault();
+    await sleep(1000);
+    const report = await writer.stop();
+    const lost = await missingKeys(c.httpAddrs.dc1, c.ca, c.token, prefix, report.acknowledged);
+    return { ...report, lost };
+}
+
+export function dayTwoTests(cluster: () => Cluster): void {
+    describe("day two: faults and changes, with nothing lost", () => {
+        test("1,000 keys are written before the faults", async () => {
+            const c = cluster();
+            for (let i = 0; i < seedKeys.length; i += 50) {
+                const ops = seedKeys.slice(i, i + 50).map((Key) => ({ KV: { Verb: "set", Key, Value: Buffer.from(Key).toString("base64") } }));
+                const res = await api(c.httpAddrs.dc1, "/v1/txn", { ca: c.ca, token: c.token, method: "PUT", body: JSON.stringify(ops) });
+                assert.equal(res.status, 200, res.body);
+            }
+            assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
+        });
+
+        test("rollout: a base-config change rolls every agent, dc1's servers one at a time, while writes go on (gap ≤ 2 s)", async () => {
+            const c = cluster();
+            // The user's own base config, one setting changed: every agent's config changes.
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-config-"));
+            fs.cpSync(path.join(projectRoot, "consul-config"), dir, { recursive: true });
+            fs.appendFileSync(
+                path.join(dir, "common.hcl"),
+                '\n# Changed by the cluster tier\'s rollout test: DNS answers for nodes may be cached for 5 s.\ndns_config {\n  node_ttl = "5s"\n}\n',
+            );
+            let upMs = 0;
+            let result: Awaited<ReturnType<typeof writesThrough>> | undefined;
+            const events = await containerEvents(async () => {
+                result = await writesThrough({ addr: c.httpAddrs.dc1 }, c, "day-two/rollout", async () => {
+                    await c.stack.setConfig("baseConfigDir", { value: dir });
+                    const began = Date.now();
+                    const up = await c.stack.up({ onOutput: echo("  rollout |") });
+                    upMs = Date.now() - began;
+                    assert.equal(up.summary.resourceChanges?.replace, 6, "every agent is replaced");
+                });
+            });
+            const r = result as NonNullable<typeof result>;
+            console.log(
+                `rollout: pulumi up replaced 6 agents in ${upMs} ms; writes through dc1's published API: ${r.acknowledged.length} acknowledged, ` +
+                    `${r.failures} failed, longest gap ${r.maxGapMs} ms (from +${r.maxGapFromMs} ms), ${r.lost.length} lost`,
+            );
+            // At most one dc1 server is down at any moment, and each is healthy again before the next stops.
+            const server = (e: { name: string }) => dc1Servers.includes(e.name);
+            let down = 0;
+            let mostDown = 0;
+            for (const e of events.filter(server)) {
+                if (e.action === "die") down++;
+                if (e.action === "start") down--;
+                mostDown = Math.max(mostDown, down);
+            }
+            assert.equal(mostDown, 1, "dc1 servers down at once");
+            for (let i = 1; i < dc1Servers.length; i++) {
+                const stopped = events.find((e) => e.name === dc1Servers[i] && e.action === "kill");
+                const previousBack = events.find((e) => e.name === dc1Servers[i - 1] && e.action === "health_status: healthy");
+                assert.ok(stopped && previousBack && previousBack.at <= stopped.at, `${dc1Servers[i - 1]} was healthy again before ${dc1Servers[i]} stopped`);
+            }
+            assert.deepEqual(r.lost, [], "acknowledged writes that did not read back");
+            assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
+            assert.deepEqual(await threeVoters(c.consul), dc1Servers);
+            assert.ok(r.maxGapMs <= 2000, `longest gap between acknowledged writes: ${r.maxGapMs} ms`);
+        });
+
+        test("leader stop: `docker stop` of dc1's leader, writes through a surviving server resume within 2 s; restarted, it rejoins as a voter", async () => {
+            const c = cluster();
+            const { leader, followers } = await dc1Leader(c.consul);
+            const r = await writesThrough(await serverTarget(followers[0]), c, "day-two/leader-stop", async () => {
+                await dockerOk(["stop", leader]);
+            });
+            console.log(`leader stop (${leader}): ${r.acknowledged.length} writes acknowledged, ${r.failures} failed, longest gap ${r.maxGapMs} ms, ${r.lost.length} lost`);
+            await dockerOk(["start", leader]);
+            await healthyAgain(leader);
+            assert.deepEqual(await threeVoters(c.consul), dc1Servers);
+            assert.deepEqual(r.lost, []);
+            assert.ok(r.maxGapMs <= 2000, `longest gap between acknowledged writes: ${r.maxGapMs} ms`);
+        });
+
+        test("leader kill -9: writes resume once the followers elect a new leader, and the restart policy brings it back", async () => {
+            const c = cluster();
+            const { leader, followers } = await dc1Leader(c.consul);
+            const restarts = Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", leader]));
+            const r = await writesThrough(await serverTarget(followers[0]), c, "day-two/leader-kill", async () => {
+                process.kill(await consulPid(leader), "SIGKILL");
+                await sleep(2000);
+            });
+            console.log(`leader kill -9 (${leader}): ${r.acknowledged.length} writes acknowledged, ${r.failures} failed, longest gap ${r.maxGapMs} ms, ${r.lost.length} lost`);
+            await healthyAgain(leader);
+            assert.ok(Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", leader])) > restarts, "restarted by its restart policy");
+            assert.deepEqual(await threeVoters(c.consul), dc1Servers);
+            assert.deepEqual(r.lost, []);
+            assert.ok(r.acknowledged.length > 0 && r.maxGapMs < 10_000, `writes resumed (longest gap ${r.maxGapMs} ms)`);
+        });
+
+        test("client kill -9 from the host: the restart policy brings the client back healthy", async () => {
+            const restarts = Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", "dc1-client1"]));
+            const began = Date.now();
+            process.kill(await consulPid("dc1-client1"), "SIGKILL");
+            await eventually("dc1-client1 restarted", 30, async () =>
+                Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", "dc1-client1"])) > restarts ? true : undefined);
+            await eventually("dc1-client1 answering", 60, async () => {
+                const c = cluster();
+                const res = await api(c.httpAddrs.dc1, "/v1/kv/day-two/client-kill", { ca: c.ca, token: c.token, method: "PUT", body: "back", timeoutMs: 1000 });
+                return res.status === 200 ? true : undefined;
+            });
+            console.log(`client kill -9: dc1-client1 served writes again ${Date.now() - began} ms after the kill`);
+            await healthyAgain("dc1-client1");
+        });
+
+        test("WAN partition: dc2 keeps its local catalog and dc1 keeps working; reconnected, federation heals by itself", async () => {
+            const c = cluster();
+            const wan = "consul-wan";
+            const address = (await dockerOk(["inspect", "--format", `{{(index .NetworkSettings.Networks "${wan}").IPAddress}}`, "dc2-server1"])).trim();
+            const crossDc = () =>
+                api(c.httpAddrs.dc2, "/v1/kv/day-two/before/0000?dc=dc1&raw", { ca: c.ca, token: c.token, timeoutMs: 3000 })
+                    .then((r) => r.status === 200 && r.body === "day-two/before/0000")
+                    .catch(() => false);
+            assert.ok(await crossDc(), "dc2 reads dc1's KV before the partition");
+            await dockerOk(["network", "disconnect", wan, "dc2-server1"]);
+            const cut = Date.now();
+            try {
+                await eventually("dc2 cut off from dc1", 30, async () => ((await crossDc()) ? undefined : true));
+                const nodes = await api(c.httpAddrs.dc2, "/v1/catalog/nodes", { ca: c.ca, token: c.token });
+                assert.equal(nodes.status, 200, nodes.body);
+                assert.deepEqual((JSON.parse(nodes.body) as { Node: string }[]).map((n) => n.Node).sort(), ["dc2-client1", "dc2-server1"]);
+                const web = await api(c.httpAddrs.dc2, "/v1/health/service/web?passing", { ca: c.ca, token: c.token });
+                assert.equal((JSON.parse(web.body) as unknown[]).length, 1, "dc2's web instance is still served");
+                const local = await api(c.httpAddrs.dc2, "/v1/kv/day-two/partition-dc2", { ca: c.ca, token: c.token, method: "PUT", body: "x" });
+                assert.equal(local.status, 200, `dc2 writes its own KV: ${local.body}`);
+                const dc1 = await api(c.httpAddrs.dc1, "/v1/kv/day-two/partition-dc1", { ca: c.ca, token: c.token, method: "PUT", body: "x" });
+                assert.equal(dc1.status, 200, `dc1 keeps working: ${dc1.body}`);
+            } finally {
+                await dockerOk(["network", "connect", "--ip", address, "--alias", "dc2-server1", wan, "dc2-server1"]);
+            }
+            const reconnected = Date.now();
+            await eventually("federation healed", 90, async () => ((await crossDc()) ? true : undefined));
+            const wanMembers = await eventually("4 WAN servers alive", 60, async () => {
+                const alive = (await c.consul.members("dc1-server1", "-wan")).filter((m) => m.status === "alive");
+                return alive.length === 4 ? alive : undefined;
+            });
+            assert.equal(wanMembers.length, 4);
+            console.log(`WAN partition: cut for ${reconnected - cut} ms; federation healed ${Date.now() - reconnected} ms after reconnecting, with no hand step`);
+        });
+
+        test("Docker daemon restart: every agent is healthy again, with its data", async () => {
+            const c = cluster();
+            const names = (await dockerOk(["ps", "--filter", `label=consul.stack=${c.stack.name}`, "--format", "{{.Names}}"])).trim().split("\n").sort();
+            const began = Date.now();
+            await restartDockerDaemon();
+            const restartedMs = Date.now() - began;
+            for (const name of names) {
+                await healthyAgain(name, 120);
+            }
+            await eventually("dc1 and dc2 serve writes", 60, async () => {
+                for (const addr of Object.values(c.httpAddrs)) {
+                    const res = await api(addr, "/v1/kv/day-two/after-restart", { ca: c.ca, token: c.token, method: "PUT", body: "x", timeoutMs: 2000 });
+                    if (res.status !== 200) return undefined;
+                }
+                return true;
+            });
+            console.log(`Docker daemon restart: daemon back in ${restartedMs} ms; all ${names.length} containers healthy and both DCs writing ${Date.now() - began} ms after the restart began`);
+            assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
+            assert.deepEqual(await threeVoters(c.consul), dc1Servers);
+        });
+    });
+}
+
+/** systemd's restart where systemd runs Docker; otherwise a SIGTERM to dockerd and scripts/ensure-docker.sh, which started it. */
+async function restartDockerDaemon(): Promise<void> {
+    const run = (cmd: string, args: string[]) =>
+        new Promise<void>((resolve, reject) => {
+            const child = spawn(cmd, args, { stdio: "inherit" });
+            child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
+        });
+    if (fs.existsSync("/run/systemd/system")) {
+        await run("systemctl", ["restart", "docker"]);
+        return;
+    }
+    await run("pkill", ["-TERM", "-x", "dockerd"]);
+    await eventually("dockerd stopped", 60, async () => ((await docker(["info"])).code !== 0 ? true : undefined));
+    await eventually("no dockerd process", 60, async () =>
+        new Promise<true | undefined>((resolve) => spawn("pgrep", ["-x", "dockerd"]).on("exit", (code) => resolve(code === 1 ? true : undefined))));
+    await run("bash", [path.join(projectRoot, "scripts", "ensure-docker.sh")]);
+}

@@ -1,0 +1,80 @@
+// A steady KV writer, as an application would be: one write every 100 ms through one HTTPS API, each
+// with a short timeout and then the next one, so a fault shows as the longest gap between
+// acknowledged writes. Every acknowledged key must read back afterwards.
+import { api } from "./consul-cli";
+
+export interface Target {
+    /** host:port of an HTTPS API. */
+    readonly addr: string;
+    /** The name its certificate holds, when that is not the host (a server's LAN address). */
+    readonly servername?: string;
+}
+
+export interface WriteReport {
+    readonly attempts: number;
+    readonly acknowledged: string[];
+    readonly failures: number;
+    /** Longest time between two acknowledged writes, or from the start to the first, in ms. */
+    readonly maxGapMs: number;
+    /** When that gap began, in ms since the writer started. */
+    readonly maxGapFromMs: number;
+}
+
+const intervalMs = 100;
+const timeoutMs = 500;
+
+export class KvWriter {
+    private stopping = false;
+    private readonly done: Promise<WriteReport>;
+
+    constructor(target: Target, ca: string, token: string, prefix: string) {
+        this.done = this.run(target, ca, token, prefix);
+    }
+
+    private async run(target: Target, ca: string, token: string, prefix: string): Promise<WriteReport> {
+        const started = Date.now();
+        const acknowledged: string[] = [];
+        let attempts = 0;
+        let failures = 0;
+        let lastAck = started;
+        let maxGapMs = 0;
+        let maxGapFromMs = 0;
+        while (!this.stopping) {
+            const began = Date.now();
+            const key = `${prefix}/${String(attempts++).padStart(6, "0")}`;
+            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, timeoutMs })
+                .then((r) => r.status === 200 && r.body.trim() === "true")
+                .catch(() => false);
+            const now = Date.now();
+            if (ok) {
+                acknowledged.push(key);
+                if (now - lastAck > maxGapMs) {
+                    maxGapMs = now - lastAck;
+                    maxGapFromMs = lastAck - started;
+                }
+                lastAck = now;
+            } else {
+                failures++;
+            }
+            await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - began))));
+        }
+        return { attempts, acknowledged, failures, maxGapMs, maxGapFromMs };
+    }
+
+    /** Stops after the write in flight and reports. */
+    async stop(): Promise<WriteReport> {
+        this.stopping = true;
+        return this.done;
+    }
+}
+
+/** Which of `keys` do not read back with their own name as value, through `addr`. */
+export async function missingKeys(addr: string, ca: string, token: string, prefix: string, keys: readonly string[]): Promise<string[]> {
+    const res = await api(addr, `/v1/kv/${prefix}?recurse`, { ca, token, timeoutMs: 30_000 });
+    const stored = new Map<string, string>(
+        res.status === 200
+            ? (JSON.parse(res.body) as { Key: string; Value: string | null }[]).map((e) => [e.Key, Buffer.from(e.Value ?? "", "base64").toString()])
+            : [],
+    );
+    return keys.filter((k) => stored.get(k) !== k);
+}
