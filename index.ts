@@ -14,6 +14,12 @@ import { stackLabels } from "./components/labels";
 import { randomGossipKey, randomSecretUuid } from "./components/secret-random";
 import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan, StackSettings } from "./components/topology";
 
+/** The shape of a deployed stack, as its `deployedShape` output records it. */
+interface DeployedShape {
+    readonly primaryDatacenter: string;
+    readonly datacenters: readonly { readonly name: string; readonly servers: number; readonly subnet: string }[];
+}
+
 const config = new pulumi.Config();
 const settings: StackSettings = {
     image: config.require("image"),
@@ -120,6 +126,12 @@ const wanNetwork = new docker.Network("wan", {
     labels: stackLabels({ "consul.role": "wan" }),
 });
 
+// What this stack deployed last, from its own previous outputs (undefined before its first `pulumi up`):
+// a datacenter that already runs has its servers replaced one at a time.
+const previousShape = new pulumi.StackReference("deployed", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+}).getOutput("deployedShape") as pulumi.Output<DeployedShape | undefined>;
+
 const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     datacenter: dc.name,
     primaryDatacenter: stack.primaryDatacenter,
@@ -127,7 +139,7 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     clients: dc.clients,
     subnet: dc.subnet,
     namePrefix,
-    formed: process.env.SCRATCH_FORMED === "1",
+    formed: previousShape.apply((shape) => shape?.datacenters.some((d) => d.name === dc.name) ?? false),
     keepData,
     baseConfig,
     image: settings.image,
@@ -198,3 +210,8 @@ export const primaryDatacenter = pulumi.output(stack.primaryDatacenter);
 export const services = pulumi.output(Object.fromEntries(stack.datacenters.map((dc) => [dc.name, (dc.services ?? []).map((s) => s.name)])));
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */
 export const caCertPem = ca.certPem;
+/** What the next `pulumi up` compares the config with: each datacenter's name, servers and subnet. */
+export const deployedShape = pulumi.output<DeployedShape>({
+    primaryDatacenter: stack.primaryDatacenter,
+    datacenters: stack.datacenters.map((dc) => ({ name: dc.name, servers: dc.servers, subnet: dc.subnet })),
+});

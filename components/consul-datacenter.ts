@@ -26,7 +26,7 @@ export interface ConsulDatacenterArgs {
      * replaces them one at a time, each back as a voter before the next goes. A new datacenter starts all
      * its servers at once, since none can elect a leader before bootstrap_expect of them run.
      */
-    readonly formed?: boolean;
+    readonly formed?: pulumi.Input<boolean>;
     /** Keep the agents' data volumes when the stack is destroyed, for the next `pulumi up` to reuse. */
     readonly keepData?: boolean;
     /** The base config files every agent loads (common.hcl, server.hcl, client.hcl), by name. */
@@ -192,7 +192,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             }
         }
 
-        const container = (agent: AgentModel, dependsOn: pulumi.Resource[]) => {
+        const container = (agent: AgentModel, after: pulumi.Resource | undefined) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
             const data = new docker.Volume(
                 `${resourceName}-data`,
@@ -210,19 +210,19 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                     files: agentFiles(dc, agent, shared),
                     publish: agent === published ? { http: args.ports.http, dns: args.ports.dns, hostIp } : undefined,
                 }),
-                { parent: this, dependsOn },
+                { parent: this, dependsOn: after ? formed.apply((f) => (f ? [after] : [])) : [] },
             );
         };
         // In a formed datacenter each server waits for the one before it: the engine replaces it (a
         // SIGTERM, on which a leader hands over leadership) only once the previous one is healthy again.
         // Clients go last, when every server is back: a client that restarts while a server is away
         // spends its start trying to reach that server.
+        const formed = pulumi.output(args.formed ?? false);
         const servers: docker.Container[] = [];
         for (const agent of dc.servers) {
-            const previous = servers[servers.length - 1];
-            servers.push(container(agent, args.formed && previous ? [previous] : []));
+            servers.push(container(agent, servers[servers.length - 1]));
         }
-        const clients = dc.clients.map((agent) => container(agent, args.formed ? servers.slice(-1) : []));
+        const clients = dc.clients.map((agent) => container(agent, servers[servers.length - 1]));
         if (instances.length > 0 && args.services) {
             // keepLocally: a destroy never deletes the user's image.
             const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: args.services.image, keepLocally: true }, { parent: this });

@@ -8,7 +8,7 @@ import { promises as dns } from "node:dns";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import type { OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { chromium } from "playwright-core";
 import { projectRoot, stackConfig } from "../support/program";
 import { api, ConsulCli, reaches } from "./consul-cli";
@@ -16,6 +16,7 @@ import { copyFiles, docker, dockerOk, exec, fileIn, filesIn } from "../support/d
 import { changes, createStack, echo, engineEnv, existingStack, rawState, removeStack } from "../support/engine";
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
 import { leftovers, tearDown } from "../support/teardown";
+import { dataTests } from "./data";
 import { dayTwoTests } from "./day-two";
 import { eventually, healthyAgain, sleep } from "./wait";
 
@@ -53,17 +54,22 @@ before(async () => {
         console.log(`pulumi up returned in ${Date.now() - upStartedAt} ms`);
         created = result.summary.resourceChanges?.create ?? 0;
         const out = result.outputs;
-        uiUrls = out.uiUrls.value;
-        httpAddrs = out.httpAddrs.value;
-        gossipKey = out.gossipKey.value;
-        managementToken = out.aclBootstrapToken.value;
-        ca = out.caCertPem.value;
+        useOutputs(out);
         assert.ok(out.gossipKey.secret && out.aclBootstrapToken.secret, "gossipKey and aclBootstrapToken must be secret outputs");
     } catch (e) {
         upError = e as Error;
     }
-    consul = new ConsulCli(managementToken);
 });
+
+/** What the probes use from the stack outputs; a stack made again has new tokens and a new CA. */
+function useOutputs(out: OutputMap): void {
+    uiUrls = out.uiUrls.value;
+    httpAddrs = out.httpAddrs.value;
+    gossipKey = out.gossipKey.value;
+    managementToken = out.aclBootstrapToken.value;
+    ca = out.caCertPem.value;
+    consul = new ConsulCli(managementToken);
+}
 
 after(async () => {
     for (const name of extraAgents) {
@@ -613,6 +619,12 @@ describe("the engine, after `pulumi up`", () => {
         const refresh = await stack.refresh({ onOutput: echo("  refresh |") });
         assert.deepEqual(changes(refresh.summary.resourceChanges), {}, "refresh found the real resources differ from the state");
     });
+
+    dataTests(
+        () => ({ stack, httpAddrs, ca, token: managementToken, consul }),
+        () => pulumi.command,
+        async () => useOutputs(await stack.outputs()),
+    );
 
     if (keep) {
         return;

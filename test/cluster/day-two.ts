@@ -23,8 +23,8 @@ export interface Cluster {
     readonly consul: ConsulCli;
 }
 
-const seedPrefix = "day-two/before";
-const seedKeys = Array.from({ length: 1000 }, (_, i) => `${seedPrefix}/${String(i).padStart(4, "0")}`);
+export const seedPrefix = "day-two/before";
+export const seedKeys = Array.from({ length: 1000 }, (_, i) => `${seedPrefix}/${String(i).padStart(4, "0")}`);
 const dc1Servers = ["dc1-server1", "dc1-server2", "dc1-server3"];
 
 /** The dc1 server that leads, and the others, as Raft reports them. */

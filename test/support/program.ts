@@ -119,6 +119,8 @@ export async function runProgram(options: {
         project,
         stackName,
         options.preview ?? false,
+        // What a file backend (the cluster tier's, and `pulumi login --local`) calls every stack's organization.
+        "organization",
     );
     // The mock API hides each registration's dependencies; the monitor's request carries them.
     const dependencies = new Map<string, string[]>();

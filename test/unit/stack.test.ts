@@ -41,6 +41,15 @@ const upload = (c: DeclaredResource, file: string) => {
 };
 const agents = (run: ProgramRun) => ofType(run, T.container).filter((c) => ["server", "client"].includes(labelsOf(c)["consul.role"]));
 const instances = (run: ProgramRun) => ofType(run, T.container).filter((c) => labelsOf(c)["consul.role"] === "service");
+/** For each container that waits on others at the engine level (dependsOn or data), the names of those. */
+const containerWaits = (run: ProgramRun) => {
+    const containers = ofType(run, T.container);
+    return Object.fromEntries(
+        containers
+            .map((c) => [c.inputs.name, containers.filter((o) => c.dependencies.includes(o.urn)).map((o) => o.inputs.name)] as const)
+            .filter(([, deps]) => deps.length > 0),
+    );
+};
 const labelsOf = (r: DeclaredResource) =>
     Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 
@@ -72,8 +81,8 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     });
 
     test("every resource below the stack is a child of its component, named from it", () => {
-        // The stack's own objects: the WAN, the gossip key, the CA and every ACL token.
-        const topLevel = (name: string) => ["wan", "gossip-key", "consul-ca-key", "consul-ca"].includes(name) || /-token(-accessor|-secret)?$/.test(name);
+        // The stack's own objects: the reference to its previous outputs, the WAN, the gossip key, the CA and every ACL token.
+        const topLevel = (name: string) => ["deployed", "wan", "gossip-key", "consul-ca-key", "consul-ca"].includes(name) || /-token(-accessor|-secret)?$/.test(name);
         for (const r of run.resources.filter((x) => x.custom)) {
             if (topLevel(r.name)) {
                 assert.ok(!r.urn.includes("$"), `${r.name} is top-level: ${r.urn}`);
@@ -200,13 +209,9 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
     });
 
-    test("no container waits on another at the engine level; each agent that needs acl-init's tokens waits inside", () => {
+    test("in a new stack no container waits on another at the engine level; each agent that needs acl-init's tokens waits inside", () => {
         // Every container is created at once; the ready script a first start sources holds the real order.
-        const containers = ofType(run, T.container);
-        for (const c of containers) {
-            const deps = c.dependencies;
-            assert.deepEqual(containers.filter((o) => deps.includes(o.urn)).map((o) => o.inputs.name), [], `${c.inputs.name} waits for a container`);
-        }
+        assert.deepEqual(containerWaits(run), {});
         const ready = (name: string) => uploads(named(run, T.container, name)).find((u) => u.file === "/consul/bin/agent-ready.sh")?.content as string | undefined;
         assert.equal(ready("dc1-server1"), undefined, "the primary's servers wait for nothing");
         assert.match(ready("dc2-server1") ?? "", /the replication token in dc1/);
@@ -216,6 +221,30 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             assert.match(ready(client) ?? "", new RegExp(`for address in ${servers}; do`), client);
             assert.match(ready(client) ?? "", /consul acl token read -self/, `${client} waits for its tokens`);
             assert.match(ready(client) ?? "", new RegExp(`-tls-server-name='server\\.${dc}\\.consul'`), client);
+        }
+    });
+
+    test("in a deployed stack, a formed datacenter's servers are replaced one after another, and its clients after them", async () => {
+        // The stack's own previous outputs say dc1 and dc2 run; a new dc3 in the config starts all at once.
+        const config = stackConfig();
+        const dcs = [...(config.datacenters as Record<string, unknown>[]), { name: "dc3", servers: 3, clients: 1, subnet: "10.201.3.0/24", httpPort: 8502, dnsPort: 8602 }];
+        const deployedShape = { primaryDatacenter: "dc1", datacenters: [{ name: "dc1", servers: 3, subnet: "10.201.1.0/24" }, { name: "dc2", servers: 1, subnet: "10.201.2.0/24" }] };
+        const deployed = await runProgram({
+            config: { ...config, datacenters: dcs },
+            computeState: (type, name, inputs) => (type === "pulumi:pulumi:StackReference" ? { outputs: { deployedShape } } : fakeState(type, name, inputs)),
+        });
+        assert.deepEqual(containerWaits(deployed), {
+            "dc1-server2": ["dc1-server1"],
+            "dc1-server3": ["dc1-server2"],
+            "dc1-client1": ["dc1-server3"],
+            "dc2-client1": ["dc2-server1"],
+        });
+        assert.deepEqual(await valueOf(deployed.outputs.deployedShape), { ...deployedShape, datacenters: [...deployedShape.datacenters, { name: "dc3", servers: 3, subnet: "10.201.3.0/24" }] });
+    });
+
+    test("every agent is stopped with a grace period, so the start script can hand over leadership or leave", () => {
+        for (const c of agents(run)) {
+            assert.equal(c.inputs.destroyGraceSeconds, 30, String(c.inputs.name));
         }
     });
 
