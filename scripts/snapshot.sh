@@ -86,6 +86,45 @@ case "${VERB}" in
       sleep 1
     done
     [[ "$(docker inspect --format '{{.State.Health.Status}}' "${ACL_INIT}")" == healthy ]] || die "${ACL_INIT} did not finish; see 'docker logs ${ACL_INIT}'."
+    # A new stack's agents have new node IDs, while the restored catalog still holds the old ones under the
+    # same node names, so their registrations are refused ("Node name … is reserved by node …"). Those
+    # stale entries go; each agent then registers itself again, with its services and checks.
+    STALE=()
+    AGENTS="${SERVERS} $(field "containers.${DC}.clients" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).join(" ")))')"
+    CATALOG=$(consul_in "${SERVER}" consul catalog nodes -detailed)
+    for a in ${AGENTS}; do
+      id=$(docker exec "${a}" cat /consul/data/node-id 2>/dev/null || true)
+      listed=$(awk -v n="${a}" '$1 == n { print $2 }' <<<"${CATALOG}")
+      [[ -n "${listed}" && "${listed}" != "${id}" ]] && STALE+=("${a}")
+    done
+    if [[ ${#STALE[@]} -gt 0 ]]; then
+      say "re-registering ${STALE[*]}: the snapshot's catalog knew them by other node IDs."
+      field caCertPem >"${TMPDIR:-/tmp}/snapshot-ca.$$.pem"
+      trap 'rm -f "${TMPDIR:-/tmp}/snapshot-ca.$$.pem"' EXIT
+      node -e '
+        const https = require("node:https"), fs = require("node:fs");
+        const [addr, caFile, ...nodes] = process.argv.slice(1);
+        const [host, port] = addr.split(":");
+        const put = (node) => new Promise((ok, fail) => https.request({ host, port, method: "PUT", path: "/v1/catalog/deregister",
+          ca: fs.readFileSync(caFile), headers: { "X-Consul-Token": process.env.CONSUL_HTTP_TOKEN } },
+          (r) => { r.resume(); r.statusCode === 200 ? ok() : fail(new Error(`deregister ${node}: HTTP ${r.statusCode}`)); }).on("error", fail).end(JSON.stringify({ Node: node })));
+        (async () => { for (const n of nodes) await put(n); })().catch((e) => { console.error(e.message); process.exit(1); });
+      ' "$(field "httpAddrs.${DC}")" "${TMPDIR:-/tmp}/snapshot-ca.$$.pem" "${STALE[@]}" || die "could not remove the stale catalog entries."
+      for a in "${STALE[@]}"; do consul_in "${a}" consul reload >/dev/null || true; done
+      # Each agent's next anti-entropy sync registers it again; that can take up to a minute.
+      for _ in $(seq 1 120); do
+        CATALOG=$(consul_in "${SERVER}" consul catalog nodes -detailed)
+        missing=0
+        for a in "${STALE[@]}"; do
+          id=$(docker exec "${a}" cat /consul/data/node-id)
+          [[ "$(awk -v n="${a}" '$1 == n { print $2 }' <<<"${CATALOG}")" == "${id}" ]] || missing=1
+        done
+        ((missing)) || break
+        sleep 1
+      done
+      ((missing == 0)) || die "not every agent registered again within 120 s; see 'docker logs ${SERVER}'."
+    fi
+
     say "the stack's tokens are in place; every agent works with the restored state."
     ;;
   *) usage ;;

@@ -52,30 +52,6 @@ async function allHealthy(stackName: string): Promise<void> {
 
 /** `reload` re-reads the stack outputs after an `up`: a new stack has new tokens and a new CA. */
 export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reload: () => Promise<void>): void {
-    test("backup and restore: snapshot, destroy, up, restore: the keys and the ACL tokens are back", async () => {
-        let c = cluster();
-        const userToken = await userState(c);
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
-        console.log((await script(pulumiBin(), "snapshot.sh", ["save", file, "--stack", c.stack.name])).trim());
-        assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
-
-        await c.stack.destroy({ onOutput: echo("  destroy |") });
-        assert.deepEqual(await leftovers(c.stack.name), [], "the default destroy removes the data volumes too");
-        await c.stack.up({ onOutput: echo("  up |") });
-        await reload();
-        c = cluster();
-        assert.match((await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message)), /No key exists/, "a new stack starts empty");
-
-        const began = Date.now();
-        console.log((await script(pulumiBin(), "snapshot.sh", ["restore", file, "--stack", c.stack.name])).trim());
-        console.log(`restore: the snapshot's state and the new stack's tokens in place ${Date.now() - began} ms after the restore began`);
-        await assertUserState(c, userToken);
-        // The new stack's own tokens work again: every agent, and dc2 reading dc1 through replication.
-        await allHealthy(c.stack.name);
-        await eventually("dc2 reads dc1's restored KV", 60, async () =>
-            (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === "kept" ? true : undefined);
-    });
-
     test("keepData: `pulumi destroy` keeps the data volumes, and the next `pulumi up` comes back with its KV and ACLs", async () => {
         let c = cluster();
         const userToken = await userState(c);
@@ -103,5 +79,30 @@ export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reloa
         // Back to the default, so the destroy below removes everything.
         await c.stack.setConfig("keepData", { value: "false" });
         await c.stack.up({ onOutput: echo("  up |") });
+    });
+    test("backup and restore: snapshot, destroy, up, restore: the keys and the ACL tokens are back", async () => {
+        let c = cluster();
+        const userToken = await userState(c);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
+        console.log((await script(pulumiBin(), "snapshot.sh", ["save", file, "--stack", c.stack.name])).trim());
+        assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
+
+        await c.stack.destroy({ onOutput: echo("  destroy |") });
+        assert.deepEqual(await leftovers(c.stack.name), [], "the default destroy removes the data volumes too");
+        await c.stack.up({ onOutput: echo("  up |") });
+        await reload();
+        c = cluster();
+        assert.match((await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message)), /No key exists/, "a new stack starts empty");
+
+        const began = Date.now();
+        console.log((await script(pulumiBin(), "snapshot.sh", ["restore", file, "--stack", c.stack.name])).trim());
+        console.log(`restore: the snapshot's state and the new stack's tokens in place ${Date.now() - began} ms after the restore began`);
+        await assertUserState(c, userToken);
+        // The new stack's own tokens work again: every agent, with its services, and dc2 reading dc1 through replication.
+        await allHealthy(c.stack.name);
+        const web = await c.consul.run("dc1-client1", "catalog", "nodes", "-service=web");
+        assert.match(web, /dc1-client1/, "dc1-client1 registers its services again under its own node ID");
+        await eventually("dc2 reads dc1's restored KV", 60, async () =>
+            (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === "kept" ? true : undefined);
     });
 }

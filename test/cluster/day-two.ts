@@ -62,12 +62,22 @@ async function consulPid(container: string): Promise<number> {
     return Number(row[0]);
 }
 
-/** Container lifecycle events ("die", "start", "health_status: healthy", …) by name, while `during` runs. */
+/**
+ * Container lifecycle events (kill, die, start, health_status) while `during` runs, streamed: Docker keeps
+ * only its last few hundred events, and every healthcheck run adds three.
+ */
 async function containerEvents(during: () => Promise<void>): Promise<{ at: number; action: string; name: string }[]> {
-    const since = Math.floor(Date.now() / 1000) - 1;
-    await during();
-    const until = Math.ceil(Date.now() / 1000) + 1;
-    const out = await dockerOk(["events", "--since", String(since), "--until", String(until), "--filter", "type=container", "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
+    const events = ["kill", "die", "start", "health_status"].flatMap((e) => ["--filter", `event=${e}`]);
+    const stream = spawn("docker", ["events", "--filter", "type=container", ...events, "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
+    let out = "";
+    stream.stdout.on("data", (d) => (out += d));
+    await sleep(500);
+    try {
+        await during();
+        await sleep(500);
+    } finally {
+        stream.kill();
+    }
     return out
         .trim()
         .split("\n")
@@ -122,6 +132,8 @@ export function dayTwoTests(cluster: () => Cluster): void {
                 });
             });
             const r = result as NonNullable<typeof result>;
+            const t0 = events[0]?.at ?? 0;
+            console.log(`rollout timeline (ms from the first event): ${events.filter((e) => e.name.startsWith("dc1-")).map((e) => `${e.name} ${e.action.replace("health_status: ", "")} +${e.at - t0}`).join("; ")}`);
             console.log(
                 `rollout: pulumi up replaced 6 agents in ${upMs} ms; writes through dc1's published API: ${r.acknowledged.length} acknowledged, ` +
                     `${r.failures} failed, longest gap ${r.maxGapMs} ms (from +${r.maxGapFromMs} ms), ${r.lost.length} lost`,
