@@ -14,12 +14,6 @@ import { stackLabels } from "./components/labels";
 import { randomGossipKey, randomSecretUuid } from "./components/secret-random";
 import { ConfigProblems, datacenterModel, DatacenterSettings, planStack, StackPlan, StackSettings } from "./components/topology";
 
-/** The shape of a deployed stack, as its `deployedShape` output records it. */
-interface DeployedShape {
-    readonly primaryDatacenter: string;
-    readonly datacenters: readonly { readonly name: string; readonly servers: number; readonly subnet: string }[];
-}
-
 const config = new pulumi.Config();
 const settings: StackSettings = {
     image: config.require("image"),
@@ -126,11 +120,15 @@ const wanNetwork = new docker.Network("wan", {
     labels: stackLabels({ "consul.role": "wan" }),
 });
 
-// What this stack deployed last, from its own previous outputs (undefined before its first `pulumi up`):
-// a datacenter that already runs has its servers replaced one at a time.
-const previousShape = new pulumi.StackReference("deployed", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-}).getOutput("deployedShape") as pulumi.Output<DeployedShape | undefined>;
+// The agents of a datacenter that run now, as its LAN network on the Docker host lists them; none before
+// its first `pulumi up`. A datacenter whose servers run has them replaced one at a time.
+const runningAgents = (dc: string): pulumi.Output<string[]> =>
+    pulumi.output(
+        docker.getNetwork({ name: `${namePrefix}${dc}-lan` }).then(
+            (lan) => lan.containers.map((c) => c.name),
+            () => [],
+        ),
+    );
 
 const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     datacenter: dc.name,
@@ -139,7 +137,7 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     clients: dc.clients,
     subnet: dc.subnet,
     namePrefix,
-    formed: previousShape.apply((shape) => shape?.datacenters.some((d) => d.name === dc.name) ?? false),
+    formed: runningAgents(dc.name).apply((names) => names.some((n) => n.startsWith(`${namePrefix}${dc.name}-server`))),
     keepData,
     baseConfig,
     image: settings.image,
@@ -210,8 +208,3 @@ export const primaryDatacenter = pulumi.output(stack.primaryDatacenter);
 export const services = pulumi.output(Object.fromEntries(stack.datacenters.map((dc) => [dc.name, (dc.services ?? []).map((s) => s.name)])));
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */
 export const caCertPem = ca.certPem;
-/** What the next `pulumi up` compares the config with: each datacenter's name, servers and subnet. */
-export const deployedShape = pulumi.output<DeployedShape>({
-    primaryDatacenter: stack.primaryDatacenter,
-    datacenters: stack.datacenters.map((dc) => ({ name: dc.name, servers: dc.servers, subnet: dc.subnet })),
-});

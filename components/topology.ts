@@ -74,8 +74,8 @@ export interface StackPlan {
 
 /** Thrown with every problem found, so a user fixes their config in one pass. */
 export class ConfigProblems extends Error {
-    constructor(readonly problems: readonly string[]) {
-        super(`Invalid stack config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    constructor(readonly problems: readonly string[], heading = "Invalid stack config") {
+        super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigProblems";
     }
 }
@@ -207,6 +207,15 @@ function subnetOverlapProblems(settings: StackSettings): string[] {
     return problems;
 }
 
+/**
+ * Each datacenter's server WAN addresses, given its server count, in config order. They run on across
+ * datacenters, so appending a datacenter moves no one, but a change before a datacenter moves its servers.
+ */
+export function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): string[][] {
+    let next = wanOffset + 1;
+    return serverCounts.map((count) => Array.from({ length: count }, () => hostAddress(wan, next++)));
+}
+
 /** Validates the whole stack config and assigns every server its WAN address. Throws ConfigProblems. */
 export function planStack(settings: StackSettings): StackPlan {
     const problems: string[] = [];
@@ -255,13 +264,9 @@ export function planStack(settings: StackSettings): StackPlan {
         throw new ConfigProblems(problems);
     }
 
-    // WAN addresses run on across datacenters in config order, so adding a datacenter moves no one.
     const wanCidr = wan as Ipv4Cidr;
-    let nextWan = wanOffset + 1;
-    const datacenters = settings.datacenters.map((dc) => ({
-        ...dc,
-        wanAddresses: Array.from({ length: dc.servers }, () => hostAddress(wanCidr, nextWan++)),
-    }));
+    const wanAddresses = wanAddressesInOrder(wanCidr, settings.datacenters.map((dc) => dc.servers));
+    const datacenters = settings.datacenters.map((dc, i) => ({ ...dc, wanAddresses: wanAddresses[i] }));
     const warnings = settings.datacenters.flatMap((dc, i) =>
         datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`),
     );

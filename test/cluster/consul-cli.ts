@@ -78,7 +78,7 @@ export interface ApiResponse {
 export function api(
     httpAddr: string,
     urlPath: string,
-    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number } = {},
+    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number; connectTimeoutMs?: number } = {},
 ): Promise<ApiResponse> {
     const [host, port] = httpAddr.split(":");
     return new Promise((resolve, reject) => {
@@ -103,6 +103,14 @@ export function api(
             },
         );
         req.on("timeout", () => req.destroy(new Error(`timeout: ${urlPath}`)));
+        if (options.connectTimeoutMs !== undefined) {
+            const ms = options.connectTimeoutMs;
+            req.on("socket", (socket) => {
+                const timer = setTimeout(() => req.destroy(new Error(`no connection within ${ms} ms: ${urlPath}`)), ms);
+                socket.once("connect", () => clearTimeout(timer));
+                socket.once("close", () => clearTimeout(timer));
+            });
+        }
         req.on("error", reject);
         req.end(options.body);
     });

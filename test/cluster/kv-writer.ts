@@ -1,6 +1,10 @@
 // A steady KV writer, as an application would be: one write every 100 ms through one HTTPS API, each
 // with a short timeout and then the next one, so a fault shows as the longest gap between
 // acknowledged writes. Every acknowledged key must read back afterwards.
+//
+// Its connect timeout matters when a container is replaced: a SYN sent while Docker wires up the new
+// container's published port is dropped, and Linux retransmits it only after its 1 s initial RTO, so
+// a client that waits for the kernel sees up to 1 s more than the agent's own downtime.
 import { api } from "./consul-cli";
 
 export interface Target {
@@ -22,6 +26,7 @@ export interface WriteReport {
 
 const intervalMs = 100;
 const timeoutMs = 500;
+const connectTimeoutMs = 250;
 
 export class KvWriter {
     private stopping = false;
@@ -42,7 +47,7 @@ export class KvWriter {
         while (!this.stopping) {
             const began = Date.now();
             const key = `${prefix}/${String(attempts++).padStart(6, "0")}`;
-            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, timeoutMs })
+            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, timeoutMs, connectTimeoutMs })
                 .then((r) => r.status === 200 && r.body.trim() === "true")
                 .catch(() => false);
             const now = Date.now();

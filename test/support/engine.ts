@@ -92,12 +92,9 @@ export function rawState(name = tierStack): string {
     return fs.readFileSync(path.join(stacks, found), "utf8");
 }
 
-/**
- * Operations that change something in an engine summary, e.g. {create: 52}; empty means no changes.
- * "read" is the stack reading its own previous outputs (index.ts), which every run does.
- */
+/** Operations other than "same" in an engine summary, e.g. {create: 52}; empty means no changes. */
 export function changes(summary: OpMap | undefined): OpMap {
-    return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && op !== "read" && n)) as OpMap;
+    return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n)) as OpMap;
 }
 
 /** Engine output, indented, into the test log: the engine's own words are the evidence. */

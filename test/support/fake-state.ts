@@ -34,9 +34,6 @@ export const fakeState: ComputeState = (type, name) => {
             return { certPem: fakeCertPem(name) };
         case "tls:index/certRequest:CertRequest":
             return { certRequestPem: `csr-${name}` };
-        case "pulumi:pulumi:StackReference":
-            // The stack's own previous outputs: none before its first `pulumi up`.
-            return { outputs: {} };
         default:
             return {};
     }

@@ -89,6 +89,8 @@ export async function runProgram(options: {
     secretKeys?: string[];
     computeState: ComputeState;
     preview?: boolean;
+    /** Docker networks that exist, with the names of the containers on them; none unless given. */
+    networks?: Record<string, string[]>;
 }): Promise<ProgramRun> {
     const config = options.config ?? stackConfig();
     const resources: DeclaredResource[] = [];
@@ -113,6 +115,13 @@ export async function runProgram(options: {
                 return result;
             },
             call: (args) => {
+                if (args.token === "docker:index/getNetwork:getNetwork") {
+                    const containers = options.networks?.[args.inputs.name];
+                    if (containers === undefined) {
+                        throw new Error(`Error: Unable to find network "${args.inputs.name}"`);
+                    }
+                    return { name: args.inputs.name, containers: containers.map((name) => ({ name })) };
+                }
                 throw new Error(`the program made an unexpected provider call: ${args.token}`);
             },
         },
