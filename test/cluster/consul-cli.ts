@@ -78,7 +78,7 @@ export interface ApiResponse {
 export function api(
     httpAddr: string,
     urlPath: string,
-    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number; connectTimeoutMs?: number } = {},
+    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number; deadlineMs?: number } = {},
 ): Promise<ApiResponse> {
     const [host, port] = httpAddr.split(":");
     return new Promise((resolve, reject) => {
@@ -103,13 +103,11 @@ export function api(
             },
         );
         req.on("timeout", () => req.destroy(new Error(`timeout: ${urlPath}`)));
-        if (options.connectTimeoutMs !== undefined) {
-            const ms = options.connectTimeoutMs;
-            req.on("socket", (socket) => {
-                const timer = setTimeout(() => req.destroy(new Error(`no connection within ${ms} ms: ${urlPath}`)), ms);
-                socket.once("connect", () => clearTimeout(timer));
-                socket.once("close", () => clearTimeout(timer));
-            });
+        if (options.deadlineMs !== undefined) {
+            // The whole request, connection included, not just idle time on the socket.
+            const ms = options.deadlineMs;
+            const timer = setTimeout(() => req.destroy(new Error(`no answer within ${ms} ms: ${urlPath}`)), ms);
+            req.on("close", () => clearTimeout(timer));
         }
         req.on("error", reject);
         req.end(options.body);

@@ -100,8 +100,8 @@ export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reloa
         await assertUserState(c, userToken);
         // The new stack's own tokens work again: every agent, with its services, and dc2 reading dc1 through replication.
         await allHealthy(c.stack.name);
-        const web = await c.consul.run("dc1-client1", "catalog", "nodes", "-service=web");
-        assert.match(web, /dc1-client1/, "dc1-client1 registers its services again under its own node ID");
+        await eventually("dc1-client1 registers its services again, under its own node ID", 90, async () =>
+            /dc1-client1/.test(await c.consul.run("dc1-client1", "catalog", "nodes", "-service=web")) ? true : undefined);
         await eventually("dc2 reads dc1's restored KV", 60, async () =>
             (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === "kept" ? true : undefined);
     });

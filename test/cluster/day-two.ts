@@ -63,11 +63,11 @@ async function consulPid(container: string): Promise<number> {
 }
 
 /**
- * Container lifecycle events (kill, die, start, health_status) while `during` runs, streamed: Docker keeps
+ * Container lifecycle events (kill, die, destroy, create, start, health_status) while `during` runs, streamed: Docker keeps
  * only its last few hundred events, and every healthcheck run adds three.
  */
 async function containerEvents(during: () => Promise<void>): Promise<{ at: number; action: string; name: string }[]> {
-    const events = ["kill", "die", "start", "health_status"].flatMap((e) => ["--filter", `event=${e}`]);
+    const events = ["kill", "die", "destroy", "create", "start", "health_status"].flatMap((e) => ["--filter", `event=${e}`]);
     const stream = spawn("docker", ["events", "--filter", "type=container", ...events, "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
     let out = "";
     stream.stdout.on("data", (d) => (out += d));
@@ -134,6 +134,7 @@ export function dayTwoTests(cluster: () => Cluster): void {
             const r = result as NonNullable<typeof result>;
             const t0 = events[0]?.at ?? 0;
             console.log(`rollout timeline (ms from the first event): ${events.filter((e) => e.name.startsWith("dc1-")).map((e) => `${e.name} ${e.action.replace("health_status: ", "")} +${e.at - t0}`).join("; ")}`);
+            console.log(`rollout: the longest write gap ran from +${r.maxGapAt - t0} to +${r.maxGapAt + r.maxGapMs - t0} on that timeline`);
             console.log(
                 `rollout: pulumi up replaced 6 agents in ${upMs} ms; writes through dc1's published API: ${r.acknowledged.length} acknowledged, ` +
                     `${r.failures} failed, longest gap ${r.maxGapMs} ms (from +${r.maxGapFromMs} ms), ${r.lost.length} lost`,

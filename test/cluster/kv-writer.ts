@@ -2,9 +2,10 @@
 // with a short timeout and then the next one, so a fault shows as the longest gap between
 // acknowledged writes. Every acknowledged key must read back afterwards.
 //
-// Its connect timeout matters when a container is replaced: a SYN sent while Docker wires up the new
-// container's published port is dropped, and Linux retransmits it only after its 1 s initial RTO, so
-// a client that waits for the kernel sees up to 1 s more than the agent's own downtime.
+// Each write has a 400 ms deadline (a KV write takes a few ms). It matters when the agent behind the
+// published port is replaced: a connection made while Docker wires up the new container's port is
+// accepted by Docker's port proxy, whose own connection to the container is lost and retried after
+// Linux's 1 s initial RTO, so a client without a deadline sees up to 1 s more than the agent's downtime.
 import { api } from "./consul-cli";
 
 export interface Target {
@@ -22,11 +23,12 @@ export interface WriteReport {
     readonly maxGapMs: number;
     /** When that gap began, in ms since the writer started. */
     readonly maxGapFromMs: number;
+    /** When that gap began, as a time (ms since the epoch). */
+    readonly maxGapAt: number;
 }
 
 const intervalMs = 100;
-const timeoutMs = 500;
-const connectTimeoutMs = 250;
+const deadlineMs = 400;
 
 export class KvWriter {
     private stopping = false;
@@ -47,7 +49,7 @@ export class KvWriter {
         while (!this.stopping) {
             const began = Date.now();
             const key = `${prefix}/${String(attempts++).padStart(6, "0")}`;
-            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, timeoutMs, connectTimeoutMs })
+            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, deadlineMs })
                 .then((r) => r.status === 200 && r.body.trim() === "true")
                 .catch(() => false);
             const now = Date.now();
@@ -63,7 +65,7 @@ export class KvWriter {
             }
             await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - began))));
         }
-        return { attempts, acknowledged, failures, maxGapMs, maxGapFromMs };
+        return { attempts, acknowledged, failures, maxGapMs, maxGapFromMs, maxGapAt: started + maxGapFromMs };
     }
 
     /** Stops after the write in flight and reports. */

@@ -74,6 +74,23 @@ export function reveal(value: unknown): unknown {
     return plain;
 }
 
+/** A Docker network as `docker.getNetwork` reads it: its subnet, and its containers with their addresses. */
+export interface MockNetwork {
+    readonly subnet: string;
+    /** Addresses as Docker lists them, e.g. "10.201.0.11/24". */
+    readonly containers: { readonly name: string; readonly ipv4Address: string }[];
+}
+
+/** Resolves with an Output's value, or rejects with the error it failed with, which `valueOf` never sees. */
+function settled<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+        pulumi.recover(output, (err) => {
+            reject(err);
+            return undefined as T;
+        }).apply((v) => resolve(v));
+    });
+}
+
 /** Resolves an Output's value in a test; `Output.promise()` is internal. */
 export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
@@ -89,8 +106,8 @@ export async function runProgram(options: {
     secretKeys?: string[];
     computeState: ComputeState;
     preview?: boolean;
-    /** Docker networks that exist, with the names of the containers on them; none unless given. */
-    networks?: Record<string, string[]>;
+    /** Docker networks that exist: the names of the containers on them, or those with addresses and the subnet. */
+    networks?: Record<string, string[] | MockNetwork>;
 }): Promise<ProgramRun> {
     const config = options.config ?? stackConfig();
     const resources: DeclaredResource[] = [];
@@ -116,11 +133,13 @@ export async function runProgram(options: {
             },
             call: (args) => {
                 if (args.token === "docker:index/getNetwork:getNetwork") {
-                    const containers = options.networks?.[args.inputs.name];
-                    if (containers === undefined) {
+                    const network = options.networks?.[args.inputs.name];
+                    if (network === undefined) {
                         throw new Error(`Error: Unable to find network "${args.inputs.name}"`);
                     }
-                    return { name: args.inputs.name, containers: containers.map((name) => ({ name })) };
+                    return Array.isArray(network)
+                        ? { name: args.inputs.name, containers: network.map((name) => ({ name })) }
+                        : { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }] };
                 }
                 throw new Error(`the program made an unexpected provider call: ${args.token}`);
             },
@@ -156,8 +175,9 @@ export async function runProgram(options: {
         }
     }
     const outputs = require(path.join(projectRoot, "index.ts")) as Record<string, pulumi.Output<unknown>>;
-    // Every stack output depends on the containers, which depend on every other resource.
-    await Promise.all(Object.values(outputs).map((o) => valueOf(o)));
+    // Every stack output depends on the containers, which depend on every other resource. A refusal after
+    // the program has loaded (a check on what runs) fails an output instead.
+    await Promise.all(Object.values(outputs).map((o) => settled(o)));
     await Promise.all(pending);
     const urns = [...monitor.resources.keys()];
     return {

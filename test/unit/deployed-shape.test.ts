@@ -1,0 +1,214 @@
+// Which changes to what runs now a running cluster can take in one `pulumi up`, and which it cannot: the pure
+// rules, and the program refusing at preview what the Docker host says runs.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { runningDatacenters, runningShape, RunningShape, serverOf, shapeChangeProblems, shrinkSteps } from "../../components/deployed-shape";
+import { planStack, StackPlan, StackSettings } from "../../components/topology";
+import { fakeState } from "../support/fake-state";
+import { MockNetwork, runProgram, stackConfig } from "../support/program";
+
+type Dc = { name: string; servers: number; subnet: string };
+// The dev stack with these datacenters; clients and ports follow the position.
+const settings = (dcs: Dc[]) =>
+    ({ ...stackConfig(), datacenters: dcs.map((dc, i) => ({ clients: 1, httpPort: 8500 + i, dnsPort: 8600 + i, ...dc })) }) as unknown as StackSettings;
+const plan = (...dcs: Dc[]) => planStack(settings(dcs));
+const dc1 = (servers = 3): Dc => ({ name: "dc1", servers, subnet: "10.201.1.0/24" });
+const dc2 = (servers = 1): Dc => ({ name: "dc2", servers, subnet: "10.201.2.0/24" });
+const dc3 = (servers = 1): Dc => ({ name: "dc3", servers, subnet: "10.201.3.0/24" });
+/** The WAN network's containers as Docker lists them when `p` was deployed and `stopped` have stopped since. */
+const wanOf = (p: StackPlan, stopped: string[] = []) =>
+    p.datacenters
+        .flatMap((dc) => dc.wanAddresses.map((address, k) => ({ name: `${dc.name}-server${k + 1}`, ipv4Address: `${address}/24` })))
+        .filter((c) => !stopped.includes(c.name));
+const running = (dcs: Dc[], stopped: string[] = []): RunningShape | undefined => {
+    const p = plan(...dcs);
+    return runningShape(wanOf(p, stopped), Object.fromEntries(p.datacenters.map((dc) => [dc.name, dc.subnet])), "");
+};
+const change = (now: RunningShape | undefined, next: Dc[]) => shapeChangeProblems(now, plan(...next), "");
+/** Asserts one problem per pattern, in any order; each starts with its config key. */
+const refuses = (result: { problems: string[] }, ...expected: RegExp[]) => {
+    assert.equal(result.problems.length, expected.length, result.problems.join("\n"));
+    for (const e of expected) {
+        assert.ok(result.problems.some((p) => e.test(p)), `no problem matches ${e}:\n${result.problems.join("\n")}`);
+    }
+};
+const allows = (result: { problems: string[] }) => assert.deepEqual(result.problems, []);
+
+describe("what runs, from the Docker host's networks", () => {
+    test("a server's datacenter and ordinal come from its container name, after the prefix", () => {
+        assert.deepEqual(serverOf("t-dc-east-server12", "t-"), { datacenter: "dc-east", ordinal: 12 });
+        assert.equal(serverOf("dc1-server1", "t-"), undefined);
+        assert.equal(serverOf("dc1-client1", ""), undefined);
+        assert.deepEqual(runningDatacenters([{ name: "dc2-server1" }, { name: "dc1-server1" }, { name: "dc2-server2" }, { name: "other" }], ""), ["dc2", "dc1"]);
+    });
+    test("servers by datacenter and ordinal, addresses without their prefix length, the primary from the lowest address", () => {
+        const wan = [
+            { name: "dc2-server1", ipv4Address: "10.201.0.14/24" },
+            { name: "dc1-server3", ipv4Address: "10.201.0.13/24" },
+            { name: "dc1-server1", ipv4Address: "10.201.0.11/24" },
+            { name: "someone-else", ipv4Address: "10.201.0.99/24" },
+        ];
+        assert.deepEqual(runningShape(wan, { dc1: "10.201.1.0/24" }, ""), {
+            primaryDatacenter: "dc1",
+            datacenters: [
+                {
+                    name: "dc1",
+                    subnet: "10.201.1.0/24",
+                    servers: [
+                        { name: "dc1-server1", datacenter: "dc1", ordinal: 1, wanAddress: "10.201.0.11" },
+                        { name: "dc1-server3", datacenter: "dc1", ordinal: 3, wanAddress: "10.201.0.13" },
+                    ],
+                },
+                { name: "dc2", subnet: undefined, servers: [{ name: "dc2-server1", datacenter: "dc2", ordinal: 1, wanAddress: "10.201.0.14" }] },
+            ],
+        });
+        assert.equal(runningShape([], {}, ""), undefined);
+    });
+});
+
+describe("shrinkSteps", () => {
+    test("each step keeps a quorum of the one before, and none reaches 1 from 2", () => {
+        assert.deepEqual(shrinkSteps(5, 1), [3, 2]);
+        assert.deepEqual(shrinkSteps(3, 1), [2]);
+        assert.deepEqual(shrinkSteps(2, 1), []);
+        assert.deepEqual(shrinkSteps(9, 2), [5, 3, 2]);
+        assert.deepEqual(shrinkSteps(7, 3), [4, 3]);
+        assert.deepEqual(shrinkSteps(3, 3), []);
+    });
+});
+
+describe("shape changes a running cluster can take", () => {
+    test("anything when nothing runs, and the same shape again", () => {
+        assert.deepEqual(change(undefined, [dc2(), dc1(1)]), { problems: [], warnings: [] });
+        assert.deepEqual(change(running([dc1(), dc2()]), [dc1(), dc2()]), { problems: [], warnings: [] });
+    });
+    test("growing a datacenter, even the primary with another after it (3 → 5)", () => {
+        assert.deepEqual(change(running([dc1(), dc2()]), [dc1(5), dc2()]), { problems: [], warnings: [] });
+        assert.deepEqual(change(running([dc1(), dc2()]), [dc1(), dc2(3)]), { problems: [], warnings: [] });
+    });
+    test("shrinking the last datacenter to a quorum of its voters (5 → 3, 3 → 2), with a reminder to wait", () => {
+        for (const [from, to] of [[5, 3], [3, 2], [4, 3]]) {
+            const result = change(running([dc1(), dc2(from)]), [dc1(), dc2(to)]);
+            allows(result);
+            assert.equal(result.warnings.length, 1);
+            assert.match(result.warnings[0], new RegExp(`^datacenters\\[1\\]\\.servers: dc2 goes from ${from} to ${to} servers.*list-peers\` in dc2 shows ${to}`));
+        }
+    });
+    test("appending a datacenter, and removing the last one with a warning about its data and WAN members", () => {
+        allows(change(running([dc1(), dc2()]), [dc1(), dc2(), dc3(3)]));
+        const removal = change(running([dc1(), dc2()]), [dc1()]);
+        allows(removal);
+        assert.match(removal.warnings[0], /^datacenters: dc2 is no longer in the config, so this update deletes its agents and their data volumes/);
+        assert.match(removal.warnings[0], /consul force-leave -prune -wan <server>\.dc2/);
+    });
+    test("removing servers that have left Raft and stopped: they neither vote nor hold a WAN address", () => {
+        allows(change(running([dc1(), dc2(3)], ["dc2-server2", "dc2-server3"]), [dc1(), dc2(1)]));
+        allows(change(running([dc1(), dc2()], ["dc1-server3"]), [dc1(2), dc2()]));
+        allows(change(running([dc1(), dc2()], ["dc1-server2", "dc1-server3"]), [dc1(1), dc2()]));
+    });
+    test("a subnet the Docker host could not tell", () => {
+        const p = plan(dc1(), dc2());
+        allows(change(runningShape(wanOf(p), {}, ""), [dc1(), { ...dc2(), subnet: "10.201.9.0/24" }]));
+    });
+});
+
+describe("shape changes refused, each naming its key and the safe way", () => {
+    test("cutting the servers below the old quorum: 3 → 1 says 3 → 2, then leave Raft for 2 → 1", () => {
+        const [problem] = change(running([dc1(), dc2(3)]), [dc1(), dc2(1)]).problems;
+        assert.match(problem, /^datacenters\[1\]\.servers: dc2 has 3 servers, all Raft voters\./);
+        assert.match(problem, /1 running of 3 voters is below the quorum of 2: dc2 would stop/);
+        assert.match(problem, /Shrink in steps that keep a quorum, 3 → 2, with a `pulumi up` for each, waiting until `consul operator raft list-peers` in dc2 shows the smaller set/);
+        assert.match(problem, /To go from 2 to 1, make each server to remove leave Raft and stay stopped first \(`docker update --restart=no <server>`, then `consul leave` in it\)/);
+    });
+    test("5 → 2 says 5 → 3 → 2 or leave Raft at once; 2 → 1 has no steps, only leaving Raft", () => {
+        refuses(change(running([dc1(), dc2(5)]), [dc1(), dc2(2)]), /^datacenters\[1\]\.servers: .*2 running of 5 voters is below the quorum of 3.*5 → 3 → 2, with.*Or, to go to 2 at once, make each/);
+        const [two] = change(running([dc1(), dc2(2)]), [dc1(), dc2(1)]).problems;
+        assert.match(two, /^datacenters\[1\]\.servers: dc2 has 2 servers.*quorum of 2: dc2 would stop\. To go from 2 to 1, make each server/);
+        assert.doesNotMatch(two, /Shrink in steps/);
+    });
+    test("a stopped server below the highest that runs still counts as a voter", () => {
+        refuses(
+            change(running([dc1(), dc2(3)], ["dc2-server2"]), [dc1(), dc2(2)]),
+            /^datacenters\[1\]\.servers: dc2 has 3 servers, all Raft voters, 1 of them stopped\. .*1 running of 3 voters .*Start the stopped servers again first/,
+        );
+    });
+    test("the primary 3 → 1 with dc2 after it: quorum, and dc2-server1's WAN address moving onto a removed server's", () => {
+        refuses(
+            change(running([dc1(), dc2()]), [dc1(1), dc2()]),
+            /^datacenters\[0\]\.servers: dc1 has 3 servers, all Raft voters\..*3 → 2/,
+            /^datacenters\[0\]\.servers: WAN addresses run on across datacenters in config order, .*dc2-server1 would move to 10\.201\.0\.12, which dc1-server2 holds until Pulumi deletes it, at the end of the update/,
+        );
+    });
+    test("3 → 2 in a datacenter that others follow: the removed server holds the WAN address another moves to", () => {
+        refuses(
+            change(running([dc1(), dc2()]), [dc1(2), dc2()]),
+            /^datacenters\[0\]\.servers: .*dc2-server1 would move to 10\.201\.0\.13, which dc1-server3 holds .*Docker refuses an address in use.*leave Raft and stay stopped first/,
+        );
+    });
+    test("growing a datacenter by fewer servers than a later one has moves that one's servers onto each other's addresses", () => {
+        refuses(
+            change(running([dc1(), dc2(3)]), [dc1(4), dc2(3)]),
+            /^datacenters\[0\]\.servers: .*dc2-server1 would move to 10\.201\.0\.15, which dc2-server2 holds until its own replacement.*Grow dc1 by at least 3 servers at once/,
+        );
+        allows(change(running([dc1(), dc2(3)]), [dc1(6), dc2(3)]));
+    });
+    test("a new datacenter put before running ones", () => {
+        refuses(
+            change(running([dc1(), dc2()]), [dc1(), dc3(), dc2()]),
+            /^datacenters\[1\]: .*dc3-server1 would start on 10\.201\.0\.14, which dc2-server1 holds .*Add dc3 after the datacenters that run/,
+        );
+    });
+    test("changing the primary datacenter", () => {
+        const { problems } = change(running([dc1(), dc2()]), [dc2(), dc1()]);
+        assert.match(problems[0], /^datacenters\[0\]\.name: the running federation's primary datacenter is dc1\. .*Keep dc1 first .*`pulumi destroy` with keepData off/);
+    });
+    test("moving a running datacenter to another subnet", () => {
+        refuses(
+            change(running([dc1(), dc2()]), [dc1(), { ...dc2(), subnet: "10.201.9.0/24" }]),
+            /^datacenters\[1\]\.subnet: dc2 runs on 10\.201\.2\.0\/24\. .*Raft knows each server by its address.*remove it in one `pulumi up` and add it back in the next/,
+        );
+        refuses(change(running([dc1(), dc2()]), [{ ...dc1(), subnet: "10.201.9.0/24" }, dc2()]), /^datacenters\[0\]\.subnet: .*dc1 is the primary, so `pulumi destroy` first/);
+    });
+    test("renaming a datacenter in place: the new one needs the subnet and WAN addresses the old one keeps until the end", () => {
+        const result = change(running([dc1(), dc2()]), [dc1(), { ...dc3(), subnet: "10.201.2.0/24" }]);
+        refuses(
+            result,
+            /^datacenters\[1\]\.subnet: dc3 takes 10\.201\.2\.0\/24, which overlaps 10\.201\.2\.0\/24 of dc2, a datacenter this update removes\. .*Remove dc2 in one `pulumi up`, then add dc3 in the next/,
+            /^datacenters: WAN addresses .*dc3-server1 would start on 10\.201\.0\.14, which dc2-server1 holds until Pulumi deletes it/,
+        );
+        assert.match(result.warnings[0], /^datacenters: dc2 is no longer in the config/);
+    });
+});
+
+describe("the program checks what runs on the Docker host", () => {
+    // The dev stack running as deployed: dc1's three servers and dc2's one on the WAN network, and their LANs.
+    const lan = (subnet: string, names: string[]): MockNetwork => ({ subnet, containers: names.map((name) => ({ name, ipv4Address: "" })) });
+    const deployed: Record<string, MockNetwork> = {
+        "consul-wan": { subnet: "10.201.0.0/24", containers: wanOf(plan(dc1(), dc2())) },
+        "dc1-lan": lan("10.201.1.0/24", ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1"]),
+        "dc2-lan": lan("10.201.2.0/24", ["dc2-server1", "dc2-client1"]),
+    };
+    const withServers = (servers: number) => {
+        const config = stackConfig();
+        const [first, ...rest] = config.datacenters as Record<string, unknown>[];
+        return { ...config, datacenters: [{ ...first, servers }, ...rest] };
+    };
+    const serverNames = (run: Awaited<ReturnType<typeof runProgram>>) =>
+        run.resources.filter((r) => r.type === "docker:index/container:Container" && /-server\d+$/.test(String(r.inputs.name))).map((r) => r.inputs.name).sort();
+
+    test("refuses at preview to take dc1 from 3 servers to 1, naming datacenters[0].servers", async () => {
+        await assert.rejects(runProgram({ config: withServers(1), computeState: fakeState, networks: deployed, preview: true }), (err: Error) => {
+            assert.match(err.message, /^The running cluster cannot take this config in one `pulumi up`:\n {2}- datacenters\[0\]\.servers: dc1 has 3 servers, all Raft voters\./);
+            assert.match(err.message, /\n {2}- datacenters\[0\]\.servers: WAN addresses run on/);
+            return true;
+        });
+    });
+    test("takes dc1 from 3 servers to 5", async () => {
+        const run = await runProgram({ config: withServers(5), computeState: fakeState, networks: deployed });
+        assert.deepEqual(serverNames(run), ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-server4", "dc1-server5", "dc2-server1"]);
+    });
+    test("takes any shape on a first deploy, when no network exists yet", async () => {
+        const run = await runProgram({ config: withServers(1), computeState: fakeState });
+        assert.deepEqual(serverNames(run), ["dc1-server1", "dc2-server1"]);
+    });
+});
