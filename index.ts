@@ -9,6 +9,7 @@ import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicati
 import { baseConfigFiles } from "./components/agent-config";
 import { certificateAuthority } from "./components/certificates";
 import { ConsulDatacenter } from "./components/consul-datacenter";
+import { runningDatacenters, runningShape, shapeChangeProblems } from "./components/deployed-shape";
 import { parseKvSeed } from "./components/kv-seed";
 import { stackLabels } from "./components/labels";
 import { randomGossipKey, randomSecretUuid } from "./components/secret-random";
@@ -130,6 +131,33 @@ const runningAgents = (dc: string): pulumi.Output<string[]> =>
         ),
     );
 
+// What runs now, the servers on the WAN network and their datacenters' subnets, against which a change the
+// running cluster cannot take is refused. Every datacenter waits on the check, so a refusal touches none
+// of them, even with --skip-preview. One error for all that fails on it: the engine reports it once.
+const lookUpNetwork = (name: string) => docker.getNetwork({ name }).then((n) => n, () => undefined);
+const shapeRefusal = pulumi
+    .output(
+        lookUpNetwork(`${namePrefix}consul-wan`).then(async (wan) => {
+            const servers = wan?.containers ?? [];
+            const subnets = runningDatacenters(servers, namePrefix).map(async (dc) => [dc, (await lookUpNetwork(`${namePrefix}${dc}-lan`))?.ipamConfigs[0]?.subnet]);
+            return runningShape(servers, Object.fromEntries(await Promise.all(subnets)), namePrefix);
+        }),
+    )
+    .apply((running) => {
+        const change = shapeChangeProblems(running, stack, namePrefix);
+        change.warnings.forEach((w) => pulumi.log.warn(w));
+        const heading = "The running cluster cannot take this config in one `pulumi up`";
+        return change.problems.length > 0 ? new pulumi.RunError(new ConfigProblems(change.problems, heading).message) : undefined;
+    });
+const afterShapeCheck = {
+    dependsOn: shapeRefusal.apply((refusal): pulumi.Resource[] => {
+        if (refusal) {
+            throw refusal;
+        }
+        return [];
+    }),
+};
+
 const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     datacenter: dc.name,
     primaryDatacenter: stack.primaryDatacenter,
@@ -153,7 +181,7 @@ const primary = new ConsulDatacenter(primaryPlan.name, {
     ...datacenterArgs(primaryPlan),
     wan: { network: wanNetwork.name, serverAddresses: primaryPlan.wanAddresses, join: [] },
     acl: { agentTokens: agentSecrets, initialManagementToken: managementToken },
-});
+}, afterShapeCheck);
 
 // Creates every token in the primary once its servers elect a leader; healthy when all exist.
 new AclBootstrap("acl", {
@@ -173,7 +201,7 @@ new AclBootstrap("acl", {
     anonymous: { policy: dnsPolicyName, grant: dnsAnonymousRead },
     kv: kvSeed,
     namePrefix,
-});
+}, afterShapeCheck);
 
 // Secondary datacenters join the primary's servers over the WAN pool.
 const datacenters = [
@@ -184,7 +212,7 @@ const datacenters = [
                 ...datacenterArgs(dc),
                 wan: { network: wanNetwork.name, serverAddresses: dc.wanAddresses, join: primary.serverWanAddresses },
                 acl: { agentTokens: agentSecrets, replicationToken: replicationToken.apply((t) => t.secretId) },
-            }),
+            }, afterShapeCheck),
     ),
 ];
 
@@ -202,8 +230,16 @@ export const aclBootstrapToken = managementToken;
 /** The example app's least-privilege token: reads the demo services and its KV prefix. */
 export const appToken = pulumi.secret(appTokenSpec.apply((t) => t.secretId));
 export const appKvPrefix = pulumi.output(appKvPrefixValue);
-/** Where ACLs and the KV seed live. */
-export const primaryDatacenter = pulumi.output(stack.primaryDatacenter);
+/**
+ * Where ACLs and the KV seed live. A refused change of shape fails this output too, so the program fails
+ * while its outputs are pending, which is when Pulumi prints a RunError's message without a stack trace.
+ */
+export const primaryDatacenter = shapeRefusal.apply((refusal) => {
+    if (refusal) {
+        throw refusal;
+    }
+    return stack.primaryDatacenter;
+});
 /** Demo service names by datacenter. */
 export const services = pulumi.output(Object.fromEntries(stack.datacenters.map((dc) => [dc.name, (dc.services ?? []).map((s) => s.name)])));
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */

@@ -2,7 +2,7 @@
 // with, this says how Docker runs it.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { AgentFile, startScriptPath } from "./agent-files";
+import { AgentFile, startScript } from "./agent-files";
 import { shellHealthcheck } from "./healthcheck";
 import { AgentModel } from "./topology";
 
@@ -48,8 +48,8 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         image: inputs.image,
         // Explicit, so behaviour does not depend on the image's entrypoint script: agent-start.sh checks the
         // gossip keyring, waits on a first start for what the agent needs, and runs `consul agent`.
-        entrypoints: ["/bin/sh"],
-        command: [startScriptPath],
+        entrypoints: ["/bin/sh", "-c"],
+        command: [startScript],
         user: "consul",
         restart: "unless-stopped",
         labels: inputs.labels,

@@ -1,5 +1,5 @@
 // The files each agent's container starts with: the commented base config of its role, the generated
-// agent.json, its secrets (gossip key, ACL tokens, TLS key) and the scripts that start it. Which files an
+// agent.json, its secrets (gossip key, ACL tokens, TLS key) and what it waits for on its first start. Which files an
 // agent gets follows from the topology model alone; the content of the secret ones arrives as Outputs.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,10 +9,11 @@ import { agentReadyScript, readyScriptPath } from "./agent-ready";
 import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
 import { AgentModel, DatacenterModel } from "./topology";
 
-const startScript = fs.readFileSync(path.join(__dirname, "agent-start.sh"), "utf8");
-
-/** The container's command: the start script, written by the uploads below. */
-export const startScriptPath = "/consul/bin/agent-start.sh";
+/**
+ * The container's command, given to `sh -c` rather than uploaded: each upload is one more Docker API
+ * call between a replaced agent's removal and its start, while its published port is down.
+ */
+export const startScript = fs.readFileSync(path.join(__dirname, "agent-start.sh"), "utf8");
 
 export interface AgentFile {
     readonly file: string;
@@ -72,7 +73,6 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
         { file: `${tlsDir}/ca.pem`, content: shared.caCertPem },
         { file: `${tlsDir}/${certBase}.pem`, content: cert.certPem },
         { file: `${tlsDir}/${certBase}-key.pem`, content: cert.privateKeyPem },
-        { file: startScriptPath, content: startScript },
         ...(readyScript ? [{ file: readyScriptPath, content: readyScript }] : []),
         ...(shared.services && shared.services.host === agent.name ? [{ file: `${configDir}/services.json`, content: shared.services.definitions }] : []),
     ];

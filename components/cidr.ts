@@ -8,7 +8,7 @@ export interface Ipv4Cidr {
 
 const ipv4Pattern = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-function parseIpv4(text: string): number | undefined {
+export function parseIpv4(text: string): number | undefined {
     const match = ipv4Pattern.exec(text);
     if (!match) {
         return undefined;

@@ -1,23 +1,30 @@
-// What the stack deployed last, as its own `deployedShape` output records it, and the config changes that a
-// running cluster cannot take in one `pulumi up`. index.ts reads the record back through a stack reference to
-// itself, so such a change is refused at preview, before any datacenter is touched. Pure: no Pulumi, no I/O.
-import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
-import { datacenterModel, DatacenterModel, StackPlan, wanAddressesInOrder } from "./topology";
+// What runs now, as the Docker host's networks list it, and the config changes that a running cluster cannot
+// take in one `pulumi up`. index.ts reads the networks, so such a change is refused at preview, before any
+// datacenter is touched. Pure: no Pulumi, no I/O.
+import { cidrsOverlap, Ipv4Cidr, parseCidr, parseIpv4 } from "./cidr";
+import { datacenterModel, StackPlan } from "./topology";
 
-export interface DeployedDatacenter {
+/** A server container that runs now, on the WAN network. */
+export interface RunningServer {
     readonly name: string;
-    readonly servers: number;
-    readonly subnet: string;
-    /** One per server, in order. Records older than this field had them in config order (wanAddressesInOrder). */
-    readonly wanAddresses?: readonly string[];
+    readonly datacenter: string;
+    /** 1-based, from its name: 2 for dc1-server2. */
+    readonly ordinal: number;
+    readonly wanAddress: string;
 }
 
-export interface DeployedShape {
-    /** The first datacenter: it holds the ACLs, and every agent names it as primary_datacenter. */
+export interface RunningDatacenter {
+    readonly name: string;
+    /** Of its LAN network; unknown when the network could not be read. */
+    readonly subnet?: string;
+    /** By ordinal. A stopped server is not among them: it holds no address, and after `consul leave` no vote. */
+    readonly servers: readonly RunningServer[];
+}
+
+export interface RunningShape {
+    /** The datacenter whose servers hold the lowest WAN addresses: they are assigned in config order. */
     readonly primaryDatacenter: string;
-    /** Records older than this field cannot tell a change of prefix. */
-    readonly namePrefix?: string;
-    readonly datacenters: readonly DeployedDatacenter[];
+    readonly datacenters: readonly RunningDatacenter[];
 }
 
 export interface ShapeChange {
@@ -26,12 +33,45 @@ export interface ShapeChange {
     readonly warnings: string[];
 }
 
-/** The record the next `pulumi up` compares its config with. */
-export function deployedShape(plan: StackPlan, namePrefix: string): DeployedShape {
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The datacenter and ordinal in a server's container name (dc1-server2: dc1, 2); undefined for any other name. */
+export function serverOf(containerName: string, namePrefix: string): { datacenter: string; ordinal: number } | undefined {
+    const match = new RegExp(`^${escapeRegExp(namePrefix)}([a-z0-9_-]+)-server([1-9][0-9]*)$`).exec(containerName);
+    return match ? { datacenter: match[1], ordinal: Number(match[2]) } : undefined;
+}
+
+/** The datacenters with a server on the WAN network, whose LAN networks runningShape wants the subnets of. */
+export function runningDatacenters(wanContainers: readonly { readonly name: string }[], namePrefix: string): string[] {
+    return [...new Set(wanContainers.flatMap((c) => serverOf(c.name, namePrefix)?.datacenter ?? []))];
+}
+
+/**
+ * What runs now: the server containers on the WAN network (Docker lists an address as "10.201.0.11/24") and
+ * the subnet of each of their datacenters' LAN networks. Undefined when no server runs.
+ */
+export function runningShape(
+    wanContainers: readonly { readonly name: string; readonly ipv4Address: string }[],
+    subnets: Readonly<Record<string, string | undefined>>,
+    namePrefix: string,
+): RunningShape | undefined {
+    const servers = wanContainers
+        .flatMap((c) => {
+            const server = serverOf(c.name, namePrefix);
+            return server ? [{ name: c.name, ...server, wanAddress: c.ipv4Address.split("/")[0] }] : [];
+        })
+        .sort((a, b) => (parseIpv4(a.wanAddress) ?? 0) - (parseIpv4(b.wanAddress) ?? 0));
+    if (servers.length === 0) {
+        return undefined;
+    }
+    const names = [...new Set(servers.map((s) => s.datacenter))];
     return {
-        primaryDatacenter: plan.primaryDatacenter,
-        namePrefix,
-        datacenters: plan.datacenters.map((dc) => ({ name: dc.name, servers: dc.servers, subnet: dc.subnet, wanAddresses: [...dc.wanAddresses] })),
+        primaryDatacenter: servers[0].datacenter,
+        datacenters: names.map((name) => ({
+            name,
+            subnet: subnets[name],
+            servers: servers.filter((s) => s.datacenter === name).sort((a, b) => a.ordinal - b.ordinal),
+        })),
     };
 }
 
@@ -54,87 +94,35 @@ export function shrinkSteps(voters: number, target: number): number[] {
     return steps;
 }
 
-const show = (value: unknown) => JSON.stringify(value) ?? String(value);
 const listPeers = (dc: string) => `\`consul operator raft list-peers\` in ${dc}`;
-// A server that has left Raft no longer counts towards the quorum, and a stopped container holds no address.
-// Docker's restart policy would start it again after `consul leave`, so the policy goes first.
+// Docker's restart policy would start a server again after `consul leave`, so the policy goes first.
 const leaveFirst =
     "make each server to remove leave Raft and stay stopped first (`docker update --restart=no <server>`, then " +
-    "`consul leave` in it) and list them in serversThatLeft for that `pulumi up`";
+    "`consul leave` in it): the check counts only servers that run";
 
-/**
- * Problems with going from the deployed `previous` shape (undefined before the first `pulumi up`) to `plan`.
- * `serversThatLeft` is the stack config key of that name: servers the user has made leave Raft and stopped.
- */
-export function shapeChangeProblems(
-    previous: DeployedShape | undefined,
-    plan: StackPlan,
-    namePrefix: string,
-    serversThatLeft: unknown,
-): ShapeChange {
+/** Problems with going from what runs now (`running`, undefined when nothing does) to `plan`. */
+export function shapeChangeProblems(running: RunningShape | undefined, plan: StackPlan, namePrefix: string): ShapeChange {
     const problems: string[] = [];
     const warnings: string[] = [];
-    const validLeft = Array.isArray(serversThatLeft) && serversThatLeft.every((s) => typeof s === "string");
-    if (serversThatLeft !== undefined && !validLeft) {
-        problems.push(`serversThatLeft must be a list of server names such as ["dc1-server3"], not ${show(serversThatLeft)}`);
-    }
-    const left = new Set<string>(validLeft ? serversThatLeft : []);
-
-    const nextModels = plan.datacenters.map((dc) => datacenterModel({ ...dc, primaryDatacenter: plan.primaryDatacenter, namePrefix }));
-    const prefix = previous?.namePrefix ?? namePrefix;
-    const fallbackWan = wanAddressesInOrder(parseCidr(plan.wan.subnet) as Ipv4Cidr, previous?.datacenters.map((dc) => dc.servers) ?? []);
-    const prevModels = (previous?.datacenters ?? []).map((dc, k) =>
-        datacenterModel({
-            ...dc,
-            clients: 0,
-            primaryDatacenter: previous?.primaryDatacenter ?? "",
-            wanAddresses: dc.wanAddresses ?? fallbackWan[k],
-            namePrefix: prefix,
-        }),
-    );
-    const nextServers = new Map(nextModels.flatMap((dc, i) => dc.servers.map((s) => [s.name, i] as const)));
-    const prevServers = new Map(prevModels.flatMap((dc) => dc.servers.map((s) => [s.name, s] as const)));
-
-    for (const name of left) {
-        const i = nextServers.get(name);
-        if (i !== undefined) {
-            problems.push(
-                `serversThatLeft lists ${name}, which datacenters[${i}] has in the config (servers: ${plan.datacenters[i].servers}). ` +
-                    `Only a server the config removes can have left; a server that comes back is a voter again. ` +
-                    `Take it off (\`pulumi config rm serversThatLeft\`), or lower datacenters[${i}].servers to remove it.`,
-            );
-        } else if (!prevServers.has(name)) {
-            warnings.push(`serversThatLeft lists ${name}, which the deployed stack does not have; remove it: \`pulumi config rm serversThatLeft\``);
-        }
-    }
-    if (!previous) {
+    if (!running) {
         return { problems, warnings };
     }
-
-    if (previous.namePrefix !== undefined && previous.namePrefix !== namePrefix) {
+    if (running.primaryDatacenter !== plan.primaryDatacenter) {
         problems.push(
-            `namePrefix: the deployed stack's containers, networks and volumes are named with ${show(previous.namePrefix)}. ` +
-                `Changing it to ${show(namePrefix)} replaces every one of them, so every agent would start again on an empty ` +
-                `data volume (Raft log, KV and ACLs gone). Keep ${show(previous.namePrefix)}; for a cluster with another prefix use ` +
-                "another stack (`pulumi stack init`), or `pulumi destroy` this one first.",
-        );
-    }
-    if (previous.primaryDatacenter !== plan.primaryDatacenter) {
-        problems.push(
-            `datacenters[0].name: the deployed federation's primary datacenter is ${previous.primaryDatacenter}. It holds the ACLs ` +
+            `datacenters[0].name: the running federation's primary datacenter is ${running.primaryDatacenter}. It holds the ACLs ` +
                 "the other datacenters replicate and every agent names it as primary_datacenter, which Consul cannot move under " +
-                `a running federation. Keep ${previous.primaryDatacenter} first (new datacenters go after it). To make ` +
+                `a running federation. Keep ${running.primaryDatacenter} first (new datacenters go after it). To make ` +
                 `${plan.primaryDatacenter} the primary, start anew: \`pulumi destroy\` with keepData off, then \`pulumi up\` ` +
-                `(\`scripts/snapshot.sh save\` keeps ${previous.primaryDatacenter}'s KV and ACLs first).`,
+                `(\`scripts/snapshot.sh save\` keeps ${running.primaryDatacenter}'s KV and ACLs first).`,
         );
     }
 
-    const prevByName = new Map(previous.datacenters.map((dc) => [dc.name, dc]));
-    const removed = previous.datacenters.filter((dc) => !plan.datacenters.some((d) => d.name === dc.name));
+    const runningByName = new Map(running.datacenters.map((dc) => [dc.name, dc]));
+    const removed = running.datacenters.filter((dc) => !plan.datacenters.some((d) => d.name === dc.name));
     plan.datacenters.forEach((dc, i) => {
-        const before = prevByName.get(dc.name);
-        if (!before) {
-            const taken = removed.find((r) => cidrsOverlap(parseCidr(r.subnet) as Ipv4Cidr, parseCidr(dc.subnet) as Ipv4Cidr));
+        const now = runningByName.get(dc.name);
+        if (!now) {
+            const taken = removed.find((r) => r.subnet && cidrsOverlap(parseCidr(r.subnet) as Ipv4Cidr, parseCidr(dc.subnet) as Ipv4Cidr));
             if (taken) {
                 problems.push(
                     `datacenters[${i}].subnet: ${dc.name} takes ${dc.subnet}, which overlaps ${taken.subnet} of ${taken.name}, a ` +
@@ -145,40 +133,18 @@ export function shapeChangeProblems(
             }
             return;
         }
-        if (before.subnet !== dc.subnet) {
+        if (now.subnet !== undefined && now.subnet !== dc.subnet) {
             problems.push(
-                `datacenters[${i}].subnet: ${dc.name} runs on ${before.subnet}. Another subnet replaces its LAN network and gives ` +
+                `datacenters[${i}].subnet: ${dc.name} runs on ${now.subnet}. Another subnet replaces its LAN network and gives ` +
                     "every agent a new address at once, while Raft knows each server by its address (Consul's outage guide has " +
-                    `a rebuilt server keep its old IP), so ${dc.name}'s servers could not form a quorum again. A deployed ` +
+                    `a rebuilt server keep its old IP), so ${dc.name}'s servers could not form a quorum again. A running ` +
                     "datacenter keeps its subnet: " +
                     (i === 0
                         ? `${dc.name} is the primary, so \`pulumi destroy\` first to move it.`
                         : `to move ${dc.name}, remove it in one \`pulumi up\` and add it back in the next (its own data goes with it).`),
             );
         }
-        if (dc.servers < before.servers) {
-            const gone = prevModels[previous.datacenters.indexOf(before)].servers.filter((s) => s.ordinal > dc.servers);
-            const leftCount = gone.filter((s) => left.has(s.name)).length;
-            const voters = before.servers - leftCount;
-            if (dc.servers < quorum(voters)) {
-                const steps = shrinkSteps(voters, dc.servers);
-                const reached = steps[steps.length - 1] ?? voters;
-                problems.push(
-                    [
-                        `datacenters[${i}].servers: ${dc.name} runs ${before.servers} servers, ${leftCount > 0 ? `${voters} of them Raft voters` : "all Raft voters"}.`,
-                        "A server does not leave Raft when it stops, so a removed server stays a voter until autopilot prunes it,",
-                        `and ${dc.servers} of ${voters} voters is below the quorum of ${quorum(voters)}: ${dc.name} would stop.`,
-                        ...(steps.length > 0
-                            ? [
-                                  `Shrink in steps that keep a quorum, ${[voters, ...steps].join(" → ")}, with a \`pulumi up\` for each,`,
-                                  `waiting until ${listPeers(dc.name)} shows the smaller set before the next.`,
-                              ]
-                            : []),
-                        ...(reached > dc.servers ? [`To go from ${reached} to ${dc.servers}, ${leaveFirst}.`] : []),
-                    ].join(" "),
-                );
-            }
-        }
+        problems.push(...quorumProblems(now, dc.servers, `datacenters[${i}].servers`, warnings));
     });
     for (const dc of removed) {
         warnings.push(
@@ -187,31 +153,64 @@ export function shapeChangeProblems(
                 `\`consul force-leave -prune -wan <server>.${dc.name}\`.`,
         );
     }
-
-    if (previous.namePrefix === undefined || previous.namePrefix === namePrefix) {
-        problems.push(...wanConflicts(previous, plan, prevModels, nextModels, left));
-    }
+    problems.push(...wanConflicts(running, plan, namePrefix));
     return { problems, warnings };
 }
 
 /**
- * A server that starts on a new WAN address finds it taken when a server of the deployed stack still holds it:
- * Docker refuses it and the update stops part-way. A holder still holds its address when the update deletes it
- * (Pulumi deletes last), when it is replaced after the server that needs its address (one at a time, in order),
- * or when a new datacenter starts all its servers at once. A new server of a deployed datacenter starts only
- * after its datacenter's rolling replacement, by when a holder in another datacenter has moved off.
+ * A server stopped without `consul leave` is still a voter, so every ordinal up to the highest that runs
+ * counts as one. Servers removed by the config stop without leaving, so they stay voters too, until
+ * autopilot prunes them, which it does only while the others keep a quorum.
  */
-function wanConflicts(
-    previous: DeployedShape,
-    plan: StackPlan,
-    prevModels: readonly DatacenterModel[],
-    nextModels: readonly DatacenterModel[],
-    left: ReadonlySet<string>,
-): string[] {
-    const holders = new Map(prevModels.flatMap((dc) => dc.servers.map((s) => [s.wanAddress, s] as const)));
-    const prevByName = new Map(prevModels.flatMap((dc) => dc.servers.map((s) => [s.name, s] as const)));
-    const nextNames = new Set(nextModels.flatMap((dc) => dc.servers.map((s) => s.name)));
-    const deployed = new Set(previous.datacenters.map((dc) => dc.name));
+function quorumProblems(now: RunningDatacenter, servers: number, key: string, warnings: string[]): string[] {
+    const voters = Math.max(...now.servers.map((s) => s.ordinal));
+    if (servers >= voters) {
+        return [];
+    }
+    const kept = now.servers.filter((s) => s.ordinal <= servers).length;
+    if (kept >= quorum(voters)) {
+        // The next `pulumi up` counts the servers that run, not the voters autopilot has yet to prune.
+        warnings.push(
+            `${key}: ${now.name} goes from ${voters} to ${servers} servers; the removed ones stay Raft voters until autopilot ` +
+                `prunes them. Before lowering it again, wait until ${listPeers(now.name)} shows ${servers}.`,
+        );
+        return [];
+    }
+    const steps = shrinkSteps(voters, servers);
+    const reached = steps[steps.length - 1] ?? voters;
+    const stopped = voters - now.servers.length;
+    const sentences = [
+        `${key}: ${now.name} has ${voters} servers, all Raft voters${stopped > 0 ? `, ${stopped} of them stopped` : ""}.`,
+        "A server does not leave Raft when it stops, so a removed server stays a voter until autopilot prunes it,",
+        `and ${kept} running of ${voters} voters is below the quorum of ${quorum(voters)}: ${now.name} would stop.`,
+    ];
+    if (stopped > 0) {
+        sentences.push(`Start the stopped servers again first, or to go to ${servers}, ${leaveFirst}.`);
+    } else {
+        if (steps.length > 0) {
+            sentences.push(
+                `Shrink in steps that keep a quorum, ${[voters, ...steps].join(" → ")}, with a \`pulumi up\` for each,`,
+                `waiting until ${listPeers(now.name)} shows the smaller set before the next.`,
+            );
+        }
+        sentences.push(reached > servers ? `To go from ${reached} to ${servers}, ${leaveFirst}.` : `Or, to go to ${servers} at once, ${leaveFirst}.`);
+    }
+    return [sentences.join(" ")];
+}
+
+/**
+ * A server that starts on a new WAN address finds it taken when a running server still holds it: Docker
+ * refuses it and the update stops part-way. A holder still holds its address when the update deletes it
+ * (Pulumi deletes last), when it is replaced after the server that needs its address (one at a time, in
+ * order), or when a new datacenter starts all its servers at once. A new server of a running datacenter
+ * starts only after its datacenter's rolling replacement, by when a holder in another datacenter has moved off.
+ */
+function wanConflicts(running: RunningShape, plan: StackPlan, namePrefix: string): string[] {
+    const runningServers = running.datacenters.flatMap((dc) => dc.servers);
+    const holders = new Map(runningServers.map((s) => [s.wanAddress, s]));
+    const before = new Map(runningServers.map((s) => [s.name, s]));
+    const next = plan.datacenters.map((dc) => datacenterModel({ ...dc, primaryDatacenter: plan.primaryDatacenter, namePrefix }));
+    const nextNames = new Set(next.flatMap((dc) => dc.servers.map((s) => s.name)));
     const byKey = new Map<string, { conflicts: string[]; safe: string }>();
     const add = (key: string, conflict: string, safe: string) => {
         const entry = byKey.get(key) ?? { conflicts: [], safe };
@@ -219,14 +218,14 @@ function wanConflicts(
         byKey.set(key, entry);
     };
 
-    nextModels.forEach((dc, i) => {
+    next.forEach((dc, i) => {
         for (const server of dc.servers) {
-            const before = prevByName.get(server.name);
-            const holder = holders.get(server.wanAddress);
-            if (before?.wanAddress === server.wanAddress || !holder || holder.name === server.name || left.has(holder.name)) {
+            const was = before.get(server.name);
+            const holder = holders.get(server.wanAddress as string);
+            if (was?.wanAddress === server.wanAddress || !holder || holder.name === server.name) {
                 continue;
             }
-            const verb = before ? `${server.name} would move to ${server.wanAddress}` : `${server.name} would start on ${server.wanAddress}`;
+            const verb = was ? `${server.name} would move to ${server.wanAddress}` : `${server.name} would start on ${server.wanAddress}`;
             if (!nextNames.has(holder.name)) {
                 const h = plan.datacenters.findIndex((d) => d.name === holder.datacenter);
                 add(
@@ -234,14 +233,14 @@ function wanConflicts(
                     `${verb}, which ${holder.name} holds until Pulumi deletes it, at the end of the update`,
                     `To remove servers that hold addresses others move to, ${leaveFirst}.`,
                 );
-            } else if (!deployed.has(dc.name)) {
+            } else if (!running.datacenters.some((d) => d.name === dc.name)) {
                 add(
                     `datacenters[${i}]`,
                     `${verb}, which ${holder.name} holds until its own replacement, while a new datacenter starts all its servers at once`,
                     `Add ${dc.name} after the datacenters that run.`,
                 );
-            } else if (before && (holder.datacenter !== server.datacenter || holder.ordinal > server.ordinal)) {
-                const cause = shiftCause(previous, plan, i);
+            } else if (was && (holder.datacenter !== server.datacenter || holder.ordinal > server.ordinal)) {
+                const cause = shiftCause(running, plan, i);
                 add(cause.key, `${verb}, which ${holder.name} holds until its own replacement, later or in parallel`, cause.safe);
             }
         }
@@ -254,26 +253,27 @@ function wanConflicts(
 }
 
 /** The change before datacenter `i` that moves its servers' WAN addresses, and how to make it without. */
-function shiftCause(previous: DeployedShape, plan: StackPlan, i: number): { key: string; safe: string } {
+function shiftCause(running: RunningShape, plan: StackPlan, i: number): { key: string; safe: string } {
     for (let k = 0; k < i; k++) {
         const dc = plan.datacenters[k];
-        const before = previous.datacenters.find((d) => d.name === dc.name);
-        if (!before) {
+        const now = running.datacenters.find((d) => d.name === dc.name);
+        if (!now) {
             return { key: `datacenters[${k}]`, safe: `Add ${dc.name} after the datacenters that run.` };
         }
-        if (before.servers < dc.servers) {
+        const servers = Math.max(...now.servers.map((s) => s.ordinal));
+        if (servers < dc.servers) {
             const after = plan.datacenters.slice(k + 1).reduce((n, d) => n + d.servers, 0);
             return {
                 key: `datacenters[${k}].servers`,
                 safe: `Grow ${dc.name} by at least ${after} servers at once (as many as the datacenters after it have), so that every moved address lands on a free one, or not at all.`,
             };
         }
-        if (before.servers > dc.servers) {
+        if (servers > dc.servers) {
             return {
                 key: `datacenters[${k}].servers`,
                 safe: `There is no safe way to shrink ${dc.name} in place while more than one datacenter follows it: WAN addresses follow the config order.`,
             };
         }
     }
-    return { key: "datacenters", safe: "Keep the deployed order of the datacenters that run." };
+    return { key: "datacenters", safe: "Keep the order of the datacenters that run." };
 }

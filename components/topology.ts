@@ -211,7 +211,7 @@ function subnetOverlapProblems(settings: StackSettings): string[] {
  * Each datacenter's server WAN addresses, given its server count, in config order. They run on across
  * datacenters, so appending a datacenter moves no one, but a change before a datacenter moves its servers.
  */
-export function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): string[][] {
+function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): string[][] {
     let next = wanOffset + 1;
     return serverCounts.map((count) => Array.from({ length: count }, () => hostAddress(wan, next++)));
 }

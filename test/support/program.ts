@@ -155,12 +155,18 @@ export async function runProgram(options: {
     const monitor = getMonitor() as unknown as {
         resources: Map<string, { urn: string }>;
         registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
+        registerResourceOutputs(req: { getUrn(): string }, callback: (err: unknown, response: unknown) => void): void;
     };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
         return register(req, callback);
     };
+    // A component registers its outputs a few ticks after the stack outputs resolve, so a previous run's can
+    // reach this run's monitor, which never knew that component.
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req, callback) =>
+        monitor.resources.has(req.getUrn()) ? registerOutputs(req, callback) : callback(null, {});
     const flat: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) {
         if (value !== undefined) {
@@ -174,11 +180,26 @@ export async function runProgram(options: {
             delete require.cache[file];
         }
     }
-    const outputs = require(path.join(projectRoot, "index.ts")) as Record<string, pulumi.Output<unknown>>;
-    // Every stack output depends on the containers, which depend on every other resource. A refusal after
-    // the program has loaded (a check on what runs) fails an output instead.
-    await Promise.all(Object.values(outputs).map((o) => settled(o)));
-    await Promise.all(pending);
+    // An error the program fails with after loading (an apply that throws) fails every resource that waits on
+    // it; the language host reports it once, as the program's error. So does this run, instead of the test
+    // runner failing whichever test is running when each of those rejections arrives.
+    let failRun: (err: unknown) => void = () => undefined;
+    const uncaught = new Promise<never>((_, reject) => (failRun = reject));
+    const testRunner = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", failRun);
+    let outputs: Record<string, pulumi.Output<unknown>>;
+    try {
+        outputs = require(path.join(projectRoot, "index.ts"));
+        // Every stack output depends on the containers, which depend on every other resource.
+        await Promise.race([Promise.all(Object.values(outputs).map((o) => settled(o))), uncaught]);
+        await Promise.race([Promise.all(pending), uncaught]);
+    } finally {
+        // The rest of a failure's rejections arrive within the tick that brought the first.
+        await new Promise((resolve) => setImmediate(resolve));
+        process.removeListener("unhandledRejection", failRun);
+        testRunner.forEach((listener) => process.on("unhandledRejection", listener));
+    }
     const urns = [...monitor.resources.keys()];
     return {
         outputs,

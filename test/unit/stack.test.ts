@@ -148,7 +148,6 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             "/consul/tls/ca.pem",
             "/consul/tls/server.pem",
             "/consul/tls/server-key.pem",
-            "/consul/bin/agent-start.sh",
             "/consul/bin/agent-ready.sh",
         ]);
         assert.deepEqual(uploads(client).slice(5, 8).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/https.pem", "/consul/tls/https-key.pem"]);
@@ -193,12 +192,11 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             });
             assert.equal(c.inputs.restart, "unless-stopped");
             assert.equal(c.inputs.user, "consul");
-            assert.deepEqual(c.inputs.entrypoints, ["/bin/sh"]);
-            assert.deepEqual(c.inputs.command, ["/consul/bin/agent-start.sh"]);
-            assert.equal(
-                upload(c, "../bin/agent-start.sh").content,
-                fs.readFileSync(path.join(projectRoot, "components", "agent-start.sh"), "utf8"),
-                "the start script is uploaded where the command runs it",
+            assert.deepEqual(c.inputs.entrypoints, ["/bin/sh", "-c"]);
+            assert.deepEqual(
+                c.inputs.command,
+                [fs.readFileSync(path.join(projectRoot, "components", "agent-start.sh"), "utf8")],
+                "the start script is the command",
             );
             assert.equal(c.inputs.hostname, name);
             const hc = c.inputs.healthcheck as { tests: string[] };
