@@ -160,6 +160,24 @@ export function dayTwoTests(cluster: () => Cluster): void {
             assert.ok(r.maxGapMs <= 2000, `longest gap between acknowledged writes: ${r.maxGapMs} ms`);
         });
 
+        test("bad input at preview: dc1 from 3 servers to 1 in one step is refused, naming the key and the safe way; nothing changes", async () => {
+            const c = cluster();
+            await c.stack.setConfig("datacenters[0].servers", { value: "1" }, true);
+            try {
+                const refused = await c.stack.preview({ onOutput: echo("  preview |") }).then(
+                    () => undefined,
+                    (e: Error) => e.message,
+                );
+                assert.ok(refused, "the preview must fail");
+                assert.match(refused, /datacenters\[0\]\.servers: dc1 has 3 servers, all Raft voters/);
+            } finally {
+                await c.stack.setConfig("datacenters[0].servers", { value: "3" }, true);
+            }
+            const preview = await c.stack.preview();
+            assert.deepEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n), [], "back to the deployed config");
+            assert.deepEqual(await threeVoters(c.consul), dc1Servers);
+        });
+
         test("leader stop: `docker stop` of dc1's leader, writes through a surviving server resume within 2 s; restarted, it rejoins as a voter", async () => {
             const c = cluster();
             const { leader, followers } = await dc1Leader(c.consul);
