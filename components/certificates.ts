@@ -69,3 +69,22 @@ export function issueCertificate(
     );
     return { certPem: cert.certPem, privateKeyPem };
 }
+
+/**
+ * A datacenter's two certificates: its servers' (server.<dc>.consul, which every agent checks) and, when it
+ * has clients, the HTTPS API's (client.<dc>.consul). Both also name localhost and 127.0.0.1, where Docker
+ * publishes the API.
+ */
+export function datacenterCertificates(
+    name: string,
+    datacenter: string,
+    withClients: boolean,
+    ca: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): { server: IssuedCertificate; https?: IssuedCertificate } {
+    const subject = (role: string) => ({ commonName: `${role}.${datacenter}.consul`, dnsNames: [`${role}.${datacenter}.consul`, "localhost"], ipAddresses: ["127.0.0.1"] });
+    return {
+        server: issueCertificate(`${name}-server-cert`, ca, subject("server"), opts),
+        https: withClients ? issueCertificate(`${name}-https-cert`, ca, subject("client"), opts) : undefined,
+    };
+}

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderJson } from "./agent-config";
 import { agentContainerArgs } from "./agent-container";
 import { agentFiles, DatacenterFiles } from "./agent-files";
-import { issueCertificate } from "./certificates";
+import { datacenterCertificates } from "./certificates";
 import { serviceInstanceContainers } from "./service-instances";
 import { serviceDefinitions, serviceInstances, serviceProblems, ServiceSettings } from "./services";
 import { stackLabels } from "./labels";
@@ -71,6 +71,26 @@ export interface ConsulDatacenterArgs {
     };
 }
 
+/** What is wrong with the args, each problem naming its argument; empty when nothing is. */
+function argsProblems(args: ConsulDatacenterArgs): string[] {
+    const shape: Partial<Record<keyof DatacenterSettings, unknown>> = {
+        name: args.datacenter,
+        servers: args.servers,
+        clients: args.clients,
+        subnet: args.subnet,
+    };
+    const problems = datacenterProblems(shape, (field) => `args.${field === "name" ? "datacenter" : field}`);
+    if (problems.length === 0 && args.wan.serverAddresses.length !== args.servers) {
+        problems.push(`args.wan.serverAddresses must hold one address per server (${args.servers})`);
+    }
+    problems.push(...serviceProblems(args.services?.settings, args.clients, "args.services.settings"));
+    const untokened = [...new Set((args.services?.settings ?? []).map((s) => s.name))].filter((s) => args.services?.tokens[s] === undefined);
+    if (untokened.length > 0) {
+        problems.push(`args.services.tokens has no token for ${untokened.join(", ")}`);
+    }
+    return problems;
+}
+
 /** One Consul datacenter on Docker: its LAN network, its image, and its server and client agents. */
 export class ConsulDatacenter extends pulumi.ComponentResource {
     public readonly serverNames: pulumi.Output<string[]>;
@@ -94,22 +114,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     constructor(name: string, args: ConsulDatacenterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
 
-        const shape: Partial<Record<keyof DatacenterSettings, unknown>> = {
-            name: args.datacenter,
-            servers: args.servers,
-            clients: args.clients,
-            subnet: args.subnet,
-        };
-        const problems = datacenterProblems(shape, (field) => `args.${field === "name" ? "datacenter" : field}`);
-        if (problems.length === 0 && args.wan.serverAddresses.length !== args.servers) {
-            problems.push(`args.wan.serverAddresses must hold one address per server (${args.servers})`);
-        }
-        problems.push(...serviceProblems(args.services?.settings, args.clients, "args.services.settings"));
-        const serviceNames = new Set((args.services?.settings ?? []).map((s) => s.name));
-        const untokened = [...serviceNames].filter((s) => args.services?.tokens[s] === undefined);
-        if (untokened.length > 0) {
-            problems.push(`args.services.tokens has no token for ${untokened.join(", ")}`);
-        }
+        const problems = argsProblems(args);
         if (problems.length > 0) {
             throw new pulumi.ResourceError(`ConsulDatacenter ${name}: ${problems.join("; ")}`, this);
         }
@@ -148,22 +153,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         // The UI, API and DNS are published from the datacenter's first client: applications talk to their
         // local agent, never straight to servers. A datacenter without clients publishes from a server.
         const published = dc.clients[0] ?? dc.servers[0];
-        const local = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
-        const serverCert = issueCertificate(
-            `${name}-server-cert`,
-            args.ca,
-            { commonName: `server.${dc.name}.consul`, dnsNames: [`server.${dc.name}.consul`, ...local.dnsNames], ipAddresses: local.ipAddresses },
-            { parent: this },
-        );
-        const httpsCert =
-            dc.clients.length > 0
-                ? issueCertificate(
-                      `${name}-https-cert`,
-                      args.ca,
-                      { commonName: `client.${dc.name}.consul`, dnsNames: [`client.${dc.name}.consul`, ...local.dnsNames], ipAddresses: local.ipAddresses },
-                      { parent: this },
-                  )
-                : undefined;
+        const certs = datacenterCertificates(name, dc.name, dc.clients.length > 0, args.ca, { parent: this });
 
         const instances = args.services ? serviceInstances(dc.name, dc.subnet, args.services.settings, prefix) : [];
         const services = args.services;
@@ -172,8 +162,8 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             gossipKey: args.gossipKey,
             wanJoin: args.wan.join,
             caCertPem: args.ca.certPem,
-            serverCert,
-            httpsCert,
+            serverCert: certs.server,
+            httpsCert: certs.https,
             agentTokens: args.acl.agentTokens,
             initialManagementToken: args.acl.initialManagementToken,
             replicationToken: args.acl.replicationToken,
@@ -192,6 +182,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             }
         }
 
+        const formed = pulumi.output(args.formed ?? false);
         const container = (agent: AgentModel, after: pulumi.Resource | undefined) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
             const data = new docker.Volume(
@@ -217,7 +208,6 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         // SIGTERM, on which a leader hands over leadership) only once the previous one is healthy again.
         // Clients go last, when every server is back: a client that restarts while a server is away
         // spends its start trying to reach that server.
-        const formed = pulumi.output(args.formed ?? false);
         const servers: docker.Container[] = [];
         for (const agent of dc.servers) {
             servers.push(container(agent, servers[servers.length - 1]));
