@@ -17,7 +17,7 @@ import { changes, createStack, echo, engineEnv, existingStack, rawState, removeS
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
 import { leftovers, tearDown } from "../support/teardown";
 import { dataTests } from "./data";
-import { dayTwoTests } from "./day-two";
+import { dayTwoTests, rolledImage } from "./day-two";
 import { eventually, healthyAgain, sleep } from "./wait";
 
 const artifacts = path.join(projectRoot, "test-artifacts");
@@ -83,6 +83,8 @@ after(async () => {
     if (pulumi && (await existingStack(pulumi)) !== undefined) {
         assert.deepEqual(await tearDown(pulumi), [], "cleanup after a failed run left resources behind");
     }
+    // The rollout test's image is the tier's own, not the user's.
+    await docker(["rmi", rolledImage]);
 });
 
 test("`pulumi up` creates the stack and returns once every agent is healthy", () => {

@@ -26,6 +26,10 @@ export interface Cluster {
 export const seedPrefix = "day-two/before";
 export const seedKeys = Array.from({ length: 1000 }, (_, i) => `${seedPrefix}/${String(i).padStart(4, "0")}`);
 const dc1Servers = ["dc1-server1", "dc1-server2", "dc1-server3"];
+const agentNames = [...dc1Servers, "dc1-client1", "dc2-server1", "dc2-client1"];
+
+/** The image the rollout upgrades every agent to: the stack's image with one label more, built here. */
+export const rolledImage = "consul-multi-dc/consul:rollout-test";
 
 /** The dc1 server that leads, and the others, as Raft reports them. */
 async function dc1Leader(consul: ConsulCli): Promise<{ leader: string; followers: string[] }> {
@@ -111,8 +115,11 @@ export function dayTwoTests(cluster: () => Cluster): void {
             assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
         });
 
-        test("rollout: a base-config change rolls every agent, dc1's servers one at a time, while writes go on (gap ≤ 2 s)", async () => {
+        test("rollout: a base-config change and a new image roll every agent, dc1's servers one at a time, while writes go on (gap ≤ 2 s)", async () => {
             const c = cluster();
+            // An upgrade, as far as Docker can tell: another image ID under another tag.
+            const image = (await c.stack.getConfig("image")).value;
+            await dockerOk(["build", "-q", "-t", rolledImage, "-"], 120_000, Buffer.from(`FROM ${image}\nLABEL consul-multi-dc.rollout-test=true\n`));
             // The user's own base config, one setting changed: every agent's config changes.
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-config-"));
             fs.cpSync(path.join(projectRoot, "consul-config"), dir, { recursive: true });
@@ -125,10 +132,12 @@ export function dayTwoTests(cluster: () => Cluster): void {
             const events = await containerEvents(async () => {
                 result = await writesThrough({ addr: c.httpAddrs.dc1 }, c, "day-two/rollout", async () => {
                     await c.stack.setConfig("baseConfigDir", { value: dir });
+                    await c.stack.setConfig("image", { value: rolledImage });
                     const began = Date.now();
                     const up = await c.stack.up({ onOutput: echo("  rollout |") });
                     upMs = Date.now() - began;
-                    assert.equal(up.summary.resourceChanges?.replace, 6, "every agent is replaced");
+                    // Every agent, acl-init and each datacenter's image resource.
+                    assert.equal(up.summary.resourceChanges?.replace, 9, "what the change replaces");
                 });
             });
             const r = result as NonNullable<typeof result>;
@@ -139,6 +148,10 @@ export function dayTwoTests(cluster: () => Cluster): void {
                 `rollout: pulumi up replaced 6 agents in ${upMs} ms; writes through dc1's published API: ${r.acknowledged.length} acknowledged, ` +
                     `${r.failures} failed, longest gap ${r.maxGapMs} ms (from +${r.maxGapFromMs} ms), ${r.lost.length} lost`,
             );
+            const rolledId = (await dockerOk(["image", "inspect", "--format", "{{.Id}}", rolledImage])).trim();
+            for (const agent of agentNames) {
+                assert.equal((await dockerOk(["inspect", "--format", "{{.Image}}", agent])).trim(), rolledId, `${agent} runs the new image`);
+            }
             // At most one dc1 server is down at any moment, and each is healthy again before the next stops.
             const server = (e: { name: string }) => dc1Servers.includes(e.name);
             let down = 0;
