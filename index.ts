@@ -121,24 +121,16 @@ const wanNetwork = new docker.Network("wan", {
     labels: stackLabels({ "consul.role": "wan" }),
 });
 
-// The agents of a datacenter that run now, as its LAN network on the Docker host lists them; none before
-// its first `pulumi up`. A datacenter whose servers run has them replaced one at a time.
-const runningAgents = (dc: string): pulumi.Output<string[]> =>
-    pulumi.output(
-        docker.getNetwork({ name: `${namePrefix}${dc}-lan` }).then(
-            (lan) => lan.containers.map((c) => c.name),
-            () => [],
-        ),
-    );
-
-// What runs now, the servers on the WAN network and their datacenters' subnets, against which a change the
+// What runs now, as the Docker host's networks list it: the servers on the WAN network, and their
+// datacenters' subnets. A datacenter whose servers run has them replaced one at a time, and a change the
 // running cluster cannot take is refused. Every datacenter waits on the check, so a refusal touches none
 // of them, even with --skip-preview. One error for all that fails on it: the engine reports it once.
 const lookUpNetwork = (name: string) => docker.getNetwork({ name }).then((n) => n, () => undefined);
+const runningServers = lookUpNetwork(`${namePrefix}consul-wan`).then((wan) => wan?.containers ?? []);
+const runningServerDatacenters = pulumi.output(runningServers.then((servers) => runningDatacenters(servers, namePrefix)));
 const shapeRefusal = pulumi
     .output(
-        lookUpNetwork(`${namePrefix}consul-wan`).then(async (wan) => {
-            const servers = wan?.containers ?? [];
+        runningServers.then(async (servers) => {
             const subnets = runningDatacenters(servers, namePrefix).map(async (dc) => [dc, (await lookUpNetwork(`${namePrefix}${dc}-lan`))?.ipamConfigs[0]?.subnet]);
             return runningShape(servers, Object.fromEntries(await Promise.all(subnets)), namePrefix);
         }),
@@ -165,7 +157,7 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     clients: dc.clients,
     subnet: dc.subnet,
     namePrefix,
-    formed: runningAgents(dc.name).apply((names) => names.some((n) => n.startsWith(`${namePrefix}${dc.name}-server`))),
+    formed: runningServerDatacenters.apply((running) => running.includes(dc.name)),
     keepData,
     baseConfig,
     image: settings.image,
@@ -174,7 +166,6 @@ const datacenterArgs = (dc: (typeof stack.datacenters)[number]) => ({
     ca,
     services: { settings: dc.services ?? [], image: settings.demoImage, tokens: serviceSecrets },
 });
-
 
 const [primaryPlan, ...secondaryPlans] = stack.datacenters;
 const primary = new ConsulDatacenter(primaryPlan.name, {

@@ -58,8 +58,7 @@ fi
 agent=$!
 # `wait` returns early when a signal arrives; keep waiting until the agent has exited, and exit as it
 # did, so Docker's restart policy sees a crash (e.g. kill -9 of the agent) as one.
-status=0
-while kill -0 "$agent" 2>/dev/null; do
+while :; do
   if wait "$agent"; then status=0; else status=$?; fi
+  kill -0 "$agent" 2>/dev/null || exit "$status"
 done
-exit "$status"

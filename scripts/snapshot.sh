@@ -7,9 +7,9 @@
 #
 # A restore replaces the primary's state with the snapshot's, ACL tokens included. The stack's own tokens
 # (agents, replication, services, the app) may not be in the snapshot, e.g. when it comes from a stack
-# since destroyed, so the restore then puts them back: the leader steps down, and the servers re-create
-# the stack's management token when a new one takes office; then consul-acl-init runs again and creates
-# every other token of the stack that is missing. Keys and tokens of the snapshot stay as they are.
+# since destroyed, so the restore then puts them back: the leader re-creates the stack's management token
+# itself when it takes office again after the restore, then consul-acl-init runs again and creates every
+# other token of the stack that is missing. Keys and tokens of the snapshot stay as they are.
 set -euo pipefail
 
 usage() { echo "usage: scripts/snapshot.sh save|restore FILE [--stack STACK]" >&2; exit 2; }
@@ -31,11 +31,18 @@ done
 . "$(dirname "${BASH_SOURCE[0]}")/stack-outputs.sh"
 
 DC=$(field primaryDatacenter) || die "the stack has no primaryDatacenter output; run 'pulumi up' with this version of the project."
-SERVERS=$(field "containers.${DC}.servers" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).join(" ")))')
+SERVERS=$(list "containers.${DC}.servers")
 # The token travels in the environment of `docker exec`, never on a command line.
 export CONSUL_HTTP_TOKEN
 CONSUL_HTTP_TOKEN=$(field aclBootstrapToken)
 consul_in() { docker exec -e CONSUL_HTTP_TOKEN "$@"; }
+# Runs the command once a second until it succeeds, for at most the given number of seconds.
+within() {
+  local seconds=$1 i
+  shift
+  for ((i = 1; i < seconds; i++)); do "$@" && return 0; sleep 1; done
+  "$@"
+}
 
 # Any server of the primary that answers.
 SERVER=
@@ -62,40 +69,24 @@ case "${VERB}" in
     docker exec -u root "${SERVER}" rm -f "${INSIDE}"
     say "restored ${FILE} into ${DC} through ${SERVER}."
 
-    if ! consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1; then
-      say "the snapshot lacks this stack's tokens; re-creating them..."
-      # The management token is created by a server taking office; a restart of the leader elects another.
-      LEADER=$(consul_in "${SERVER}" wget -q -O - http://127.0.0.1:8500/v1/status/leader | tr -d '"' | cut -d: -f1)
-      for s in ${SERVERS}; do
-        ip=$(docker inspect --format "{{(index .NetworkSettings.Networks \"${DC}-lan\").IPAddress}}" "${s}" 2>/dev/null || true)
-        [[ "${ip}" == "${LEADER}" ]] && docker restart "${s}" >/dev/null
-      done
-      for _ in $(seq 1 60); do
-        consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1 && break
-        sleep 1
-      done
-      consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1 || die "the stack's management token did not come back; see 'docker logs ${SERVER}'."
-    fi
+    within 60 consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1 ||
+      die "the stack's management token did not come back; see 'docker logs ${SERVER}'."
     # acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
     ACL_INIT=$(docker ps -a --filter "label=consul.stack=$(docker inspect --format '{{index .Config.Labels "consul.stack"}}' "${SERVER}")" \
       --filter label=consul.role=acl-init --format '{{.Names}}' | head -n1)
     [[ -n "${ACL_INIT}" ]] || die "no acl-init container of this stack."
     docker restart "${ACL_INIT}" >/dev/null
-    for _ in $(seq 1 120); do
-      [[ "$(docker inspect --format '{{.State.Health.Status}}' "${ACL_INIT}")" == healthy ]] && break
-      sleep 1
-    done
-    [[ "$(docker inspect --format '{{.State.Health.Status}}' "${ACL_INIT}")" == healthy ]] || die "${ACL_INIT} did not finish; see 'docker logs ${ACL_INIT}'."
+    healthy() { [[ "$(docker inspect --format '{{.State.Health.Status}}' "$1")" == healthy ]]; }
+    within 120 healthy "${ACL_INIT}" || die "${ACL_INIT} did not finish; see 'docker logs ${ACL_INIT}'."
+
     # A new stack's agents have new node IDs, while the restored catalog still holds the old ones under the
     # same node names, so their registrations are refused ("Node name … is reserved by node …"). Those
     # stale entries go; each agent then registers itself again, with its services and checks.
+    catalog_id() { consul_in "${SERVER}" consul catalog nodes -detailed | awk -v n="$1" '$1 == n { print $2 }'; }
+    listed_as_itself() { [[ "$(catalog_id "$1")" == "$(docker exec "$1" cat /consul/data/node-id)" ]]; }
     STALE=()
-    AGENTS="${SERVERS} $(field "containers.${DC}.clients" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).join(" ")))')"
-    CATALOG=$(consul_in "${SERVER}" consul catalog nodes -detailed)
-    for a in ${AGENTS}; do
-      id=$(docker exec "${a}" cat /consul/data/node-id 2>/dev/null || true)
-      listed=$(awk -v n="${a}" '$1 == n { print $2 }' <<<"${CATALOG}")
-      [[ -n "${listed}" && "${listed}" != "${id}" ]] && STALE+=("${a}")
+    for a in ${SERVERS} $(list "containers.${DC}.clients"); do
+      [[ -z "$(catalog_id "${a}")" ]] || listed_as_itself "${a}" || STALE+=("${a}")
     done
     if [[ ${#STALE[@]} -gt 0 ]]; then
       say "re-registering ${STALE[*]}: the snapshot's catalog knew them by other node IDs."
@@ -112,17 +103,9 @@ case "${VERB}" in
       ' "$(field "httpAddrs.${DC}")" "${TMPDIR:-/tmp}/snapshot-ca.$$.pem" "${STALE[@]}" || die "could not remove the stale catalog entries."
       for a in "${STALE[@]}"; do consul_in "${a}" consul reload >/dev/null || true; done
       # Each agent's next anti-entropy sync registers it again; that can take up to a minute.
-      for _ in $(seq 1 120); do
-        CATALOG=$(consul_in "${SERVER}" consul catalog nodes -detailed)
-        missing=0
-        for a in "${STALE[@]}"; do
-          id=$(docker exec "${a}" cat /consul/data/node-id)
-          [[ "$(awk -v n="${a}" '$1 == n { print $2 }' <<<"${CATALOG}")" == "${id}" ]] || missing=1
-        done
-        ((missing)) || break
-        sleep 1
+      for a in "${STALE[@]}"; do
+        within 120 listed_as_itself "${a}" || die "${a} did not register again within 120 s; see 'docker logs ${a}'."
       done
-      ((missing == 0)) || die "not every agent registered again within 120 s; see 'docker logs ${SERVER}'."
     fi
 
     say "the stack's tokens are in place; every agent works with the restored state."

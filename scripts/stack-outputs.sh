@@ -1,5 +1,6 @@
 # Sourced by the scripts that act on a running stack: reads its outputs with the pulumi CLI.
-# Needs STACK (an array: empty, or --stack NAME) and a `die` function; defines PULUMI, OUTPUTS and `field`.
+# Needs STACK (an array: empty, or --stack NAME) and a `die` function; defines PULUMI, OUTPUTS, `field`
+# and `list`.
 PULUMI=$(command -v pulumi || true)
 [[ -n "${PULUMI}" ]] || PULUMI="${PULUMI_HOME:-${HOME}/.pulumi}/bin/pulumi"
 [[ -x "${PULUMI}" ]] || die "no pulumi CLI on PATH or in ~/.pulumi/bin; run scripts/ensure-pulumi.sh."
@@ -10,3 +11,5 @@ OUTPUTS=$("${PULUMI}" stack output "${STACK[@]}" --show-secrets --json 2>/dev/nu
   die "cannot read the stack outputs; run 'pulumi up' first (or pass --stack)."
 # One output by dotted path (containers.dc1.servers.0), as text.
 field() { node -e 'const o=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((a,k)=>a?.[k],o); if(v===undefined)process.exit(1); console.log(typeof v==="string"?v:JSON.stringify(v))' "${OUTPUTS}" "$1"; }
+# A list output, its items separated by spaces.
+list() { field "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).join(" ")))'; }

@@ -17,6 +17,7 @@ import { changes, createStack, echo, engineEnv, existingStack, rawState, removeS
 import { checkPrerequisites, chromiumPath } from "./prerequisites";
 import { leftovers, tearDown } from "../support/teardown";
 import { dataTests } from "./data";
+import { runScript } from "./run-script";
 import { dayTwoTests, rolledImage } from "./day-two";
 import { eventually, healthyAgain, sleep } from "./wait";
 
@@ -540,11 +541,7 @@ describe("demo services, KV seed, DNS and the example app", () => {
     });
 
     test("scripts/join-agent.sh joins one more client agent to dc1 with the stack's key, CA and its own token, and removes it", async () => {
-        const run = (args: string[]) =>
-            finished(spawn("bash", [path.join(projectRoot, "scripts", "join-agent.sh"), "--stack", stack.name, ...args], {
-                cwd: projectRoot,
-                env: { ...process.env, ...engineEnv() },
-            }));
+        const run = (args: string[]) => runScript("join-agent.sh", ["--stack", stack.name, ...args]);
         const joined = await run([]);
         console.log(joined.out.replace(/^/gm, "  join-agent | "));
         assert.equal(joined.code, 0, joined.out);
@@ -624,7 +621,6 @@ describe("the engine, after `pulumi up`", () => {
 
     dataTests(
         () => ({ stack, httpAddrs, ca, token: managementToken, consul }),
-        () => pulumi.command,
         async () => useOutputs(await stack.outputs()),
     );
 

@@ -78,7 +78,7 @@ export interface ApiResponse {
 export function api(
     httpAddr: string,
     urlPath: string,
-    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number; deadlineMs?: number } = {},
+    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number } = {},
 ): Promise<ApiResponse> {
     const [host, port] = httpAddr.split(":");
     return new Promise((resolve, reject) => {
@@ -94,7 +94,6 @@ export function api(
                 servername: options.servername,
                 // A fresh connection per request, as a client that fails over would make.
                 agent: false,
-                timeout: options.timeoutMs ?? 5_000,
             },
             (res) => {
                 let body = "";
@@ -102,13 +101,10 @@ export function api(
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
             },
         );
-        req.on("timeout", () => req.destroy(new Error(`timeout: ${urlPath}`)));
-        if (options.deadlineMs !== undefined) {
-            // The whole request, connection included, not just idle time on the socket.
-            const ms = options.deadlineMs;
-            const timer = setTimeout(() => req.destroy(new Error(`no answer within ${ms} ms: ${urlPath}`)), ms);
-            req.on("close", () => clearTimeout(timer));
-        }
+        // A deadline for the whole request, connection included, not just idle time on the socket.
+        const ms = options.timeoutMs ?? 5_000;
+        const timer = setTimeout(() => req.destroy(new Error(`no answer within ${ms} ms: ${urlPath}`)), ms);
+        req.on("close", () => clearTimeout(timer));
         req.on("error", reject);
         req.end(options.body);
     });

@@ -2,31 +2,24 @@
 // keepData. Both go through the real `pulumi destroy` and `pulumi up`, and check the KV and an ACL token
 // a user made come back.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { projectRoot } from "../support/program";
-import { dockerOk } from "../support/docker";
-import { echo, engineEnv } from "../support/engine";
+import { echo } from "../support/engine";
 import { leftovers } from "../support/teardown";
 import { Cluster, seedKeys, seedPrefix } from "./day-two";
 import { missingKeys } from "./kv-writer";
-import { eventually, healthyAgain } from "./wait";
+import { runScript } from "./run-script";
+import { allHealthy, eventually, stackContainers } from "./wait";
 
 const marker = "data/marker";
 
-/** Runs a script of scripts/ as a user would, with the tier's backend and the pulumi CLI on PATH. */
-function script(pulumiBin: string, file: string, args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-        execFile(
-            "bash",
-            [path.join(projectRoot, "scripts", file), ...args],
-            { cwd: projectRoot, env: { ...process.env, ...engineEnv(), PATH: `${path.dirname(pulumiBin)}:${process.env.PATH}` } },
-            (err, stdout, stderr) => (err ? reject(new Error(`${file} ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout)),
-        );
-    });
+/** Runs scripts/snapshot.sh, which must succeed, and prints what it said. */
+async function snapshot(args: string[]): Promise<void> {
+    const result = await runScript("snapshot.sh", args);
+    console.log(result.out.trim());
+    assert.equal(result.code, 0, result.out);
 }
 
 /** A token and a key a user made, that a restored or kept cluster must still have. */
@@ -43,15 +36,8 @@ async function assertUserState(c: Cluster, userToken: string): Promise<void> {
     assert.match(self, /a user's token/);
 }
 
-async function allHealthy(stackName: string): Promise<void> {
-    const names = (await dockerOk(["ps", "-a", "--filter", `label=consul.stack=${stackName}`, "--format", "{{.Names}}"])).trim().split("\n");
-    for (const name of names) {
-        await healthyAgain(name, 180);
-    }
-}
-
 /** `reload` re-reads the stack outputs after an `up`: a new stack has new tokens and a new CA. */
-export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reload: () => Promise<void>): void {
+export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): void {
     test("keepData: `pulumi destroy` keeps the data volumes, and the next `pulumi up` comes back with its KV and ACLs", async () => {
         let c = cluster();
         const userToken = await userState(c);
@@ -70,7 +56,7 @@ export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reloa
         await c.stack.up({ onOutput: echo("  up |") });
         await reload();
         c = cluster();
-        await allHealthy(c.stack.name);
+        await allHealthy(await stackContainers(c.stack.name), 180);
         console.log(`keepData: pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
         await assertUserState(c, userToken);
         const voters = (await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter);
@@ -84,7 +70,7 @@ export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reloa
         let c = cluster();
         const userToken = await userState(c);
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
-        console.log((await script(pulumiBin(), "snapshot.sh", ["save", file, "--stack", c.stack.name])).trim());
+        await snapshot(["save", file, "--stack", c.stack.name]);
         assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
 
         await c.stack.destroy({ onOutput: echo("  destroy |") });
@@ -95,11 +81,11 @@ export function dataTests(cluster: () => Cluster, pulumiBin: () => string, reloa
         assert.match((await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message)), /No key exists/, "a new stack starts empty");
 
         const began = Date.now();
-        console.log((await script(pulumiBin(), "snapshot.sh", ["restore", file, "--stack", c.stack.name])).trim());
+        await snapshot(["restore", file, "--stack", c.stack.name]);
         console.log(`restore: the snapshot's state and the new stack's tokens in place ${Date.now() - began} ms after the restore began`);
         await assertUserState(c, userToken);
         // The new stack's own tokens work again: every agent, with its services, and dc2 reading dc1 through replication.
-        await allHealthy(c.stack.name);
+        await allHealthy(await stackContainers(c.stack.name), 180);
         await eventually("dc1-client1 registers its services again, under its own node ID", 90, async () =>
             /dc1-client1/.test(await c.consul.run("dc1-client1", "catalog", "nodes", "-service=web")) ? true : undefined);
         await eventually("dc2 reads dc1's restored KV", 60, async () =>

@@ -13,7 +13,7 @@ import { docker, dockerOk } from "../support/docker";
 import { echo } from "../support/engine";
 import { api, ConsulCli } from "./consul-cli";
 import { KvWriter, missingKeys, Target } from "./kv-writer";
-import { eventually, healthyAgain, sleep } from "./wait";
+import { allHealthy, eventually, healthyAgain, sleep, stackContainers } from "./wait";
 
 export interface Cluster {
     readonly stack: Stack;
@@ -273,13 +273,11 @@ export function dayTwoTests(cluster: () => Cluster): void {
 
         test("Docker daemon restart: every agent is healthy again, with its data", async () => {
             const c = cluster();
-            const names = (await dockerOk(["ps", "--filter", `label=consul.stack=${c.stack.name}`, "--format", "{{.Names}}"])).trim().split("\n").sort();
+            const names = await stackContainers(c.stack.name);
             const began = Date.now();
             await restartDockerDaemon();
             const restartedMs = Date.now() - began;
-            for (const name of names) {
-                await healthyAgain(name, 120);
-            }
+            await allHealthy(names, 120);
             await eventually("dc1 and dc2 serve writes", 60, async () => {
                 for (const addr of Object.values(c.httpAddrs)) {
                     const res = await api(addr, "/v1/kv/day-two/after-restart", { ca: c.ca, token: c.token, method: "PUT", body: "x", timeoutMs: 2000 });

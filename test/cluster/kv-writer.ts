@@ -28,7 +28,7 @@ export interface WriteReport {
 }
 
 const intervalMs = 100;
-const deadlineMs = 400;
+const timeoutMs = 400;
 
 export class KvWriter {
     private stopping = false;
@@ -49,7 +49,7 @@ export class KvWriter {
         while (!this.stopping) {
             const began = Date.now();
             const key = `${prefix}/${String(attempts++).padStart(6, "0")}`;
-            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, deadlineMs })
+            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, timeoutMs })
                 .then((r) => r.status === 200 && r.body.trim() === "true")
                 .catch(() => false);
             const now = Date.now();

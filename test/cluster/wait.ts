@@ -25,3 +25,15 @@ export async function eventually<T>(what: string, seconds: number, check: () => 
 export const healthyAgain = (container: string, seconds = 60) =>
     eventually(`${container} healthy again`, seconds, async () =>
         (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", container])).trim() === "healthy" ? true : undefined);
+
+/** The stack's containers, by their consul.stack label. */
+export async function stackContainers(stack: string): Promise<string[]> {
+    return (await dockerOk(["ps", "-a", "--filter", `label=consul.stack=${stack}`, "--format", "{{.Names}}"])).trim().split("\n").sort();
+}
+
+/** Waits until every one of `containers` passes its healthcheck. */
+export async function allHealthy(containers: readonly string[], seconds: number): Promise<void> {
+    for (const name of containers) {
+        await healthyAgain(name, seconds);
+    }
+}

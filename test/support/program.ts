@@ -106,8 +106,8 @@ export async function runProgram(options: {
     secretKeys?: string[];
     computeState: ComputeState;
     preview?: boolean;
-    /** Docker networks that exist: the names of the containers on them, or those with addresses and the subnet. */
-    networks?: Record<string, string[] | MockNetwork>;
+    /** Docker networks that exist, with their subnets and containers; none unless given. */
+    networks?: Record<string, MockNetwork>;
 }): Promise<ProgramRun> {
     const config = options.config ?? stackConfig();
     const resources: DeclaredResource[] = [];
@@ -137,9 +137,7 @@ export async function runProgram(options: {
                     if (network === undefined) {
                         throw new Error(`Error: Unable to find network "${args.inputs.name}"`);
                     }
-                    return Array.isArray(network)
-                        ? { name: args.inputs.name, containers: network.map((name) => ({ name })) }
-                        : { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }] };
+                    return { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }] };
                 }
                 throw new Error(`the program made an unexpected provider call: ${args.token}`);
             },

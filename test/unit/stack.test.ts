@@ -223,13 +223,17 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     });
 
     test("when a datacenter's servers run, they are replaced one after another, and its clients after them", async () => {
-        // dc1 and dc2 run on the Docker host; a new dc3 in the config starts all at once.
+        // dc1 and dc2 run on the Docker host (their servers on the WAN network); a new dc3 in the config starts all at once.
         const config = stackConfig();
         const dcs = [...(config.datacenters as Record<string, unknown>[]), { name: "dc3", servers: 3, clients: 1, subnet: "10.201.3.0/24", httpPort: 8502, dnsPort: 8602 }];
         const running = await runProgram({
             config: { ...config, datacenters: dcs },
             computeState: fakeState,
-            networks: { "dc1-lan": ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1"], "dc2-lan": ["dc2-server1", "dc2-client1"] },
+            networks: {
+                "consul-wan": { subnet: "10.201.0.0/24", containers: ["dc1-server1", "dc1-server2", "dc1-server3", "dc2-server1"].map((name, i) => ({ name, ipv4Address: `10.201.0.${11 + i}/24` })) },
+                "dc1-lan": { subnet: "10.201.1.0/24", containers: [["dc1-server1", 11], ["dc1-server2", 12], ["dc1-server3", 13], ["dc1-client1", 101]].map(([name, host]) => ({ name: String(name), ipv4Address: `10.201.1.${host}/24` })) },
+                "dc2-lan": { subnet: "10.201.2.0/24", containers: [["dc2-server1", 11], ["dc2-client1", 101]].map(([name, host]) => ({ name: String(name), ipv4Address: `10.201.2.${host}/24` })) },
+            },
         });
         assert.deepEqual(containerWaits(running), {
             "dc1-server2": ["dc1-server1"],
