@@ -18,7 +18,7 @@ export interface AgentConfig {
 /** Where the agent reads its config (`-config-dir`). */
 export const configDir = "/consul/config";
 
-/** Where the base files expect the CA, the server certificate and the HTTPS certificate. */
+/** Where the base files expect the CA and the agent's certificate (server.pem or client.pem). */
 export const tlsDir = "/consul/tls";
 
 /** The base files in consul-config/ that an agent of each role loads, in merge order. */

@@ -51,6 +51,8 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         entrypoints: ["/bin/sh", "-c"],
         command: [startScript],
         user: "consul",
+        // The start script writes it into a new data dir (node-id.ts says why).
+        envs: [`CONSUL_NODE_ID=${agent.nodeId}`],
         restart: "unless-stopped",
         labels: inputs.labels,
         networksAdvanced: networks,

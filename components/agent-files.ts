@@ -36,8 +36,8 @@ export interface DatacenterFiles {
     readonly caCertPem: pulumi.Input<string>;
     /** Servers present this certificate for server.<dc>.consul. */
     readonly serverCert: CertificatePem;
-    /** Clients present this one on their HTTPS API; undefined when the datacenter has no clients. */
-    readonly httpsCert?: CertificatePem;
+    /** Clients present this one for RPC and on their HTTPS API; undefined when the datacenter has no clients. */
+    readonly clientCert?: CertificatePem;
     /** Each agent's own token (its secret ID), by agent name. */
     readonly agentTokens: Readonly<Record<string, pulumi.Input<string>>>;
     /** Primary servers only. */
@@ -62,9 +62,9 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
     // What this agent waits for on its first start (nothing for the primary's servers).
     const readyScript =
         agentReadyScript(dc, agent, []) === undefined ? undefined : wanJoin.apply((join) => agentReadyScript(dc, agent, join) as string);
-    // A client exists only in a datacenter with an HTTPS certificate.
-    const cert = (isServer ? shared.serverCert : shared.httpsCert) as CertificatePem;
-    const certBase = isServer ? "server" : "https";
+    // A client exists only in a datacenter with a client certificate.
+    const cert = (isServer ? shared.serverCert : shared.clientCert) as CertificatePem;
+    const certBase = agent.role;
     return [
         ...baseConfigFiles[agent.role].map((file) => ({ file: `${configDir}/${file}`, content: shared.baseConfig[file] })),
         { file: `${configDir}/agent.json`, content: agentJson },

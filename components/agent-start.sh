@@ -54,6 +54,13 @@ if [ -f /consul/bin/agent-ready.sh ] && [ ! -f /consul/data/node-id ]; then
   done
 fi
 
+# A new data dir takes the node ID the stack derived from this agent's datacenter and name (node-id.ts),
+# not a random one, so that a snapshot restored from another stack lists this agent as itself. A data
+# dir that has one keeps it: changing a running agent's ID would change a server's Raft identity.
+if [ ! -f /consul/data/node-id ] && [ -n "${CONSUL_NODE_ID:-}" ]; then
+  printf '%s' "$CONSUL_NODE_ID" >/consul/data/node-id
+fi
+
 /bin/consul agent -config-dir=/consul/config &
 agent=$!
 # `wait` returns early when a signal arrives; keep waiting until the agent has exited, and exit as it

@@ -72,8 +72,13 @@ export function issueCertificate(
 
 /**
  * A datacenter's two certificates: its servers' (server.<dc>.consul, which every agent checks) and, when it
- * has clients, the HTTPS API's (client.<dc>.consul). Both also name localhost and 127.0.0.1, where Docker
- * publishes the API.
+ * has clients, its clients' (client.<dc>.consul), which they present for RPC to the servers and on their
+ * HTTPS API. Both also name localhost and 127.0.0.1, where Docker publishes the API.
+ *
+ * Clients do not take their RPC certificate from the servers (auto_encrypt): those are signed by Consul's
+ * Connect CA, which lives in the replicated state, so a snapshot restored from another stack replaces it
+ * and the servers then refuse every client that started before the restore. The stack's own CA is in
+ * no snapshot.
  */
 export function datacenterCertificates(
     name: string,
@@ -81,10 +86,10 @@ export function datacenterCertificates(
     withClients: boolean,
     ca: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
-): { server: IssuedCertificate; https?: IssuedCertificate } {
+): { server: IssuedCertificate; client?: IssuedCertificate } {
     const subject = (role: string) => ({ commonName: `${role}.${datacenter}.consul`, dnsNames: [`${role}.${datacenter}.consul`, "localhost"], ipAddresses: ["127.0.0.1"] });
     return {
         server: issueCertificate(`${name}-server-cert`, ca, subject("server"), opts),
-        https: withClients ? issueCertificate(`${name}-https-cert`, ca, subject("client"), opts) : undefined,
+        client: withClients ? issueCertificate(`${name}-client-cert`, ca, subject("client"), opts) : undefined,
     };
 }

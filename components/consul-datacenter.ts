@@ -44,7 +44,7 @@ export interface ConsulDatacenterArgs {
         /** Another datacenter's server WAN addresses to join; empty for the primary. */
         readonly join: pulumi.Input<pulumi.Input<string>[]>;
     };
-    /** The stack's CA: it signs this datacenter's server and HTTPS certificates. */
+    /** The stack's CA: it signs this datacenter's server and client certificates. */
     readonly ca: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
     readonly acl: {
         /** Each agent's own token (its secret ID), by agent name. */
@@ -163,7 +163,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             wanJoin: args.wan.join,
             caCertPem: args.ca.certPem,
             serverCert: certs.server,
-            httpsCert: certs.https,
+            clientCert: certs.client,
             agentTokens: args.acl.agentTokens,
             initialManagementToken: args.acl.initialManagementToken,
             replicationToken: args.acl.replicationToken,

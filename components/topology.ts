@@ -2,6 +2,7 @@
 // Pure: no Pulumi, no Docker, so every rule here is tested on its own.
 import { cidrsOverlap, hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
 import { instanceOffset, serviceProblems, ServiceSettings } from "./services";
+import { nodeId } from "./node-id";
 
 /** One entry of the `datacenters` stack config, as the user wrote it. */
 export interface DatacenterSettings {
@@ -37,6 +38,8 @@ export interface AgentModel {
     readonly role: AgentRole;
     /** 1-based position among the agents of its role, e.g. 2 for dc1-server2. */
     readonly ordinal: number;
+    /** The Consul node ID: the same for the same datacenter and name in every stack (node-id.ts). */
+    readonly nodeId: string;
     readonly lanAddress: string;
     /** Servers only: the address on the WAN network that federates datacenters. */
     readonly wanAddress?: string;
@@ -282,14 +285,18 @@ export function planStack(settings: StackSettings): StackPlan {
 export function datacenterModel(layout: DatacenterLayout): DatacenterModel {
     const subnet = parseCidr(layout.subnet) as Ipv4Cidr;
     const prefix = layout.namePrefix ?? "";
-    const agent = (role: AgentRole, ordinal: number, wanAddress?: string): AgentModel => ({
-        name: `${prefix}${layout.name}-${role}${ordinal}`,
-        datacenter: layout.name,
-        role,
-        ordinal,
-        lanAddress: hostAddress(subnet, (role === "server" ? serverOffset : clientOffset) + ordinal),
-        ...(wanAddress ? { wanAddress } : {}),
-    });
+    const agent = (role: AgentRole, ordinal: number, wanAddress?: string): AgentModel => {
+        const name = `${prefix}${layout.name}-${role}${ordinal}`;
+        return {
+            name,
+            datacenter: layout.name,
+            role,
+            ordinal,
+            nodeId: nodeId(layout.name, name),
+            lanAddress: hostAddress(subnet, (role === "server" ? serverOffset : clientOffset) + ordinal),
+            ...(wanAddress ? { wanAddress } : {}),
+        };
+    };
     return {
         name: layout.name,
         primaryDatacenter: layout.primaryDatacenter,

@@ -6,17 +6,14 @@ server = false
 # A stopped client leaves the cluster gracefully instead of showing as failed.
 leave_on_terminate = true
 
-# The client asks the servers for its RPC certificate at start (auto_encrypt), so it holds no
-# private key for RPC.
-auto_encrypt {
-  tls = true
-}
-
-# The HTTPS API and UI, which Docker publishes to the host, present a certificate for 127.0.0.1 and
-# localhost signed by the stack's CA (the stack output caCertPem), so a browser or curl can trust it.
+# The client presents a certificate for client.<datacenter>.consul, signed by the stack's CA (the stack
+# output caCertPem): to the servers for RPC, and on the HTTPS API and UI, which Docker publishes to the
+# host (the certificate also names 127.0.0.1 and localhost, so a browser or curl can trust it).
+# It does not ask the servers for an RPC certificate (auto_encrypt): those are signed by Consul's own
+# Connect CA, which a snapshot restore replaces, and the servers would then refuse this client.
 tls {
-  https {
-    cert_file = "/consul/tls/https.pem"
-    key_file  = "/consul/tls/https-key.pem"
+  defaults {
+    cert_file = "/consul/tls/client.pem"
+    key_file  = "/consul/tls/client-key.pem"
   }
 }

@@ -14,7 +14,8 @@ performance {
 }
 
 # Servers present the certificate the stack issued for server.<datacenter>.consul, and accept RPC only
-# from agents that present a certificate signed by the stack's CA.
+# from agents that present a certificate signed by the stack's CA. They hand out no certificates
+# themselves (auto_encrypt is off): trust rests on the stack's CA alone, which no snapshot restore changes.
 tls {
   defaults {
     cert_file       = "/consul/tls/server.pem"
@@ -25,9 +26,4 @@ tls {
   https {
     verify_incoming = false
   }
-}
-
-# Servers hand client agents their TLS certificates (auto_encrypt), so clients need only the CA.
-auto_encrypt {
-  allow_tls = true
 }

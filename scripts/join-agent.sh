@@ -60,6 +60,12 @@ DIR=$(mktemp -d)
 trap 'rm -rf "${DIR}"' EXIT
 mkdir -p "${DIR}/consul/config" "${DIR}/consul/tls"
 field caCertPem >"${DIR}/consul/tls/ca.pem"
+# The servers accept RPC only with a certificate from the stack's CA: the datacenter's client certificate,
+# copied from its first client agent (the key goes from container to container, never to the terminal).
+CLIENT=$(field "containers.${DC}.clients.0") || die "${DC} has no client agent to take the client certificate from; give it one (clients: 1)."
+for f in client.pem client-key.pem; do
+  docker cp "${CLIENT}:/consul/tls/${f}" "${DIR}/consul/tls/${f}" >/dev/null || die "could not copy ${f} from ${CLIENT}; is it running?"
+done
 # The same settings as the stack's own client agents (consul-config/common.hcl and client.hcl), in JSON.
 node -e '
 const [name, dc, server, key, token] = process.argv.slice(1);
@@ -68,12 +74,14 @@ console.log(JSON.stringify({
   data_dir: "/consul/data", bind_addr: "0.0.0.0", client_addr: "0.0.0.0",
   retry_join: [server], retry_interval: "2s", leave_on_terminate: true,
   encrypt: key, encrypt_verify_incoming: true, encrypt_verify_outgoing: true,
-  tls: { defaults: { ca_file: "/consul/tls/ca.pem", verify_outgoing: true }, internal_rpc: { verify_server_hostname: true } },
-  auto_encrypt: { tls: true },
+  tls: {
+    defaults: { ca_file: "/consul/tls/ca.pem", cert_file: "/consul/tls/client.pem", key_file: "/consul/tls/client-key.pem", verify_outgoing: true },
+    internal_rpc: { verify_server_hostname: true },
+  },
   acl: { enabled: true, default_policy: "deny", down_policy: "extend-cache", enable_token_persistence: true, tokens: { agent: token } },
   disable_update_check: true,
 }, null, 2));' "${NAME}" "${DC}" "${SERVER_IP}" "$(field gossipKey)" "${TOKEN}" >"${DIR}/consul/config/agent.json"
-chmod 0644 "${DIR}/consul/config/agent.json" "${DIR}/consul/tls/ca.pem"
+chmod 0644 "${DIR}/consul/config/agent.json" "${DIR}/consul/tls/"*.pem
 
 docker create --name "${NAME}" --hostname "${NAME}" --network "${LAN}" --user consul \
   --label "consul.stack=${STACK_LABEL}" --label "consul.datacenter=${DC}" --label "consul.role=laptop-agent" \

@@ -1,11 +1,15 @@
-// Data across destroy: a snapshot restored into a new stack (scripts/snapshot.sh), and volumes kept by
-// keepData. Both go through the real `pulumi destroy` and `pulumi up`, and check the KV and an ACL token
-// a user made come back.
+// Data across destroy: a snapshot restored into a new stack (scripts/snapshot.sh), then volumes kept by
+// keepData, then the same snapshot restored into the kept cluster; three rounds in a row, so that a flaky
+// restore shows. Every step goes through the real `pulumi destroy` and `pulumi up`, and is followed by
+// the same checks: the KV and a user's token are back, every agent's RPC works through every server, and
+// no agent has logged a certificate error since the step began.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { docker, exec } from "../support/docker";
 import { echo } from "../support/engine";
 import { leftovers } from "../support/teardown";
 import { Cluster, seedKeys, seedPrefix } from "./day-two";
@@ -14,81 +18,144 @@ import { runScript } from "./run-script";
 import { allHealthy, eventually, stackContainers } from "./wait";
 
 const marker = "data/marker";
+const rounds = 3;
+/** Writes per client agent and check: a client picks another server after a failed RPC, so several reach several servers. */
+const writesPerClient = 6;
 
-/** Runs scripts/snapshot.sh, which must succeed, and prints what it said. */
-async function snapshot(args: string[]): Promise<void> {
+/** Runs scripts/snapshot.sh, which must succeed, and returns what it said. */
+async function snapshot(args: string[]): Promise<string> {
     const result = await runScript("snapshot.sh", args);
-    console.log(result.out.trim());
+    console.log(result.out.trim().replace(/^/gm, "  snapshot | "));
     assert.equal(result.code, 0, result.out);
+    return result.out;
 }
 
 /** A token and a key a user made, that a restored or kept cluster must still have. */
-async function userState(c: Cluster): Promise<string> {
-    await c.consul.run("dc1-server1", "kv", "put", marker, "kept");
-    const created = JSON.parse(await c.consul.run("dc1-server1", "acl", "token", "create", "-description", "a user's token", "-policy-name", "example-app", "-format", "json"));
-    return created.SecretID as string;
+async function userState(c: Cluster, round: number): Promise<{ token: string; value: string }> {
+    const value = `kept in round ${round}`;
+    await c.consul.run("dc1-server1", "kv", "put", marker, value);
+    const created = JSON.parse(await c.consul.run("dc1-server1", "acl", "token", "create", "-description", `a user's token, round ${round}`, "-policy-name", "example-app", "-format", "json"));
+    return { token: created.SecretID as string, value };
 }
 
-async function assertUserState(c: Cluster, userToken: string): Promise<void> {
-    assert.equal((await c.consul.run("dc1-server1", "kv", "get", marker)).trim(), "kept");
-    assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), [], "the 1,000 keys written before the faults");
-    const self = await c.consul.run("dc1-server1", "acl", "token", "read", "-self", "-token", userToken);
-    assert.match(self, /a user's token/);
+/** The stack's agents, by datacenter, from its outputs. */
+async function agentsOf(c: Cluster): Promise<{ dc: string; name: string; role: "server" | "client" }[]> {
+    const containers = (await c.stack.outputs()).containers.value as Record<string, { servers: string[]; clients: string[] }>;
+    return Object.entries(containers).flatMap(([dc, { servers, clients }]) => [
+        ...servers.map((name) => ({ dc, name, role: "server" as const })),
+        ...clients.map((name) => ({ dc, name, role: "client" as const })),
+    ]);
+}
+
+/** What the issue saw after a broken restore: x509 and certificate-authority errors in agents' logs. */
+async function certificateErrors(agents: readonly string[], since: Date): Promise<string[]> {
+    const found: string[] = [];
+    for (const agent of agents) {
+        const logs = await docker(["logs", "--since", since.toISOString(), agent]);
+        for (const line of `${logs.stdout}\n${logs.stderr}`.split("\n")) {
+            if (/x509|certificate authority|bad certificate/i.test(line)) {
+                found.push(`${agent}: ${line.trim()}`);
+            }
+        }
+    }
+    return found;
+}
+
+/** After every step: everything a user relies on works, through every client agent. */
+async function assertWorks(c: Cluster, step: string, since: Date, user: { token: string; value: string }): Promise<void> {
+    const agents = await agentsOf(c);
+    await allHealthy(await stackContainers(c.stack.name), 180);
+    for (const client of agents.filter((a) => a.role === "client")) {
+        for (let i = 0; i < writesPerClient; i++) {
+            const key = `data/${step.replace(/\W+/g, "-")}/${client.name}/${i}`;
+            const put = await exec(client.name, ["consul", "kv", "put", key, "x"], { CONSUL_HTTP_TOKEN: c.token });
+            assert.equal(put.code, 0, `${step}: a write through ${client.name} with the management token: ${put.stderr}`);
+            const anonymous = await exec(client.name, ["consul", "kv", "put", key, "y"]);
+            assert.match(anonymous.stderr, /Unexpected response code: 403/, `${step}: an anonymous write through ${client.name} must be denied (403), not fail`);
+        }
+    }
+    assert.equal((await c.consul.run("dc1-server1", "kv", "get", marker)).trim(), user.value);
+    assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), [], `${step}: the 1,000 keys written before the faults`);
+    assert.match(await c.consul.run("dc1-server1", "acl", "token", "read", "-self", "-token", user.token), /a user's token/);
+    await eventually(`${step}: dc2 reads dc1's restored KV across the WAN`, 60, async () =>
+        (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === user.value ? true : undefined);
+    assert.deepEqual(await certificateErrors(agents.map((a) => a.name), since), [], `${step}: no agent may log a certificate error`);
+}
+
+/** Restores `file` into the running stack; prints and returns how long the script took, from its start. */
+async function restore(c: Cluster, file: string, what: string): Promise<string> {
+    const began = Date.now();
+    const out = await snapshot(["restore", file, "--stack", c.stack.name]);
+    console.log(`restore ${what}: every agent working ${Date.now() - began} ms after scripts/snapshot.sh restore started`);
+    return out;
+}
+
+/**
+ * Gives `agent` a random node ID, as every agent had before the stack derived them from node names, so
+ * that a snapshot taken now lists it under an ID the next stack's agent will not have.
+ */
+async function foreignNodeId(c: Cluster, agent: string): Promise<string> {
+    const id = randomUUID();
+    assert.equal((await exec(agent, ["sh", "-c", `printf '%s' ${id} >/consul/data/node-id`])).code, 0);
+    await docker(["restart", "--time", "30", agent]);
+    await eventually(`${agent} listed under its new node ID`, 60, async () =>
+        (await c.consul.run("dc1-server1", "catalog", "nodes", "-detailed")).split("\n").some((l) => l.startsWith(`${agent} `) && l.includes(id)) ? true : undefined);
+    return id;
 }
 
 /** `reload` re-reads the stack outputs after an `up`: a new stack has new tokens and a new CA. */
 export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): void {
-    test("keepData: `pulumi destroy` keeps the data volumes, and the next `pulumi up` comes back with its KV and ACLs", async () => {
-        let c = cluster();
-        const userToken = await userState(c);
-        // Kept volumes hold the gossip keyring: the stack must keep its key, so the user sets it.
-        const key = (await c.stack.outputs()).gossipKey.value as string;
-        await c.stack.setConfig("gossipKey", { value: key, secret: true });
-        await c.stack.setConfig("keepData", { value: "true" });
-        const keep = await c.stack.up({ onOutput: echo("  up |") });
-        assert.equal(keep.summary.resourceChanges?.replace ?? 0, 0, "setting keepData and the same gossip key replaces nothing");
+    for (let round = 1; round <= rounds; round++) {
+        test(`data round ${round}/${rounds}: snapshot, destroy, up, restore; keepData destroy and up; restore again`, async () => {
+            let c = cluster();
+            const user = await userState(c, round);
+            // The first round's snapshot lists dc1-client1 under a node ID of another stack, which the
+            // restore must clean up; the later rounds' snapshots list every agent as itself.
+            const foreign = round === 1 ? await foreignNodeId(c, "dc1-client1") : undefined;
+            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
+            await snapshot(["save", file, "--stack", c.stack.name]);
+            assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
 
-        await c.stack.destroy({ onOutput: echo("  destroy |") });
-        const left = await leftovers(c.stack.name);
-        assert.ok(left.length > 0 && left.every((l) => /^volume dc\d-(server|client)\d+-data$/.test(l)), `only the data volumes are left: ${left.join(", ")}`);
+            // 1. Into a new stack.
+            let since = new Date();
+            await c.stack.destroy({ onOutput: echo("  destroy |") });
+            assert.deepEqual(await leftovers(c.stack.name), [], "the default destroy removes the data volumes too");
+            await c.stack.up({ onOutput: echo("  up |") });
+            await reload();
+            c = cluster();
+            assert.match(await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message), /No key exists/, "a new stack starts empty");
+            const restored = await restore(c, file, `into a new stack (round ${round})`);
+            assert.equal(/under other node IDs/.test(restored), foreign !== undefined,
+                foreign ? "the snapshot's entry for dc1-client1 under another node ID must be cleaned up" : "the snapshot lists every agent as itself");
+            await assertWorks(c, `round ${round}, restore into a new stack`, since, user);
 
-        const began = Date.now();
-        await c.stack.up({ onOutput: echo("  up |") });
-        await reload();
-        c = cluster();
-        await allHealthy(await stackContainers(c.stack.name), 180);
-        console.log(`keepData: pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
-        await assertUserState(c, userToken);
-        const voters = (await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter);
-        assert.equal(voters.length, 3);
+            // 2. keepData: destroy keeps the volumes, up reuses them.
+            const key = (await c.stack.outputs()).gossipKey.value as string;
+            await c.stack.setConfig("gossipKey", { value: key, secret: true });
+            await c.stack.setConfig("keepData", { value: "true" });
+            const keep = await c.stack.up({ onOutput: echo("  up |") });
+            assert.equal(keep.summary.resourceChanges?.replace ?? 0, 0, "setting keepData and the same gossip key replaces nothing");
+            since = new Date();
+            await c.stack.destroy({ onOutput: echo("  destroy |") });
+            const left = await leftovers(c.stack.name);
+            assert.ok(left.length > 0 && left.every((l) => /^volume dc\d-(server|client)\d+-data$/.test(l)), `only the data volumes are left: ${left.join(", ")}`);
+            const began = Date.now();
+            await c.stack.up({ onOutput: echo("  up |") });
+            await reload();
+            c = cluster();
+            await allHealthy(await stackContainers(c.stack.name), 180);
+            console.log(`keepData (round ${round}): pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
+            assert.equal((await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter).length, 3);
+            await assertWorks(c, `round ${round}, keepData destroy and up`, since, user);
+            // Back to the default, so that later destroys remove everything. The gossip key stays fixed:
+            // the kept volumes' keyrings hold it.
+            await c.stack.setConfig("keepData", { value: "false" });
+            await c.stack.up({ onOutput: echo("  up |") });
 
-        // Back to the default, so the destroy below removes everything.
-        await c.stack.setConfig("keepData", { value: "false" });
-        await c.stack.up({ onOutput: echo("  up |") });
-    });
-    test("backup and restore: snapshot, destroy, up, restore: the keys and the ACL tokens are back", async () => {
-        let c = cluster();
-        const userToken = await userState(c);
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
-        await snapshot(["save", file, "--stack", c.stack.name]);
-        assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
-
-        await c.stack.destroy({ onOutput: echo("  destroy |") });
-        assert.deepEqual(await leftovers(c.stack.name), [], "the default destroy removes the data volumes too");
-        await c.stack.up({ onOutput: echo("  up |") });
-        await reload();
-        c = cluster();
-        assert.match((await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message)), /No key exists/, "a new stack starts empty");
-
-        const began = Date.now();
-        await snapshot(["restore", file, "--stack", c.stack.name]);
-        console.log(`restore: the snapshot's state and the new stack's tokens in place ${Date.now() - began} ms after the restore began`);
-        await assertUserState(c, userToken);
-        // The new stack's own tokens work again: every agent, with its services, and dc2 reading dc1 through replication.
-        await allHealthy(await stackContainers(c.stack.name), 180);
-        await eventually("dc1-client1 registers its services again, under its own node ID", 90, async () =>
-            /dc1-client1/.test(await c.consul.run("dc1-client1", "catalog", "nodes", "-service=web")) ? true : undefined);
-        await eventually("dc2 reads dc1's restored KV", 60, async () =>
-            (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === "kept" ? true : undefined);
-    });
+            // 3. The same snapshot into the kept cluster, whose tokens and CA are the second stack's.
+            since = new Date();
+            await restore(c, file, `into the kept cluster (round ${round})`);
+            await assertWorks(c, `round ${round}, restore into the kept cluster`, since, user);
+        });
+    }
 }

@@ -6,6 +6,7 @@ import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { agentConfig } from "../../components/agent-config";
 import { goDuration } from "../../components/healthcheck";
+import { nodeId } from "../../components/node-id";
 import { datacenterModel } from "../../components/topology";
 import { fakeCertPem, fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid, fakeState } from "../support/fake-state";
 import { DeclaredResource, projectRoot, ProgramRun, runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
@@ -150,11 +151,11 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             "/consul/tls/server-key.pem",
             "/consul/bin/agent-ready.sh",
         ]);
-        assert.deepEqual(uploads(client).slice(5, 8).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/https.pem", "/consul/tls/https-key.pem"]);
+        assert.deepEqual(uploads(client).slice(5, 8).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/client.pem", "/consul/tls/client-key.pem"]);
         assert.equal(upload(client, "../tls/ca.pem").content, fakeCertPem("consul-ca"));
         assert.equal(upload(server, "../tls/server.pem").content, fakeCertPem("dc2-server-cert"));
         assert.equal(upload(server, "../tls/server-key.pem").content, fakePrivateKeyPem("dc2-server-cert-key"));
-        assert.equal(upload(client, "../tls/https-key.pem").content, fakePrivateKeyPem("dc1-https-cert-key"));
+        assert.equal(upload(client, "../tls/client-key.pem").content, fakePrivateKeyPem("dc1-client-cert-key"));
         assert.equal(upload(server, "common.hcl").content, base("common.hcl"));
         assert.equal(upload(server, "server.hcl").content, base("server.hcl"));
         assert.equal(upload(client, "client.hcl").content, base("client.hcl"));
@@ -167,6 +168,25 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(generated, agentConfig(dc2, dc2.servers[0], ["10.201.0.11", "10.201.0.12", "10.201.0.13"]));
         assert.deepEqual(generated.retry_join_wan, ["10.201.0.11", "10.201.0.12", "10.201.0.13"]);
         assert.equal(JSON.parse(upload(named(run, T.container, "dc1-server1"), "agent.json").content as string).retry_join_wan, undefined);
+    });
+
+    test("each agent gets the node ID its datacenter and name give it, for its start script to write into a new data dir", () => {
+        for (const c of agents(run)) {
+            const name = c.inputs.name as string;
+            assert.deepEqual(c.inputs.envs, [`CONSUL_NODE_ID=${nodeId(labelsOf(c)["consul.datacenter"], name)}`], name);
+        }
+    });
+
+    test("RPC trusts the stack's CA only: clients present its client certificate, and nobody uses auto_encrypt", () => {
+        for (const c of agents(run)) {
+            for (const u of uploads(c).filter((x) => x.file.startsWith("/consul/config/"))) {
+                assert.doesNotMatch(String(u.content), /^\s*"?auto_encrypt"?\s*[{:]/m, `${c.inputs.name} ${u.file}`);
+            }
+        }
+        const client = String(upload(named(run, T.container, "dc1-client1"), "client.hcl").content);
+        assert.match(client, /defaults\s*\{\s*cert_file\s*=\s*"\/consul\/tls\/client\.pem"\s*key_file\s*=\s*"\/consul\/tls\/client-key\.pem"/);
+        const cert = ofType(run, T.csr).find((r) => r.name === "dc1-client-cert-csr");
+        assert.equal((cert?.inputs.subject as { commonName: string }).commonName, "client.dc1.consul");
     });
 
     test("the gossip key is uploaded to every agent as a secret, and only in gossip.json", () => {
