@@ -159,7 +159,10 @@ export function aclInitScript(args: {
         "",
         `echo "acl-init: ${args.tokens.length} tokens and ${args.kv.length} KV seed keys present"`,
         `touch ${quote(args.doneFile)}`,
-        "exec sleep 2147483647",
+        "# Idle until stopped. As PID 1, sh would ignore SIGTERM and Docker would wait 10 s to kill it.",
+        "trap 'exit 0' TERM INT",
+        "sleep 2147483647 &",
+        "wait",
         "",
     );
     return lines.join("\n");

@@ -18,7 +18,9 @@
 set -euo pipefail
 
 usage() { echo "usage: scripts/snapshot.sh save|restore FILE [--stack STACK]" >&2; exit 2; }
-say() { echo "snapshot: $*"; }
+STARTED=$(date +%s%N)
+# Each line says how long the script has run, so a slow step shows.
+say() { echo "snapshot: [$(( ($(date +%s%N) - STARTED) / 1000000 )) ms] $*"; }
 die() { echo "snapshot: ERROR: $*" >&2; exit 1; }
 
 [[ $# -ge 2 ]] || usage
@@ -69,6 +71,69 @@ case "${VERB}" in
     # It holds ACL tokens: readable by its owner only.
     chmod 0600 "${FILE}"
     say "saved ${DC}'s state from ${SERVER} to ${FILE} ($(wc -c <"${FILE}") bytes)."
+    ;;
+  restore)
+    [[ -r "${FILE}" ]] || die "cannot read ${FILE}."
+    docker cp "${FILE}" "${SERVER}:${INSIDE}" >/dev/null
+    docker exec -u root "${SERVER}" chmod 0644 "${INSIDE}"
+    consul_in "${SERVER}" consul snapshot restore "${INSIDE}" >/dev/null || die "consul snapshot restore failed in ${SERVER}."
+    docker exec -u root "${SERVER}" rm -f "${INSIDE}"
+    say "restored ${FILE} into ${DC} through ${SERVER}."
+
+    within 60 consul_in "${SERVER}" consul acl token read -self >/dev/null 2>&1 ||
+      die "the stack's management token did not come back; see 'docker logs ${SERVER}'."
+    # acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
+    # Its done file survives a restart, so it goes first: the file then says this run finished.
+    ACL_INIT=$(docker ps -a --filter "label=consul.stack=$(docker inspect --format '{{index .Config.Labels "consul.stack"}}' "${SERVER}")" \
+      --filter label=consul.role=acl-init --format '{{.Names}}' | head -n1)
+    [[ -n "${ACL_INIT}" ]] || die "no acl-init container of this stack."
+    docker exec "${ACL_INIT}" rm -f "${ACL_INIT_DONE}"
+    docker restart "${ACL_INIT}" >/dev/null
+    within 60 docker exec "${ACL_INIT}" test -f "${ACL_INIT_DONE}" || die "${ACL_INIT} did not finish; see 'docker logs ${ACL_INIT}'."
+    say "the stack's tokens are in place again (${ACL_INIT})."
+
+    # The stack's agents have the node IDs their names give them (components/node-id.ts), so a snapshot of
+    # any stack of this project lists them as themselves. One that lists a name under another ID (taken
+    # with an older version of the project, say) makes the catalog refuse that agent. Those entries go,
+    # and each such agent restarts: the leader registers an agent as soon as it sees it join.
+    catalog_id() { consul_in "${SERVER}" consul catalog nodes -detailed -datacenter "$2" | awk -v n="$1" '$1 == n { print $2 }'; }
+    listed_as_itself() { [[ "$(catalog_id "$1" "$2")" == "$(docker exec "$1" cat /consul/data/node-id)" ]]; }
+    STALE=()
+    for a in ${SERVERS} $(list "containers.${DC}.clients"); do
+      [[ -z "$(catalog_id "${a}" "${DC}")" ]] || listed_as_itself "${a}" "${DC}" || STALE+=("${a}")
+    done
+    if [[ ${#STALE[@]} -gt 0 ]]; then
+      say "the snapshot lists ${STALE[*]} under other node IDs: removing those entries and restarting them."
+      # Through the API (the consul CLI has no command for it), with the token in this process only.
+      field caCertPem >"${TMPDIR:-/tmp}/snapshot-ca.$$.pem"
+      trap 'rm -f "${TMPDIR:-/tmp}/snapshot-ca.$$.pem"' EXIT
+      node -e '
+        const https = require("node:https"), fs = require("node:fs");
+        const [addr, caFile, ...nodes] = process.argv.slice(1);
+        const [host, port] = addr.split(":");
+        const put = (node) => new Promise((ok, fail) => https.request({ host, port, method: "PUT", path: "/v1/catalog/deregister",
+          ca: fs.readFileSync(caFile), headers: { "X-Consul-Token": process.env.CONSUL_HTTP_TOKEN } },
+          (r) => { r.resume(); r.statusCode === 200 ? ok() : fail(new Error(`deregister ${node}: HTTP ${r.statusCode}`)); }).on("error", fail).end(JSON.stringify({ Node: node })));
+        (async () => { for (const n of nodes) await put(n); })().catch((e) => { console.error(e.message); process.exit(1); });
+      ' "$(field "httpAddrs.${DC}")" "${TMPDIR:-/tmp}/snapshot-ca.$$.pem" "${STALE[@]}" || die "could not remove the stale catalog entries."
+      # One at a time: a server restarts only once the one before is registered again, so Raft keeps its quorum.
+      for a in "${STALE[@]}"; do
+        docker restart --time 30 "${a}" >/dev/null
+        within 60 listed_as_itself "${a}" "${DC}" || die "${a} did not register again within 60 s; see 'docker logs ${a}'."
+      done
+    fi
+
+    # Checked, not assumed: every agent of every datacenter is healthy, listed as itself in its
+    # datacenter's catalog, and answers a request that goes to its servers over RPC (a token read).
+    AGENTS=$(field containers | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const[dc,c]of Object.entries(JSON.parse(s)))for(const a of[...c.servers,...c.clients])console.log(dc,a)})')
+    healthy() { [[ "$(docker inspect --format '{{.State.Health.Status}}' "$1")" == healthy ]]; }
+    answers() { consul_in "$1" consul acl token read -self >/dev/null 2>&1; }
+    while read -r dc a; do
+      within 60 healthy "${a}" || die "${a} is not healthy; see 'docker logs ${a}'."
+      within 60 listed_as_itself "${a}" "${dc}" || die "${dc}'s catalog does not list ${a} under its node ID."
+      within 30 answers "${a}" || die "${a} cannot reach its servers; see 'docker logs ${a}'."
+    done <<<"${AGENTS}"
+    say "every agent ($(wc -l <<<"${AGENTS}")) is healthy, listed under its own node ID and answers through its servers."
     ;;
   *) usage ;;
 esac
