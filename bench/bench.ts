@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
-import { datacenterModel, DatacenterSettings } from "../components/topology";
+import { agentName } from "../components/model/compile";
+import { DatacenterSettings } from "../components/model/settings";
 import { dockerOk } from "../test/support/docker";
 import { createStack, devSettings, removeStack } from "../test/support/engine";
 import { leftovers, tearDown } from "../test/support/teardown";
@@ -39,10 +40,9 @@ function parseArgs(argv: string[]): { runs: number; scaleRuns: number } {
 function shapeOf(settingsYaml: string): ClusterShape {
     const config = YAML.parse(settingsYaml).config["consul-multi-dc:datacenters"] as DatacenterSettings[];
     // Named as the stack names them; addresses do not matter here.
-    const dcs = config.map((dc) => {
-        const model = datacenterModel({ ...dc, primaryDatacenter: config[0].name, wanAddresses: [] });
-        return { name: dc.name, servers: model.servers.map((a) => a.name), clients: model.clients.map((a) => a.name) };
-    });
+    const names = (dc: DatacenterSettings, role: "server" | "client") =>
+        Array.from({ length: role === "server" ? dc.servers : dc.clients }, (_, i) => agentName("", dc.name, role, i + 1));
+    const dcs = config.map((dc) => ({ name: dc.name, servers: names(dc, "server"), clients: names(dc, "client") }));
     const primaryServer = dcs[0].servers[0];
     let token: string | undefined;
     return {

@@ -5,7 +5,8 @@ set -euo pipefail
 
 BUSYBOX=/bin/busybox
 
-die() { echo "ensure-busybox: ERROR: $*" >&2; exit 1; }
+LIB_NAME=ensure-busybox
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Captured first: ldd exits 1 on a static binary, which pipefail would pass on through a pipe.
 is_static() {
@@ -16,10 +17,7 @@ is_static() {
 }
 
 is_static "${BUSYBOX}" && exit 0
-if [[ $(id -u) -eq 0 && -r /etc/debian_version ]] && command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-busybox: installing busybox-static with apt-get..."
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq busybox-static >/dev/null; } ||
-    die "'apt-get install -y busybox-static' failed; install it yourself."
+if can_apt_get; then
+  apt_install busybox-static || die "'apt-get install -y busybox-static' failed; install it yourself."
 fi
 is_static "${BUSYBOX}" || die "a static busybox is needed at ${BUSYBOX} (Debian/Ubuntu: 'apt-get install -y busybox-static')."

@@ -5,8 +5,8 @@ set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
 
-say() { echo "ensure-chromium: $*"; }
-die() { echo "ensure-chromium: ERROR: $*" >&2; exit 1; }
+LIB_NAME=ensure-chromium
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ -x "${CHROMIUM}" ]]; then
   say "${CHROMIUM} is present ($("${CHROMIUM}" --version 2>/dev/null || echo 'version unknown'))."
@@ -14,13 +14,10 @@ if [[ -x "${CHROMIUM}" ]]; then
 fi
 
 # Only root on Debian can fix this here; Ubuntu's chromium is a snap stub, so it is not tried.
-if [[ $(id -u) -ne 0 || ! -r /etc/debian_version ]] || ! command -v apt-get >/dev/null 2>&1 || grep -qi ubuntu /etc/os-release 2>/dev/null; then
+if ! can_apt_get || grep -qi ubuntu /etc/os-release 2>/dev/null; then
   die "${CHROMIUM} is missing. Install Chromium there (Debian: 'sudo apt-get install -y chromium'), then re-run."
 fi
 
-say "installing chromium with apt-get..."
-export DEBIAN_FRONTEND=noninteractive
-{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } ||
-  die "'apt-get install -y chromium' failed; install Chromium yourself so that ${CHROMIUM} exists."
+apt_install chromium || die "'apt-get install -y chromium' failed; install Chromium yourself so that ${CHROMIUM} exists."
 [[ -x "${CHROMIUM}" ]] || die "chromium was installed but ${CHROMIUM} is still missing."
 say "installed $("${CHROMIUM}" --version 2>/dev/null || echo chromium)."

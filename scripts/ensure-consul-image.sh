@@ -24,8 +24,8 @@ CACHE_DIR="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/consul-multi-dc"
 PULL_TIMEOUT="${PULL_TIMEOUT:-30}"
 MODULE=github.com/hashicorp/consul
 
-say() { echo "ensure-consul-image: $*"; }
-die() { echo "ensure-consul-image: ERROR: $*" >&2; exit 1; }
+LIB_NAME=ensure-consul-image
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Which image, which version
@@ -73,11 +73,9 @@ say "pull failed ($(tail -n1 <<<"${pull_out}")); building ${IMAGE} offline from 
 BUSYBOX=/bin/busybox
 "${SCRIPT_DIR}/ensure-busybox.sh"
 
-# Go is only needed when the binary is not cached yet.
-find_go() {
-  GO=$(command -v go || true)
-  [[ -n "${GO}" || ! -x /usr/local/go/bin/go ]] || GO=/usr/local/go/bin/go
-  [[ -n "${GO}" ]] || die "Go is needed to build Consul offline: install a Go toolchain at least as new as the 'go' line of Consul's go.mod (1.25.x for Consul 1.22) from https://go.dev/dl/ (unpack to /usr/local/go), and make sure the Go module proxy is reachable."
+# Go is only needed when the binary is not cached yet (build_consul looks for it).
+need_go() {
+  find_go || die "Go is needed to build Consul offline: install a Go toolchain at least as new as the 'go' line of Consul's go.mod (1.25.x for Consul 1.22) from https://go.dev/dl/ (unpack to /usr/local/go), and make sure the Go module proxy is reachable."
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -108,7 +106,7 @@ build_consul() {
   log="${work}/build.log"
   mkdir -p "${work}"
   : >"${log}"
-  find_go
+  need_go
   # A parent go.work, or GOFLAGS=-mod=vendor, would change what gets built.
   export GOWORK=off GOFLAGS="-buildvcs=false" CGO_ENABLED=0
 
@@ -265,12 +263,11 @@ got=$(docker run --rm --user consul "${IMAGE}" consul version 2>&1 | head -n1) |
 docker run -d --name "${CHECK_NAME}" "${IMAGE}" agent -dev -client 0.0.0.0 >/dev/null ||
   reject "could not start a dev agent."
 leader=""
-for _ in $(seq 1 30); do
+has_leader() {
   leader=$(docker exec "${CHECK_NAME}" wget -q -O - http://127.0.0.1:8500/v1/status/leader 2>/dev/null || true)
-  [[ -n "${leader}" && "${leader}" != '""' ]] && break
-  sleep 1
-done
-[[ -n "${leader}" && "${leader}" != '""' ]] || reject "the dev agent reported no leader within 30s."
+  [[ -n "${leader}" && "${leader}" != '""' ]]
+}
+within 30 has_leader || reject "the dev agent reported no leader within 30s."
 # Captured first: with pipefail, `wget | grep -q` fails when grep closes the pipe early.
 ui_page=$(docker exec "${CHECK_NAME}" wget -q -O - http://127.0.0.1:8500/ui/ 2>/dev/null || true)
 [[ "${ui_page}" == *"<html"* && "${ui_page}" == *consul-ui* ]] ||

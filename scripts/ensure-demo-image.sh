@@ -8,8 +8,8 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "${SCRIPT_DIR}")
 
-say() { echo "ensure-demo-image: $*"; }
-die() { echo "ensure-demo-image: ERROR: $*" >&2; exit 1; }
+LIB_NAME=ensure-demo-image
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IMAGE=${1:-$(node -p "require('yaml').parse(require('fs').readFileSync('${REPO_DIR}/Pulumi.yaml','utf8')).config.demoImage.default" 2>/dev/null || true)}
 [[ -n "${IMAGE}" && "${IMAGE}" != undefined ]] || die "no IMAGE argument and no demoImage default in ${REPO_DIR}/Pulumi.yaml (run npm ci first)."

@@ -9,19 +9,10 @@ set -euo pipefail
 LOG=/var/log/consul-multi-dc-dockerd.log
 WAIT_SECONDS=60
 
-say() { echo "ensure-docker: $*"; }
-die() { echo "ensure-docker: ERROR: $*" >&2; exit 1; }
+LIB_NAME=ensure-docker
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 engine_up() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
-
-wait_for_engine() {
-  local i
-  for ((i = 0; i < WAIT_SECONDS; i++)); do
-    engine_up && return 0
-    sleep 1
-  done
-  return 1
-}
 
 if engine_up; then
   say "Docker Engine is running (server $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))."
@@ -33,9 +24,7 @@ if [[ -n "${DOCKER_HOST:-}" && "${DOCKER_HOST}" != "unix:///var/run/docker.sock"
   die "DOCKER_HOST=${DOCKER_HOST} does not answer 'docker info'. Start that engine, or unset DOCKER_HOST to use a local one."
 fi
 
-is_debian() { [[ -r /etc/debian_version ]] && command -v apt-get >/dev/null 2>&1; }
-
-if [[ $(id -u) -ne 0 ]] || ! is_debian; then
+if ! can_apt_get; then
   die "no Docker Engine answers 'docker info'. Install Docker Engine (Debian/Ubuntu: 'sudo apt-get install -y docker.io'), start it (e.g. 'sudo systemctl start docker' or 'sudo dockerd &'), and make sure your user can use it (member of the 'docker' group), then re-run."
 fi
 
@@ -43,7 +32,7 @@ fi
 # of starting a second daemon on the same socket.
 if pgrep -x dockerd >/dev/null 2>&1; then
   say "a dockerd process exists but does not answer yet; waiting up to ${WAIT_SECONDS}s..."
-  wait_for_engine && { say "Docker Engine is running."; exit 0; }
+  within "${WAIT_SECONDS}" engine_up && { say "Docker Engine is running."; exit 0; }
   die "dockerd is running but 'docker info' still fails. Check its log (${LOG} if this script started it) or restart it."
 fi
 
@@ -71,7 +60,7 @@ else
   setsid nohup dockerd >>"${LOG}" 2>&1 </dev/null &
 fi
 
-if wait_for_engine; then
+if within "${WAIT_SECONDS}" engine_up; then
   say "Docker Engine is running (server $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))."
   exit 0
 fi

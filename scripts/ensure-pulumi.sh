@@ -28,8 +28,8 @@ BIN_DIR="${PULUMI_HOME}/bin"
 CACHE_ROOT="${XDG_CACHE_HOME:-${HOME}/.cache}/consul-multi-dc/pulumi"
 PLUGINS=(docker random tls)
 
-say() { echo "ensure-pulumi: $*"; }
-die() { echo "ensure-pulumi: ERROR: $*" >&2; exit 1; }
+LIB_NAME=ensure-pulumi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The exact version package.json pins for a dependency ("5.2.0"; a range would make the plugin
 # version ambiguous, so it is refused).
@@ -80,9 +80,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 # 2. Build what is missing
 # ---------------------------------------------------------------------------------------------
-GO=$(command -v go || true)
-[[ -n "${GO}" || ! -x /usr/local/go/bin/go ]] || GO=/usr/local/go/bin/go
-[[ -n "${GO}" ]] || die "the Pulumi CLI and its plugins are not installed, and Go is needed to build them: install Go 1.25 or later (https://go.dev/dl/), or install Pulumi (https://www.pulumi.com/docs/install/) and run 'pulumi plugin install resource docker ${WANT[docker]}' (and random ${WANT[random]}, tls ${WANT[tls]})."
+find_go || die "the Pulumi CLI and its plugins are not installed, and Go is needed to build them: install Go 1.25 or later (https://go.dev/dl/), or install Pulumi (https://www.pulumi.com/docs/install/) and run 'pulumi plugin install resource docker ${WANT[docker]}' (and random ${WANT[random]}, tls ${WANT[tls]})."
 
 # Pinned builds: the committed go.sum is the whole truth, and a parent go.work must not interfere.
 export GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 GOTOOLCHAIN=local

@@ -6,8 +6,8 @@
 # Usage: scripts/join-agent.sh [--name NAME] [--stack STACK]      start NAME (default laptop-agent)
 #        scripts/join-agent.sh --remove [--name NAME] [--stack STACK]
 #
-# Everything comes from the stack outputs (`pulumi stack output`); the gossip key and tokens travel in
-# files and environment variables, never in a command line. Remove the agent before `pulumi destroy`,
+# Its config is the one the stack rendered for the datacenter's first client, with its own name and token;
+# the gossip key and tokens travel in files and environment variables, never in a command line. Remove the agent before `pulumi destroy`,
 # which cannot delete a network a container still uses (`npm run cluster:down` sweeps it too).
 set -euo pipefail
 
@@ -23,8 +23,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-say() { echo "join-agent: $*"; }
-die() { echo "join-agent: ERROR: $*" >&2; exit 1; }
+LIB_NAME=join-agent
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 . "$(dirname "${BASH_SOURCE[0]}")/stack-outputs.sh"
 
@@ -33,13 +33,20 @@ SERVER=$(field "containers.${DC}.servers.0") || die "the stack lists no server i
 export CONSUL_HTTP_TOKEN
 CONSUL_HTTP_TOKEN=$(field aclBootstrapToken)
 
-if ((REMOVE)); then
+# Removes the agent's container, its catalog entry and its token: the one with accessor ID $1, or without
+# it the one described as this agent's (if any).
+remove_agent() {
+  local accessor=${1:-}
   docker exec "${NAME}" consul leave >/dev/null 2>&1 || true
   docker rm -f -v "${NAME}" >/dev/null 2>&1 || true
   docker exec -e CONSUL_HTTP_TOKEN "${SERVER}" consul force-leave -prune "${NAME}" >/dev/null 2>&1 || true
-  accessor=$(docker exec -e CONSUL_HTTP_TOKEN "${SERVER}" consul acl token list -format json |
+  [[ -n "${accessor}" ]] || accessor=$(docker exec -e CONSUL_HTTP_TOKEN "${SERVER}" consul acl token list -format json |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s).find(t=>t.Description===process.argv[1]);if(t)console.log(t.AccessorID)})' "agent token for ${NAME}")
   [[ -z "${accessor}" ]] || docker exec -e CONSUL_HTTP_TOKEN "${SERVER}" consul acl token delete -accessor-id "${accessor}" >/dev/null
+}
+
+if ((REMOVE)); then
+  remove_agent
   say "removed ${NAME} and its token."
   exit 0
 fi
@@ -49,39 +56,52 @@ docker container inspect "${NAME}" >/dev/null 2>&1 && die "a container named ${N
 IMAGE=$(docker inspect --format '{{.Config.Image}}' "${SERVER}") || die "${SERVER} is not running; run 'pulumi up'."
 LAN=$(docker inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{println $k}}{{end}}' "${SERVER}" | grep -e '-lan$' | head -n1)
 STACK_LABEL=$(docker inspect --format '{{index .Config.Labels "consul.stack"}}' "${SERVER}")
-SERVER_IP=$(docker inspect --format "{{(index .NetworkSettings.Networks \"${LAN}\").IPAddress}}" "${SERVER}")
 
-# Its own token, a node identity, like every agent of the stack.
+# Until the agent has joined, any exit (an error, a signal) removes what this run made: the files, the
+# half-made container, and the token, which would otherwise stay valid with no agent to use it.
+ACCESSOR=
+DIR=
+JOINED=0
+# shellcheck disable=SC2317  # run by the trap
+cleanup() {
+  [[ -z "${DIR}" ]] || rm -rf "${DIR}"
+  if [[ -n "${ACCESSOR}" ]] && ((!JOINED)); then
+    if remove_agent "${ACCESSOR}"; then
+      say "removed the half-started ${NAME} and its token." >&2
+    else
+      say "removed ${NAME}, but could not delete its token (accessor ID ${ACCESSOR}); run with --remove." >&2
+    fi
+  fi
+}
+trap cleanup EXIT
+
+# Its own token, a node identity, like every agent of the stack: "ACCESSOR SECRET".
 TOKEN=$(docker exec -e CONSUL_HTTP_TOKEN "${SERVER}" consul acl token create -description "agent token for ${NAME}" \
-  -node-identity "${NAME}:${DC}" -format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).SecretID))') ||
+  -node-identity "${NAME}:${DC}" -format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s);console.log(t.AccessorID,t.SecretID)})') ||
   die "could not create a token for ${NAME}."
+ACCESSOR=${TOKEN%% *}
+TOKEN=${TOKEN#* }
 
 DIR=$(mktemp -d)
-trap 'rm -rf "${DIR}"' EXIT
 mkdir -p "${DIR}/consul/config" "${DIR}/consul/tls"
-field caCertPem >"${DIR}/consul/tls/ca.pem"
-# The servers accept RPC only with a certificate from the stack's CA: the datacenter's client certificate,
-# copied from its first client agent (the key goes from container to container, never to the terminal).
-CLIENT=$(field "containers.${DC}.clients.0") || die "${DC} has no client agent to take the client certificate from; give it one (clients: 1)."
-for f in client.pem client-key.pem; do
-  docker cp "${CLIENT}:/consul/tls/${f}" "${DIR}/consul/tls/${f}" >/dev/null || die "could not copy ${f} from ${CLIENT}; is it running?"
+# Its config is the stack's own, as rendered for the datacenter's first client agent: the base files, the
+# gossip key, the CA and the client certificate the servers accept RPC with, and agent.json with this
+# agent's name (the key and certificate go from container to container, never to the terminal). Only its
+# token is its own, and its address is whatever Docker gives it, so it advertises that.
+CLIENT=$(field "containers.${DC}.clients.0") || die "${DC} has no client agent to take its config from; give it one (clients: 1)."
+for f in config/common.hcl config/client.hcl config/agent.json config/gossip.json tls/ca.pem tls/client.pem tls/client-key.pem; do
+  docker cp "${CLIENT}:/consul/${f}" "${DIR}/consul/${f}" >/dev/null || die "could not copy /consul/${f} from ${CLIENT}; is it running?"
 done
-# The same settings as the stack's own client agents (consul-config/common.hcl and client.hcl), in JSON.
-node -e '
-const [name, dc, server, key, token] = process.argv.slice(1);
-console.log(JSON.stringify({
-  node_name: name, datacenter: dc, primary_datacenter: dc, server: false,
-  data_dir: "/consul/data", bind_addr: "0.0.0.0", client_addr: "0.0.0.0",
-  retry_join: [server], retry_interval: "2s", leave_on_terminate: true,
-  encrypt: key, encrypt_verify_incoming: true, encrypt_verify_outgoing: true,
-  tls: {
-    defaults: { ca_file: "/consul/tls/ca.pem", cert_file: "/consul/tls/client.pem", key_file: "/consul/tls/client-key.pem", verify_outgoing: true },
-    internal_rpc: { verify_server_hostname: true },
-  },
-  acl: { enabled: true, default_policy: "deny", down_policy: "extend-cache", enable_token_persistence: true, tokens: { agent: token } },
-  disable_update_check: true,
-}, null, 2));' "${NAME}" "${DC}" "${SERVER_IP}" "$(field gossipKey)" "${TOKEN}" >"${DIR}/consul/config/agent.json"
-chmod 0644 "${DIR}/consul/config/agent.json" "${DIR}/consul/tls/"*.pem
+AGENT_TOKEN="${TOKEN}" node -e '
+const fs = require("node:fs");
+const [dir, name] = process.argv.slice(1);
+const token = process.env.AGENT_TOKEN;
+const file = `${dir}/consul/config/agent.json`;
+const { advertise_addr, ...config } = JSON.parse(fs.readFileSync(file, "utf8"));
+fs.writeFileSync(file, JSON.stringify({ ...config, node_name: name }, null, 2));
+fs.writeFileSync(`${dir}/consul/config/acl-tokens.json`, JSON.stringify({ acl: { tokens: { agent: token } } }, null, 2));
+' "${DIR}" "${NAME}"
+chmod 0644 "${DIR}/consul/config/"* "${DIR}/consul/tls/"*.pem
 
 docker create --name "${NAME}" --hostname "${NAME}" --network "${LAN}" --user consul \
   --label "consul.stack=${STACK_LABEL}" --label "consul.datacenter=${DC}" --label "consul.role=laptop-agent" \
@@ -89,13 +109,13 @@ docker create --name "${NAME}" --hostname "${NAME}" --network "${LAN}" --user co
 tar -C "${DIR}" --owner=0 --group=0 -cf - consul | docker cp - "${NAME}:/"
 docker start "${NAME}" >/dev/null
 
-for _ in $(seq 1 60); do
-  if docker exec -e CONSUL_HTTP_TOKEN "${NAME}" consul members 2>/dev/null | grep -q "^${NAME} .* alive "; then
-    say "${NAME} joined ${DC}:"
-    docker exec -e CONSUL_HTTP_TOKEN "${NAME}" consul members
-    exit 0
-  fi
-  sleep 1
-done
+# shellcheck disable=SC2317  # run by within
+joined() { docker exec -e CONSUL_HTTP_TOKEN "${NAME}" consul members 2>/dev/null | grep -q "^${NAME} .* alive "; }
+if within 60 joined; then
+  JOINED=1
+  say "${NAME} joined ${DC}:"
+  docker exec -e CONSUL_HTTP_TOKEN "${NAME}" consul members
+  exit 0
+fi
 docker logs --tail 20 "${NAME}" >&2
 die "${NAME} did not join ${DC} within 60s (its log is above)."

@@ -18,10 +18,10 @@
 set -euo pipefail
 
 usage() { echo "usage: scripts/snapshot.sh save|restore FILE [--stack STACK]" >&2; exit 2; }
-STARTED=$(date +%s%N)
+LIB_NAME=snapshot
 # Each line says how long the script has run, so a slow step shows.
-say() { echo "snapshot: [$(( ($(date +%s%N) - STARTED) / 1000000 )) ms] $*"; }
-die() { echo "snapshot: ERROR: $*" >&2; exit 1; }
+LIB_ELAPSED=1
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -ge 2 ]] || usage
 VERB=$1
@@ -43,15 +43,6 @@ SERVERS=$(list "containers.${DC}.servers")
 export CONSUL_HTTP_TOKEN
 CONSUL_HTTP_TOKEN=$(field aclBootstrapToken)
 consul_in() { docker exec -e CONSUL_HTTP_TOKEN "$@"; }
-# Runs the command every 200 ms until it succeeds, for at most the given number of seconds.
-within() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
 
 # Any server of the primary that answers.
 SERVER=
@@ -66,10 +57,11 @@ ACL_INIT_DONE=/tmp/acl-init.done
 case "${VERB}" in
   save)
     consul_in "${SERVER}" consul snapshot save "${INSIDE}" >/dev/null || die "consul snapshot save failed in ${SERVER}."
-    docker cp "${SERVER}:${INSIDE}" "${FILE}" >/dev/null
+    # It holds ACL tokens: readable by its owner only, from the moment it exists. docker cp creates it with
+    # the mode it has in the server (0600: consul snapshot save writes it so) less the umask, and sets that
+    # mode once written.
+    (umask 077 && docker cp "${SERVER}:${INSIDE}" "${FILE}" >/dev/null)
     docker exec "${SERVER}" rm -f "${INSIDE}"
-    # It holds ACL tokens: readable by its owner only.
-    chmod 0600 "${FILE}"
     say "saved ${DC}'s state from ${SERVER} to ${FILE} ($(wc -c <"${FILE}") bytes)."
     ;;
   restore)
@@ -107,6 +99,7 @@ case "${VERB}" in
       # Through the API (the consul CLI has no command for it), with the token in this process only.
       field caCertPem >"${TMPDIR:-/tmp}/snapshot-ca.$$.pem"
       trap 'rm -f "${TMPDIR:-/tmp}/snapshot-ca.$$.pem"' EXIT
+      # shellcheck disable=SC2016  # the $ is node's, in a template string
       node -e '
         const https = require("node:https"), fs = require("node:fs");
         const [addr, caFile, ...nodes] = process.argv.slice(1);

@@ -1,5 +1,6 @@
+# shellcheck shell=bash
 # Sourced by the scripts that act on a running stack: reads its outputs with the pulumi CLI.
-# Needs STACK (an array: empty, or --stack NAME) and a `die` function; defines PULUMI, OUTPUTS, `field`
+# Needs STACK (an array: empty, or --stack NAME) and a `die` function (scripts/lib.sh); defines PULUMI, OUTPUTS, `field`
 # and `list`.
 PULUMI=$(command -v pulumi || true)
 [[ -n "${PULUMI}" ]] || PULUMI="${PULUMI_HOME:-${HOME}/.pulumi}/bin/pulumi"

@@ -1,12 +1,12 @@
 // The cluster tier needs a Docker Engine, the Consul image, Chromium and the Pulumi engine with the plugin
 // versions package.json pins. A missing one fails the run with the script that provides it; nothing skips.
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { projectRoot } from "../support/program";
 import { docker } from "../support/docker";
 import { findPulumi } from "../support/engine";
+import { run } from "../support/process";
 
 export const chromiumPath = "/usr/bin/chromium";
 
@@ -31,12 +31,16 @@ export async function checkPrerequisites(image: string): Promise<PulumiCommand> 
     if (!pulumi) {
         problems.push("no pulumi CLI on PATH or in ~/.pulumi/bin: run scripts/ensure-pulumi.sh (or npm run prereqs)");
     } else {
-        const out = execFileSync(pulumi.command, ["plugin", "ls", "--json"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "1" }, encoding: "utf8" });
-        const listed = JSON.parse(out || "[]") as { name: string; kind: string; version: string }[];
-        const have = listed.filter((p) => p.kind === "resource").map((p) => `${p.name} ${p.version}`);
-        const missing = pinnedPlugins().filter((p) => !have.includes(p));
-        if (missing.length > 0) {
-            problems.push(`${pulumi.command} lacks the resource plugins ${missing.join(", ")} that package.json pins: run scripts/ensure-pulumi.sh (or npm run prereqs)`);
+        const plugins = await run(pulumi.command, ["plugin", "ls", "--json"], { env: { PULUMI_SKIP_UPDATE_CHECK: "1" } });
+        if (plugins.code !== 0) {
+            problems.push(`\`${pulumi.command} plugin ls\` failed (${plugins.code}): ${plugins.stderr.trim()}`);
+        } else {
+            const listed = JSON.parse(plugins.stdout || "[]") as { name: string; kind: string; version: string }[];
+            const have = listed.filter((p) => p.kind === "resource").map((p) => `${p.name} ${p.version}`);
+            const missing = pinnedPlugins().filter((p) => !have.includes(p));
+            if (missing.length > 0) {
+                problems.push(`${pulumi.command} lacks the resource plugins ${missing.join(", ")} that package.json pins: run scripts/ensure-pulumi.sh (or npm run prereqs)`);
+            }
         }
     }
     if (problems.length > 0 || !pulumi) {

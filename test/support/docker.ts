@@ -1,8 +1,9 @@
 // A thin wrapper over the docker CLI: every call the cluster tier makes goes through here.
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { run } from "./process";
 
 export interface Result {
     readonly code: number;
@@ -11,15 +12,11 @@ export interface Result {
 }
 
 /** Runs docker; `input` is written to its stdin (e.g. a tar stream for `docker cp -`); `env` is added to its environment. */
-export function docker(args: readonly string[], timeoutMs = 120_000, input?: Buffer, env: Record<string, string> = {}): Promise<Result> {
-    return new Promise((resolve) => {
-        const options = { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, ...env } };
-        const child = execFile("docker", args, options, (error, stdout, stderr) => {
-            const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-            resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() || (error && code !== 0 ? error.message : "") });
-        });
-        child.stdin?.end(input);
-    });
+export async function docker(args: readonly string[], timeoutMs = 120_000, input?: Buffer, env: Record<string, string> = {}): Promise<Result> {
+    const result = await run("docker", args, { timeoutMs, input, env });
+    // Ended by a signal (the timeout) or never started: a failure all the same.
+    const code = result.code ?? 1;
+    return { code, stdout: result.stdout, stderr: result.stderr || (code !== 0 ? `docker exited with status ${code} and printed nothing on stderr` : "") };
 }
 
 /** Runs docker and returns stdout; throws with the command and its stderr when it fails. */

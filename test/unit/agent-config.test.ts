@@ -71,8 +71,62 @@ describe("base files in consul-config/", () => {
         }
     });
     test("every setting is explained by a comment for a beginner", () => {
+        // Control: the rule finds an unexplained setting, and takes a block's lines as its opening line's.
+        assert.deepEqual(unexplainedSettings("# Header.\n\na = 1\n\n# B.\nb {\n  c = 2\n}\nd = 3\n\ne = 4\n"), ["line 11: e = 4"]);
         for (const file of all) {
-            assert.match(baseFile(file), /^# /, `${file} starts with a comment`);
+            assert.ok(settingLines(baseFile(file)).length > 0, `control: ${file} has settings`);
+            const unexplained = unexplainedSettings(baseFile(file)).filter((s) => !notYetExplained.includes(`${file} ${s.replace(/^line \d+: /, "")}`));
+            assert.deepEqual(unexplained, [], `${file}: settings without a comment`);
         }
     });
 });
+
+/** Settings of consul-config/ known to have no comment yet ("file setting"); consul-config/ is not the tests' to change. */
+const notYetExplained = ['common.hcl log_level = "INFO"'];
+
+/** The top-level settings of an HCL file, `key = value` lines and block openings, as [line index, text]. */
+function settingLines(text: string): [number, string][] {
+    const found: [number, string][] = [];
+    let depth = 0;
+    text.split("\n").forEach((line, i) => {
+        const code = line.replace(/"[^"]*"/g, '""').replace(/#.*/, "");
+        if (depth === 0 && /^[a-z_]+\s*(=|\{)/.test(code)) {
+            found.push([i, line.trim()]);
+        }
+        depth += (code.match(/\{/g) ?? []).length - (code.match(/\}/g) ?? []).length;
+    });
+    return found;
+}
+
+/**
+ * The top-level settings no comment explains, as "line N: text". Lines with no blank line between them
+ * make a paragraph; a setting is explained when its paragraph starts with a comment, or when the
+ * paragraph above is comments only (a file's header, over the role's first setting). A block's own lines
+ * belong to its opening line.
+ */
+function unexplainedSettings(text: string): string[] {
+    const lines = text.split("\n");
+    const isComment = (i: number) => /^\s*#/.test(lines[i]);
+    /** The first line of the paragraph holding line i. */
+    const paragraphStart = (i: number) => {
+        while (i > 0 && lines[i - 1].trim() !== "") i--;
+        return i;
+    };
+    return settingLines(text)
+        .filter(([i]) => {
+            const start = paragraphStart(i);
+            if (isComment(start)) {
+                return false;
+            }
+            let above = start - 1;
+            while (above >= 0 && lines[above].trim() === "") above--;
+            if (above < 0) {
+                return true;
+            }
+            for (let j = paragraphStart(above); j <= above; j++) {
+                if (!isComment(j)) return true;
+            }
+            return false;
+        })
+        .map(([i, setting]) => `line ${i + 1}: ${setting}`);
+}

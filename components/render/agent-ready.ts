@@ -10,7 +10,7 @@
 // - a client: every token it starts with (its agent token and the tokens its services register with),
 //   which acl-init creates. A token answers only once the datacenter has a leader.
 // - a primary datacenter's server: nothing.
-import { AgentModel, DatacenterModel } from "./topology";
+import { AgentModel, DatacenterModel } from "../model/stack-model";
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -18,11 +18,10 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export const readyScriptPath = "/consul/bin/agent-ready.sh";
 
 /**
- * sh defining `waiting_for` (what a log line names) and `ready` (true once the agent can start).
- * `primaryServerWanAddresses` is where a secondary server asks for its replication token; undefined for
- * agents that do not ask the primary.
+ * sh defining `waiting_for` (what a log line names) and `ready` (true once the agent can start); undefined
+ * for a primary server, which waits for nothing. A secondary server asks the primary's servers (dc.wanJoin).
  */
-export function agentReadyScript(dc: DatacenterModel, agent: AgentModel, primaryServerWanAddresses: readonly string[]): string | undefined {
+export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string | undefined {
     const isPrimary = dc.name === dc.primaryDatacenter;
     if (agent.role === "server" && isPrimary) {
         return undefined;
@@ -40,7 +39,7 @@ export function agentReadyScript(dc: DatacenterModel, agent: AgentModel, primary
             `waiting_for=${quote(`the replication token in ${dc.primaryDatacenter}`)}`,
             "t=$(sed -n 's/.*\"replication\": *\"\\([^\"]*\\)\".*/\\1/p' /consul/config/acl-tokens.json)",
             "ready() {",
-            `  for address in ${primaryServerWanAddresses.map(quote).join(" ")}; do`,
+            `  for address in ${dc.wanJoin.map(quote).join(" ")}; do`,
             `    ${resolves(`server.${dc.primaryDatacenter}.consul`)} && return 0`,
             "  done",
             "  return 1",

@@ -1,6 +1,6 @@
-// Demo services: the `services` of a datacenter in stack config, checked, laid out on fixed addresses,
-// and turned into the service definition files its client agent loads. Pure: no Pulumi, no Docker.
-import { hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
+// Demo services: the `services` of a datacenter in stack config, checked and laid out on fixed addresses
+// (render/service-definitions.ts turns them into what the agents load). Pure: no Pulumi, no Docker.
+import { hostAddress, Ipv4Cidr } from "./cidr";
 
 /** One entry of `datacenters[i].services`, as the user wrote it. */
 export interface ServiceSettings {
@@ -91,8 +91,7 @@ export function serviceProblems(services: unknown, clients: unknown, key: string
 }
 
 /** The instances of one datacenter's services, on fixed addresses from .201. Expects validated settings. */
-export function serviceInstances(datacenter: string, subnet: string, services: readonly ServiceSettings[], namePrefix = ""): ServiceInstance[] {
-    const cidr = parseCidr(subnet) as Ipv4Cidr;
+export function serviceInstances(datacenter: string, cidr: Ipv4Cidr, services: readonly ServiceSettings[], namePrefix = ""): ServiceInstance[] {
     let next = instanceOffset + 1;
     return services.flatMap((s) =>
         Array.from({ length: s.instances ?? 1 }, (_, i) => ({
@@ -106,39 +105,4 @@ export function serviceInstances(datacenter: string, subnet: string, services: r
             checkIntervalSeconds: s.check?.intervalSeconds ?? 5,
         })),
     );
-}
-
-/**
- * The service definitions a client agent loads from its config dir (services.json): every instance of
- * the datacenter, each with its HTTP check. `tokens` maps a service name to the token that may register
- * it, so the file is a secret.
- */
-export function serviceDefinitions(instances: readonly ServiceInstance[], tokens: Record<string, string>): object {
-    return {
-        services: instances.map((i) => ({
-            id: i.id,
-            name: i.service,
-            address: i.address,
-            port: i.port,
-            tags: i.tags,
-            meta: { instance: i.id },
-            token: tokens[i.service],
-            check: {
-                id: `${i.id}-http`,
-                name: `HTTP ${i.checkPath} on ${i.id}`,
-                http: `http://${i.address}:${i.port}${i.checkPath}`,
-                interval: `${i.checkIntervalSeconds}s`,
-                timeout: "2s",
-            },
-        })),
-    };
-}
-
-/** What an instance serves: a page that names it, and its health check path. */
-export function instancePages(i: ServiceInstance): { path: string; content: string }[] {
-    const page = `${JSON.stringify({ service: i.service, instance: i.id, datacenter: i.datacenter })}\n`;
-    return [
-        { path: "/index.html", content: page },
-        { path: i.checkPath === "/" ? "/index.html" : i.checkPath, content: "ok\n" },
-    ].filter((p, idx, all) => all.findIndex((q) => q.path === p.path) === idx);
 }

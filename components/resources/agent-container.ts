@@ -3,8 +3,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AgentFile, startScript } from "./agent-files";
-import { shellHealthcheck } from "./healthcheck";
-import { AgentModel } from "./topology";
+import { AgentModel } from "../model/stack-model";
+import { shellHealthcheck } from "../render/healthcheck";
 
 // The healthcheck uses only what the image ships (busybox wget): healthy once the agent knows its
 // datacenter's Raft leader, which is when it can serve reads and writes. For a server that has been

@@ -1,95 +1,19 @@
-// The typed model of the cluster, and the checks that turn raw stack config into it.
-// Pure: no Pulumi, no Docker, so every rule here is tested on its own.
-import { cidrsOverlap, hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
-import { instanceOffset, serviceProblems, ServiceSettings } from "./services";
-import { nodeId } from "./node-id";
-
-/** One entry of the `datacenters` stack config, as the user wrote it. */
-export interface DatacenterSettings {
-    readonly name: string;
-    readonly servers: number;
-    readonly clients: number;
-    readonly subnet: string;
-    readonly httpPort: number;
-    readonly dnsPort: number;
-    /** Demo services registered on this datacenter's client agent; none unless set. */
-    readonly services?: readonly ServiceSettings[];
-}
-
-/** The whole stack config, as the user wrote it. */
-export interface StackSettings {
-    readonly image: string;
-    readonly datacenters: readonly DatacenterSettings[];
-    readonly wanSubnet: string;
-    readonly publishAddress: string;
-    readonly namePrefix: string;
-    /** Optional: when absent the stack generates one. A secret, so no message ever repeats it. */
-    readonly gossipKey?: string;
-    /** Image of the demo service instances. */
-    readonly demoImage: string;
-}
-
-export type AgentRole = "server" | "client";
-
-export interface AgentModel {
-    /** Container name, hostname and Consul node name, e.g. dc1-server1. */
-    readonly name: string;
-    readonly datacenter: string;
-    readonly role: AgentRole;
-    /** 1-based position among the agents of its role, e.g. 2 for dc1-server2. */
-    readonly ordinal: number;
-    /** The Consul node ID: the same for the same datacenter and name in every stack (node-id.ts). */
-    readonly nodeId: string;
-    readonly lanAddress: string;
-    /** Servers only: the address on the WAN network that federates datacenters. */
-    readonly wanAddress?: string;
-}
-
-export interface DatacenterModel {
-    readonly name: string;
-    readonly primaryDatacenter: string;
-    readonly subnet: string;
-    readonly gateway: string;
-    /** A free address below the servers' range, for one-off tools such as the acl-init container. */
-    readonly utilityAddress: string;
-    readonly servers: readonly AgentModel[];
-    readonly clients: readonly AgentModel[];
-}
-
-/** What the ConsulDatacenter component needs to lay out one datacenter. */
-export interface DatacenterLayout {
-    readonly name: string;
-    readonly primaryDatacenter: string;
-    readonly servers: number;
-    readonly clients: number;
-    readonly subnet: string;
-    /** One WAN address per server, in order. */
-    readonly wanAddresses: readonly string[];
-    readonly namePrefix?: string;
-}
-
-export interface StackPlan {
-    readonly datacenters: readonly (DatacenterSettings & { readonly wanAddresses: readonly string[] })[];
-    readonly primaryDatacenter: string;
-    readonly wan: { readonly subnet: string; readonly gateway: string };
-    readonly warnings: readonly string[];
-}
-
-/** Thrown with every problem found, so a user fixes their config in one pass. */
-export class ConfigProblems extends Error {
-    constructor(readonly problems: readonly string[], heading = "Invalid stack config") {
-        super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-        this.name = "ConfigProblems";
-    }
-}
+// Every check of the stack config, each problem naming its config key and what is allowed. compile.ts
+// runs them all and lists every problem at once. Pure: no Pulumi, no Docker, no files.
+import { isIPv4 } from "node:net";
+import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
+import { parseKvSeed } from "./kv-seed";
+import { instanceOffset, serviceProblems } from "./services";
+import { DatacenterSettings, StackSettings } from "./settings";
+import { baseConfigFiles } from "./stack-model";
 
 // Fixed host offsets inside a subnet: .1 is Docker's gateway, servers from .11, clients from .101,
 // demo service instances from .201 (services.ts).
-const serverOffset = 10;
-const clientOffset = 100;
+export const serverOffset = 10;
+export const clientOffset = 100;
 const maxServers = clientOffset - serverOffset - 1;
 const maxClients = instanceOffset - clientOffset;
-const wanOffset = 10;
+export const wanOffset = 10;
 
 const datacenterNamePattern = /^[a-z0-9_-]+$/;
 const namePrefixPattern = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/;
@@ -210,17 +134,35 @@ function subnetOverlapProblems(settings: StackSettings): string[] {
     return problems;
 }
 
-/**
- * Each datacenter's server WAN addresses, given its server count, in config order. They run on across
- * datacenters, so appending a datacenter moves no one, but a change before a datacenter moves its servers.
- */
-function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): string[][] {
-    let next = wanOffset + 1;
-    return serverCounts.map((count) => Array.from({ length: count }, () => hostAddress(wan, next++)));
+function fileProblems(settings: StackSettings): string[] {
+    const problems: string[] = [];
+    const { dir, files } = settings.baseConfig;
+    const required = [...new Set(Object.values(baseConfigFiles).flat())];
+    const missing = required.filter((f) => files[f] === undefined);
+    if (missing.length > 0) {
+        problems.push(`baseConfigDir: ${dir} must hold ${required.join(", ")} (copy consul-config/ and change it); ${missing.join(", ")} missing`);
+    }
+    const seed = settings.kvSeed;
+    if (seed && seed.text === undefined) {
+        problems.push(`kvSeed: ${seed.path} does not exist`);
+    } else if (seed?.text !== undefined) {
+        try {
+            parseKvSeed(seed.text, "kvSeed", seed.path);
+        } catch (e) {
+            problems.push((e as Error).message);
+        }
+    }
+    if (settings.keepData && !settings.gossipKey) {
+        problems.push(
+            "keepData: kept volumes hold the agents' gossip keyring, so the next stack must use the same key. Set one first: " +
+                "pulumi config set --secret gossipKey \"$(consul keygen)\" (or 32 random bytes, base64).",
+        );
+    }
+    return problems;
 }
 
-/** Validates the whole stack config and assigns every server its WAN address. Throws ConfigProblems. */
-export function planStack(settings: StackSettings): StackPlan {
+/** Every problem with the stack config; empty when there is none. */
+export function stackProblems(settings: StackSettings): string[] {
     const problems: string[] = [];
     const push = (p: string | undefined) => p && problems.push(p);
 
@@ -229,7 +171,7 @@ export function planStack(settings: StackSettings): StackPlan {
     if (settings.gossipKey !== undefined) {
         push(gossipKeyProblem("gossipKey", settings.gossipKey));
     }
-    if (typeof settings.publishAddress !== "string" || !/^\d{1,3}(\.\d{1,3}){3}$/.test(settings.publishAddress)) {
+    if (typeof settings.publishAddress !== "string" || !isIPv4(settings.publishAddress)) {
         problems.push(`publishAddress must be an IPv4 address such as 127.0.0.1, not ${show(settings.publishAddress)}`);
     }
     if (typeof settings.namePrefix !== "string" || !namePrefixPattern.test(settings.namePrefix)) {
@@ -237,13 +179,14 @@ export function planStack(settings: StackSettings): StackPlan {
             `namePrefix must be empty or start with a letter or digit followed by letters, digits, "_", "." or "-", not ${show(settings.namePrefix)}`,
         );
     }
+    problems.push(...fileProblems(settings));
     const wan = parseCidr(settings.wanSubnet);
     if (typeof wan === "string") {
         problems.push(`wanSubnet ${wan}`);
     }
     if (!Array.isArray(settings.datacenters) || settings.datacenters.length === 0) {
         problems.push("datacenters must be a list of at least one datacenter; the first is the primary");
-        throw new ConfigProblems(problems);
+        return problems;
     }
 
     const names = new Map<string, number>();
@@ -263,47 +206,5 @@ export function planStack(settings: StackSettings): StackPlan {
     if (typeof wan !== "string" && wanOffset + totalServers >= 2 ** (32 - wan.prefix) - 1) {
         problems.push(`wanSubnet ${wan.text} has no room for ${totalServers} servers; use a larger subnet`);
     }
-    if (problems.length > 0) {
-        throw new ConfigProblems(problems);
-    }
-
-    const wanCidr = wan as Ipv4Cidr;
-    const wanAddresses = wanAddressesInOrder(wanCidr, settings.datacenters.map((dc) => dc.servers));
-    const datacenters = settings.datacenters.map((dc, i) => ({ ...dc, wanAddresses: wanAddresses[i] }));
-    const warnings = settings.datacenters.flatMap((dc, i) =>
-        datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`),
-    );
-    return {
-        datacenters,
-        primaryDatacenter: settings.datacenters[0].name,
-        wan: { subnet: wanCidr.text, gateway: hostAddress(wanCidr, 1) },
-        warnings,
-    };
-}
-
-/** The agents of one datacenter with their fixed names and addresses. Expects a validated layout. */
-export function datacenterModel(layout: DatacenterLayout): DatacenterModel {
-    const subnet = parseCidr(layout.subnet) as Ipv4Cidr;
-    const prefix = layout.namePrefix ?? "";
-    const agent = (role: AgentRole, ordinal: number, wanAddress?: string): AgentModel => {
-        const name = `${prefix}${layout.name}-${role}${ordinal}`;
-        return {
-            name,
-            datacenter: layout.name,
-            role,
-            ordinal,
-            nodeId: nodeId(layout.name, name),
-            lanAddress: hostAddress(subnet, (role === "server" ? serverOffset : clientOffset) + ordinal),
-            ...(wanAddress ? { wanAddress } : {}),
-        };
-    };
-    return {
-        name: layout.name,
-        primaryDatacenter: layout.primaryDatacenter,
-        subnet: layout.subnet,
-        gateway: hostAddress(subnet, 1),
-        utilityAddress: hostAddress(subnet, serverOffset),
-        servers: Array.from({ length: layout.servers }, (_, i) => agent("server", i + 1, layout.wanAddresses[i])),
-        clients: Array.from({ length: layout.clients }, (_, i) => agent("client", i + 1)),
-    };
+    return problems;
 }

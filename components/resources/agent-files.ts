@@ -4,26 +4,21 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { aclTokensConfig } from "./acl";
-import { agentReadyScript, readyScriptPath } from "./agent-ready";
-import { agentConfig, baseConfigFiles, configDir, gossipConfig, renderJson, tlsDir } from "./agent-config";
-import { AgentModel, DatacenterModel } from "./topology";
+import { AgentModel, baseConfigFiles, DatacenterModel } from "../model/stack-model";
+import { aclTokensConfig } from "../render/acl";
+import { agentConfig, configDir, gossipConfig, renderJson, tlsDir } from "../render/agent-config";
+import { agentReadyScript, readyScriptPath } from "../render/agent-ready";
+import { CertificatePem } from "./certificates";
 
 /**
  * The container's command, given to `sh -c` rather than uploaded: each upload is one more Docker API
  * call between a replaced agent's removal and its start, while its published port is down.
  */
-export const startScript = fs.readFileSync(path.join(__dirname, "agent-start.sh"), "utf8");
+export const startScript = fs.readFileSync(path.join(__dirname, "..", "render", "agent-start.sh"), "utf8");
 
 export interface AgentFile {
     readonly file: string;
     readonly content: pulumi.Input<string>;
-}
-
-/** A certificate and its key, PEM. */
-export interface CertificatePem {
-    readonly certPem: pulumi.Input<string>;
-    readonly privateKeyPem: pulumi.Input<string>;
 }
 
 /** What one datacenter's agents share; every secret in it is an Input the stack treats as a secret. */
@@ -31,8 +26,6 @@ export interface DatacenterFiles {
     /** The base config files (common.hcl, server.hcl, client.hcl) by name, as read from baseConfigDir. */
     readonly baseConfig: Readonly<Record<string, string>>;
     readonly gossipKey: pulumi.Input<string>;
-    /** Another datacenter's server WAN addresses; empty for the primary. */
-    readonly wanJoin: pulumi.Input<pulumi.Input<string>[]>;
     readonly caCertPem: pulumi.Input<string>;
     /** Servers present this certificate for server.<dc>.consul. */
     readonly serverCert: CertificatePem;
@@ -57,17 +50,14 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
         .apply(([agentToken, initialManagement, replication]) =>
             renderJson(aclTokensConfig({ agent: agentToken, initialManagement, replication })),
         );
-    const wanJoin = pulumi.output(shared.wanJoin);
-    const agentJson = wanJoin.apply((join) => renderJson(agentConfig(dc, agent, isServer ? join : [])));
     // What this agent waits for on its first start (nothing for the primary's servers).
-    const readyScript =
-        agentReadyScript(dc, agent, []) === undefined ? undefined : wanJoin.apply((join) => agentReadyScript(dc, agent, join) as string);
+    const readyScript = agentReadyScript(dc, agent);
     // A client exists only in a datacenter with a client certificate.
     const cert = (isServer ? shared.serverCert : shared.clientCert) as CertificatePem;
     const certBase = agent.role;
     return [
         ...baseConfigFiles[agent.role].map((file) => ({ file: `${configDir}/${file}`, content: shared.baseConfig[file] })),
-        { file: `${configDir}/agent.json`, content: agentJson },
+        { file: `${configDir}/agent.json`, content: renderJson(agentConfig(dc, agent)) },
         { file: `${configDir}/gossip.json`, content: pulumi.secret(pulumi.output(shared.gossipKey).apply((key) => renderJson(gossipConfig(key)))) },
         { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokens) },
         { file: `${tlsDir}/ca.pem`, content: shared.caCertPem },

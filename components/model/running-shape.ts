@@ -1,8 +1,8 @@
 // What runs now, as the Docker host's networks list it, and the config changes that a running cluster cannot
-// take in one `pulumi up`. index.ts reads the networks, so such a change is refused at preview, before any
+// take in one `pulumi up`. resources/running-cluster.ts reads the networks, so such a change is refused at preview, before any
 // datacenter is touched. Pure: no Pulumi, no I/O.
 import { cidrsOverlap, Ipv4Cidr, parseCidr, parseIpv4 } from "./cidr";
-import { datacenterModel, StackPlan } from "./topology";
+import { StackModel } from "./stack-model";
 
 /** A server container that runs now, on the WAN network. */
 export interface RunningServer {
@@ -101,7 +101,7 @@ const leaveFirst =
     "`consul leave` in it): the check counts only servers that run";
 
 /** Problems with going from what runs now (`running`, undefined when nothing does) to `plan`. */
-export function shapeChangeProblems(running: RunningShape | undefined, plan: StackPlan, namePrefix: string): ShapeChange {
+export function shapeChangeProblems(running: RunningShape | undefined, plan: StackModel): ShapeChange {
     const problems: string[] = [];
     const warnings: string[] = [];
     if (!running) {
@@ -122,10 +122,10 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
     plan.datacenters.forEach((dc, i) => {
         const now = runningByName.get(dc.name);
         if (!now) {
-            const taken = removed.find((r) => r.subnet && cidrsOverlap(parseCidr(r.subnet) as Ipv4Cidr, parseCidr(dc.subnet) as Ipv4Cidr));
+            const taken = removed.find((r) => r.subnet && cidrsOverlap(parseCidr(r.subnet) as Ipv4Cidr, dc.subnet));
             if (taken) {
                 problems.push(
-                    `datacenters[${i}].subnet: ${dc.name} takes ${dc.subnet}, which overlaps ${taken.subnet} of ${taken.name}, a ` +
+                    `datacenters[${i}].subnet: ${dc.name} takes ${dc.subnet.text}, which overlaps ${taken.subnet} of ${taken.name}, a ` +
                         `datacenter this update removes. Pulumi deletes ${taken.name}'s network only at the end of the update, after ` +
                         `creating ${dc.name}'s, and Docker refuses overlapping networks. Remove ${taken.name} in one \`pulumi up\`, ` +
                         `then add ${dc.name} in the next.`,
@@ -133,7 +133,7 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
             }
             return;
         }
-        if (now.subnet !== undefined && now.subnet !== dc.subnet) {
+        if (now.subnet !== undefined && now.subnet !== dc.subnet.text) {
             problems.push(
                 `datacenters[${i}].subnet: ${dc.name} runs on ${now.subnet}. Another subnet replaces its LAN network and gives ` +
                     "every agent a new address at once, while Raft knows each server by its address (Consul's outage guide has " +
@@ -144,7 +144,7 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
                         : `to move ${dc.name}, remove it in one \`pulumi up\` and add it back in the next (its own data goes with it).`),
             );
         }
-        problems.push(...quorumProblems(now, dc.servers, `datacenters[${i}].servers`, warnings));
+        problems.push(...quorumProblems(now, dc.servers.length, `datacenters[${i}].servers`, warnings));
     });
     for (const dc of removed) {
         warnings.push(
@@ -153,7 +153,7 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
                 `\`consul force-leave -prune -wan <server>.${dc.name}\`.`,
         );
     }
-    problems.push(...wanConflicts(running, plan, namePrefix));
+    problems.push(...wanConflicts(running, plan));
     return { problems, warnings };
 }
 
@@ -205,11 +205,11 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
  * order), or when a new datacenter starts all its servers at once. A new server of a running datacenter
  * starts only after its datacenter's rolling replacement, by when a holder in another datacenter has moved off.
  */
-function wanConflicts(running: RunningShape, plan: StackPlan, namePrefix: string): string[] {
+function wanConflicts(running: RunningShape, plan: StackModel): string[] {
     const runningServers = running.datacenters.flatMap((dc) => dc.servers);
     const holders = new Map(runningServers.map((s) => [s.wanAddress, s]));
     const before = new Map(runningServers.map((s) => [s.name, s]));
-    const next = plan.datacenters.map((dc) => datacenterModel({ ...dc, primaryDatacenter: plan.primaryDatacenter, namePrefix }));
+    const next = plan.datacenters;
     const nextNames = new Set(next.flatMap((dc) => dc.servers.map((s) => s.name)));
     const byKey = new Map<string, { conflicts: string[]; safe: string }>();
     const add = (key: string, conflict: string, safe: string) => {
@@ -253,7 +253,7 @@ function wanConflicts(running: RunningShape, plan: StackPlan, namePrefix: string
 }
 
 /** The change before datacenter `i` that moves its servers' WAN addresses, and how to make it without. */
-function shiftCause(running: RunningShape, plan: StackPlan, i: number): { key: string; safe: string } {
+function shiftCause(running: RunningShape, plan: StackModel, i: number): { key: string; safe: string } {
     for (let k = 0; k < i; k++) {
         const dc = plan.datacenters[k];
         const now = running.datacenters.find((d) => d.name === dc.name);
@@ -261,14 +261,14 @@ function shiftCause(running: RunningShape, plan: StackPlan, i: number): { key: s
             return { key: `datacenters[${k}]`, safe: `Add ${dc.name} after the datacenters that run.` };
         }
         const servers = Math.max(...now.servers.map((s) => s.ordinal));
-        if (servers < dc.servers) {
-            const after = plan.datacenters.slice(k + 1).reduce((n, d) => n + d.servers, 0);
+        if (servers < dc.servers.length) {
+            const after = plan.datacenters.slice(k + 1).reduce((n, d) => n + d.servers.length, 0);
             return {
                 key: `datacenters[${k}].servers`,
                 safe: `Grow ${dc.name} by at least ${after} servers at once (as many as the datacenters after it have), so that every moved address lands on a free one, or not at all.`,
             };
         }
-        if (servers > dc.servers) {
+        if (servers > dc.servers.length) {
             return {
                 key: `datacenters[${k}].servers`,
                 safe: `There is no safe way to shrink ${dc.name} in place while more than one datacenter follows it: WAN addresses follow the config order.`,

@@ -2,6 +2,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 
+/** A certificate and its key, PEM; the key a secret. */
+export interface CertificatePem {
+    readonly certPem: pulumi.Input<string>;
+    readonly privateKeyPem: pulumi.Input<string>;
+}
+
 export interface CertificateAuthority {
     readonly certPem: pulumi.Output<string>;
     /** A secret. */
@@ -41,7 +47,7 @@ export function certificateAuthority(name: string, opts: pulumi.CustomResourceOp
 /** A key and a certificate signed by the stack's CA, for both TLS server and client use. */
 export function issueCertificate(
     name: string,
-    ca: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> },
+    ca: CertificatePem,
     subject: { readonly commonName: string; readonly dnsNames: string[]; readonly ipAddresses: string[] },
     opts: pulumi.CustomResourceOptions,
 ): IssuedCertificate {
@@ -84,7 +90,7 @@ export function datacenterCertificates(
     name: string,
     datacenter: string,
     withClients: boolean,
-    ca: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> },
+    ca: CertificatePem,
     opts: pulumi.CustomResourceOptions,
 ): { server: IssuedCertificate; client?: IssuedCertificate } {
     const subject = (role: string) => ({ commonName: `${role}.${datacenter}.consul`, dnsNames: [`${role}.${datacenter}.consul`, "localhost"], ipAddresses: ["127.0.0.1"] });

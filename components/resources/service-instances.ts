@@ -3,8 +3,9 @@
 // (services.ts); these are the real processes its checks ask.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { shellHealthcheck } from "./healthcheck";
-import { instancePages, ServiceInstance } from "./services";
+import { ServiceInstance } from "../model/services";
+import { shellHealthcheck } from "../render/healthcheck";
+import { instancePages } from "../render/service-definitions";
 
 const webRoot = "/www";
 

@@ -1,6 +1,6 @@
 // The per-agent Consul config, produced from the topology model by pure functions. The commented base
 // files in consul-config/ hold everything that is the same for every agent of a role.
-import { AgentModel, AgentRole, DatacenterModel } from "./topology";
+import { AgentModel, DatacenterModel } from "../model/stack-model";
 
 /** The fields this project writes into each agent's generated agent.json. */
 export interface AgentConfig {
@@ -21,17 +21,8 @@ export const configDir = "/consul/config";
 /** Where the base files expect the CA and the agent's certificate (server.pem or client.pem). */
 export const tlsDir = "/consul/tls";
 
-/** The base files in consul-config/ that an agent of each role loads, in merge order. */
-export const baseConfigFiles: Record<AgentRole, readonly string[]> = {
-    server: ["common.hcl", "server.hcl"],
-    client: ["common.hcl", "client.hcl"],
-};
-
-/**
- * Config for one agent. `wanJoin` is the WAN addresses of another datacenter's servers: a secondary
- * datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
- */
-export function agentConfig(dc: DatacenterModel, agent: AgentModel, wanJoin: readonly string[]): AgentConfig {
+/** Config for one agent of the datacenter. */
+export function agentConfig(dc: DatacenterModel, agent: AgentModel): AgentConfig {
     const common = {
         node_name: agent.name,
         datacenter: dc.name,
@@ -47,7 +38,7 @@ export function agentConfig(dc: DatacenterModel, agent: AgentModel, wanJoin: rea
         advertise_addr_wan: agent.wanAddress,
         bootstrap_expect: dc.servers.length,
         ...(peers.length > 0 ? { retry_join: peers } : {}),
-        ...(wanJoin.length > 0 ? { retry_join_wan: [...wanJoin] } : {}),
+        ...(dc.wanJoin.length > 0 ? { retry_join_wan: [...dc.wanJoin] } : {}),
         // Secondary servers copy the primary's ACL policies and tokens, so tokens work in every DC.
         ...(dc.name !== dc.primaryDatacenter ? { acl: { enable_token_replication: true } } : {}),
     };

@@ -1,0 +1,50 @@
+// The stack config as the user writes it (Pulumi.<stack>.yaml, or ConsulFederation's args), before any
+// check: the input of compileStack. Files the config names arrive as text, read by the caller, so that
+// compiling stays pure.
+import { ServiceSettings } from "./services";
+
+/** One entry of the `datacenters` stack config. */
+export interface DatacenterSettings {
+    readonly name: string;
+    readonly servers: number;
+    readonly clients: number;
+    readonly subnet: string;
+    readonly httpPort: number;
+    readonly dnsPort: number;
+    /** Demo services registered on this datacenter's client agent; none unless set. */
+    readonly services?: readonly ServiceSettings[];
+}
+
+/** A file the config names: its path as written, for messages, and its text; undefined when it does not exist. */
+export interface NamedFile {
+    readonly path: string;
+    readonly text?: string;
+}
+
+export interface StackSettings {
+    readonly image: string;
+    readonly datacenters: readonly DatacenterSettings[];
+    readonly wanSubnet: string;
+    readonly publishAddress: string;
+    readonly namePrefix: string;
+    /** Optional: when absent the stack generates one. A secret, so no message ever repeats it. */
+    readonly gossipKey?: string;
+    /** Image of the demo service instances. */
+    readonly demoImage: string;
+    /** Keep the agents' data volumes on destroy; needs a fixed gossipKey. */
+    readonly keepData: boolean;
+    /** Let the anonymous token read node and service names, for DNS. */
+    readonly dnsAnonymousRead: boolean;
+    /** `kvSeed`: a JSON file of key → value written once the primary is up; no seed when absent. */
+    readonly kvSeed?: NamedFile;
+    /** `baseConfigDir`: the directory of the base config files, and each file's text by name. */
+    readonly baseConfig: { readonly dir: string; readonly files: Readonly<Record<string, string | undefined>> };
+}
+
+/** Thrown with every problem found, so a user fixes their config in one pass. */
+export class ConfigProblems extends Error {
+    constructor(readonly problems: readonly string[], heading = "Invalid stack config") {
+        super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigProblems";
+    }
+}

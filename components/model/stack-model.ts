@@ -1,0 +1,68 @@
+// The compiled model of the whole federation (compile.ts makes it): every datacenter with its agents,
+// their names, node IDs and addresses, its published ports and service instances. Everything later in the
+// pipeline (agent configs, scripts, Docker resources) reads it; nothing is worked out twice.
+import { Ipv4Cidr } from "./cidr";
+import { ServiceInstance, ServiceSettings } from "./services";
+
+export type AgentRole = "server" | "client";
+
+/** The base files in consul-config/ (the stack's baseConfigDir) that an agent of each role loads, in merge order. */
+export const baseConfigFiles: Record<AgentRole, readonly string[]> = {
+    server: ["common.hcl", "server.hcl"],
+    client: ["common.hcl", "client.hcl"],
+};
+
+export interface AgentModel {
+    /** Container name, hostname and Consul node name, e.g. dc1-server1. */
+    readonly name: string;
+    readonly datacenter: string;
+    readonly role: AgentRole;
+    /** 1-based position among the agents of its role, e.g. 2 for dc1-server2. */
+    readonly ordinal: number;
+    /** The Consul node ID: the same for the same datacenter and name in every stack (node-id.ts). */
+    readonly nodeId: string;
+    readonly lanAddress: string;
+    /** Servers only: the address on the WAN network that federates datacenters. */
+    readonly wanAddress?: string;
+}
+
+export interface DatacenterModel {
+    readonly name: string;
+    readonly primaryDatacenter: string;
+    readonly subnet: Ipv4Cidr;
+    readonly gateway: string;
+    /** A free address below the servers' range, for one-off tools such as the acl-init container. */
+    readonly utilityAddress: string;
+    readonly servers: readonly AgentModel[];
+    readonly clients: readonly AgentModel[];
+    /** The WAN addresses its servers join: the primary's servers; empty for the primary. */
+    readonly wanJoin: readonly string[];
+    /** Publishes the UI/API and DNS: the first client (applications talk to their local agent), else the first server. */
+    readonly published: AgentModel;
+    /** Host ports of the HTTPS UI/API and of DNS (tcp and udp). */
+    readonly ports: { readonly http: number; readonly dns: number };
+    readonly services: readonly ServiceSettings[];
+    /** Each demo service instance, registered on the first client. */
+    readonly instances: readonly ServiceInstance[];
+}
+
+export interface StackModel {
+    readonly image: string;
+    readonly demoImage: string;
+    readonly namePrefix: string;
+    /** Host IP the published ports bind to. */
+    readonly publishAddress: string;
+    readonly gossipKey?: string;
+    readonly keepData: boolean;
+    readonly dnsAnonymousRead: boolean;
+    readonly primaryDatacenter: string;
+    readonly wan: { readonly subnet: Ipv4Cidr; readonly gateway: string };
+    /** The primary first. */
+    readonly datacenters: readonly DatacenterModel[];
+    /** Every demo service name of any datacenter, sorted: one token each. */
+    readonly serviceNames: readonly string[];
+    readonly kvSeed: readonly (readonly [string, string])[];
+    /** The base config files by name. */
+    readonly baseConfig: Readonly<Record<string, string>>;
+    readonly warnings: readonly string[];
+}

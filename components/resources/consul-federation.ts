@@ -1,0 +1,186 @@
+// The whole federation as one component: stack settings in, one compiled model, then the stack's CA,
+// tokens and WAN network, one ConsulDatacenter per datacenter (the first is primary) and the ACL
+// bootstrap. Another Pulumi program gets a multi-datacenter Consul with `new ConsulFederation(...)`.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { compileStack } from "../model/compile";
+import { ConfigProblems, DatacenterSettings, NamedFile, StackSettings } from "../model/settings";
+import { StackModel } from "../model/stack-model";
+import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicationPolicyName, replicationPolicyRules, TokenSpec } from "../render/acl";
+import { AclBootstrap } from "./acl-bootstrap";
+import { certificateAuthority } from "./certificates";
+import { ConsulDatacenter } from "./consul-datacenter";
+import { stackLabels } from "./labels";
+import { runningCluster } from "./running-cluster";
+import { randomGossipKey, randomSecretUuid } from "./secret-random";
+import { defaultBaseConfigDir, readBaseConfig } from "./stack-files";
+import { fixedToken } from "./tokens";
+
+export interface ConsulFederationArgs {
+    // Plain, not Input: the topology decides how many resources exist and their names, and every value
+    // is checked at preview.
+    /** Image reference of the agents, e.g. hashicorp/consul:1.22.7. */
+    readonly image: string;
+    /** The first is the primary: it holds the ACLs every other datacenter replicates. */
+    readonly datacenters: readonly DatacenterSettings[];
+    /** IPv4 CIDR of the Docker network every datacenter's servers share. */
+    readonly wanSubnet: string;
+    /** Host IP the published ports bind to: 127.0.0.1 keeps them off the network. */
+    readonly publishAddress: string;
+    /** Prefix for container, network and volume names, so stacks can share a Docker host. */
+    readonly namePrefix: string;
+    /** Image of the demo service instances (a static busybox httpd). */
+    readonly demoImage: string;
+    /** Keep the agents' data volumes on destroy, for the next `pulumi up`; needs gossipKey. */
+    readonly keepData: boolean;
+    /** Let the anonymous token read node and service names, so DNS answers without a token. */
+    readonly dnsAnonymousRead: boolean;
+    /** Base64 gossip key (16, 24 or 32 bytes); generated when absent. Treated as a secret. */
+    readonly gossipKey?: string;
+    /** KV keys written once the primary is up, from a JSON file of key → value. */
+    readonly kvSeed?: NamedFile;
+    /** The base config files every agent loads; the project's consul-config/ when absent. */
+    readonly baseConfig?: StackSettings["baseConfig"];
+}
+
+/** The example app (examples/app.ts): its own least-privilege token reads its KV prefix and discovers services. */
+const appService = "example-app";
+
+export class ConsulFederation extends pulumi.ComponentResource {
+    /** By datacenter: the HTTPS UI, e.g. https://127.0.0.1:8500/ui/dc1. */
+    public readonly uiUrls: pulumi.Output<Record<string, string>>;
+    /** By datacenter: host:port of the HTTPS API. */
+    public readonly httpAddrs: pulumi.Output<Record<string, string>>;
+    /** By datacenter: host:port of DNS (tcp and udp). */
+    public readonly dnsAddrs: pulumi.Output<Record<string, string>>;
+    /** By datacenter: the server and client container names. */
+    public readonly containers: pulumi.Output<Record<string, { servers: string[]; clients: string[] }>>;
+    /** Demo service names by datacenter. */
+    public readonly services: pulumi.Output<Record<string, string[]>>;
+    /** Where ACLs and the KV seed live. Fails when the running cluster cannot take the change. */
+    public readonly primaryDatacenter: pulumi.Output<string>;
+    /** A secret. */
+    public readonly gossipKey: pulumi.Output<string>;
+    /** The initial management token; a secret. */
+    public readonly aclBootstrapToken: pulumi.Output<string>;
+    /** The example app's least-privilege token; a secret. */
+    public readonly appToken: pulumi.Output<string>;
+    public readonly appKvPrefix: pulumi.Output<string>;
+    /** Trust it to reach the HTTPS UI and API: `curl --cacert`, or a browser's certificate store. */
+    public readonly caCertPem: pulumi.Output<string>;
+
+    constructor(name: string, args: ConsulFederationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("consul-multi-dc:index:ConsulFederation", name, {}, opts);
+        const model = this.compile(args);
+        model.warnings.forEach((w) => pulumi.log.warn(w, this));
+        const child = { parent: this };
+
+        // One key for every agent in every datacenter: 32 random bytes, as `consul keygen` makes.
+        this.gossipKey = model.gossipKey ? pulumi.secret(model.gossipKey) : randomGossipKey(`${name}-gossip-key`, child);
+        this.aclBootstrapToken = randomSecretUuid(`${name}-acl-management-token`, child);
+        const tokens = this.tokens(name, model);
+        const ca = certificateAuthority(`${name}-ca`, child);
+        const wan = new docker.Network(`${name}-wan`, {
+            name: `${model.namePrefix}consul-wan`,
+            driver: "bridge",
+            ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
+            labels: stackLabels({ "consul.role": "wan" }),
+        }, child);
+
+        // What runs now: a running datacenter's servers are replaced one at a time, and a change the running
+        // cluster cannot take is refused before any datacenter is touched.
+        const running = runningCluster(model, child);
+        const datacenters = model.datacenters.map((dc, i) => new ConsulDatacenter(`${name}-${dc.name}`, {
+            model: dc,
+            namePrefix: model.namePrefix,
+            formed: running.formed.apply((names) => names.includes(dc.name)),
+            keepData: model.keepData,
+            baseConfig: model.baseConfig,
+            image: model.image,
+            gossipKey: this.gossipKey,
+            wanNetwork: wan.name,
+            ca,
+            acl: i === 0
+                ? { agentTokens: tokens.agentSecrets, initialManagementToken: this.aclBootstrapToken }
+                : { agentTokens: tokens.agentSecrets, replicationToken: tokens.replication.apply((t) => t.secretId) },
+            services: { image: model.demoImage, tokens: tokens.serviceSecrets },
+            publishAddress: model.publishAddress,
+        }, { parent: this, dependsOn: running.checked }));
+
+        // Creates every token in the primary once its servers elect a leader; healthy when all exist.
+        const primary = model.datacenters[0];
+        new AclBootstrap(`${name}-acl`, {
+            datacenter: primary.name,
+            image: datacenters[0].imageId,
+            network: datacenters[0].lanNetwork,
+            address: primary.utilityAddress,
+            serverAddresses: primary.servers.map((s) => s.lanAddress),
+            caCertPem: ca.certPem,
+            managementToken: this.aclBootstrapToken,
+            tokens: tokens.all,
+            policies: [
+                { name: replicationPolicyName, rules: replicationPolicyRules },
+                ...(model.dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
+                { name: appPolicyName, rules: appPolicyRules({ service: appService, kvPrefix: `${appService}/`, discovers: model.serviceNames }) },
+            ],
+            anonymous: { policy: dnsPolicyName, grant: model.dnsAnonymousRead },
+            kv: model.kvSeed,
+            namePrefix: model.namePrefix,
+        }, { parent: this, dependsOn: running.checked });
+
+        const byDatacenter = <T>(pick: (dc: ConsulDatacenter) => pulumi.Output<T>) =>
+            pulumi.all(Object.fromEntries(model.datacenters.map((dc, i) => [dc.name, pick(datacenters[i])])));
+        this.uiUrls = byDatacenter((dc) => dc.uiUrl);
+        this.httpAddrs = byDatacenter((dc) => dc.httpAddr);
+        this.dnsAddrs = byDatacenter((dc) => dc.dnsAddr);
+        this.containers = byDatacenter((dc) => pulumi.all([dc.serverNames, dc.clientNames]).apply(([servers, clients]) => ({ servers, clients })));
+        this.services = pulumi.output(Object.fromEntries(model.datacenters.map((dc) => [dc.name, dc.services.map((s) => s.name)])));
+        // A refused change fails this output too, so the program fails while its outputs are pending, which
+        // is when Pulumi prints a RunError's message without a stack trace.
+        this.primaryDatacenter = running.checked.apply(() => model.primaryDatacenter);
+        this.appToken = pulumi.secret(tokens.app.apply((t) => t.secretId));
+        this.appKvPrefix = pulumi.output(`${appService}/`);
+        this.caCertPem = ca.certPem;
+        this.registerOutputs({
+            uiUrls: this.uiUrls, httpAddrs: this.httpAddrs, dnsAddrs: this.dnsAddrs, containers: this.containers, services: this.services,
+            primaryDatacenter: this.primaryDatacenter, gossipKey: this.gossipKey, aclBootstrapToken: this.aclBootstrapToken,
+            appToken: this.appToken, appKvPrefix: this.appKvPrefix, caCertPem: this.caCertPem,
+        });
+    }
+
+    /** Every problem with the args, listed at once in one error that names each key. */
+    private compile(args: ConsulFederationArgs): StackModel {
+        try {
+            return compileStack({ ...args, baseConfig: args.baseConfig ?? readBaseConfig(defaultBaseConfigDir, ".") });
+        } catch (e) {
+            throw e instanceof ConfigProblems ? new pulumi.ResourceError(e.message, this, true) : e;
+        }
+    }
+
+    /**
+     * Every token's secret ID is fixed in advance, so agents start with their tokens in their config: one
+     * per agent (a node identity), the replication token, one per demo service name (a service identity,
+     * shared by every datacenter that runs it) and the example app's.
+     */
+    private tokens(name: string, model: StackModel) {
+        const child = { parent: this };
+        const agents = model.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients]);
+        const agentTokens = agents.map((agent) => fixedToken(`${name}-${agent.name}-token`, {
+            description: `agent token for ${agent.name}`,
+            nodeIdentity: { node: agent.name, datacenter: agent.datacenter },
+        }, child));
+        const serviceTokens = model.serviceNames.map((service) =>
+            fixedToken(`${name}-service-${service}-token`, { description: `registers the ${service} service`, serviceIdentity: service }, child));
+        const replication = fixedToken(`${name}-acl-replication-token`, { description: "ACL replication for secondary datacenters", policy: replicationPolicyName }, child);
+        const app = fixedToken(`${name}-${appService}-token`, { description: `${appService} (examples/app.ts)`, policy: appPolicyName }, child);
+        const secrets = (names: readonly string[], specs: pulumi.Output<TokenSpec>[]) =>
+            Object.fromEntries(names.map((n, i) => [n, specs[i].apply((t) => t.secretId)]));
+        return {
+            agentSecrets: secrets(agents.map((a) => a.name), agentTokens),
+            serviceSecrets: secrets(model.serviceNames, serviceTokens),
+            replication,
+            app,
+            all: [...agentTokens, replication, ...serviceTokens, app],
+        };
+    }
+}
