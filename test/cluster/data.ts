@@ -108,54 +108,67 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
     for (let round = 1; round <= rounds; round++) {
         test(`data round ${round}/${rounds}: snapshot, destroy, up, restore; keepData destroy and up; restore again`, async () => {
             let c = cluster();
-            const user = await userState(c, round);
-            // The first round's snapshot lists dc1-client1 under a node ID of another stack, which the
-            // restore must clean up; the later rounds' snapshots list every agent as itself.
-            const foreign = round === 1 ? await foreignNodeId(c, "dc1-client1") : undefined;
+            let keeping = false;
+            // Back to the default, so that later destroys remove everything, even after a failure here. The
+            // gossip key stays fixed: kept volumes' keyrings hold it.
+            const backToDefault = async (stackOf: Cluster) => {
+                keeping = false;
+                await stackOf.stack.setConfig("keepData", { value: "false" });
+                await stackOf.stack.up({ onOutput: echo("  up |") });
+            };
             const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
-            await snapshot(["save", file, "--stack", c.stack.name]);
-            assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
+            try {
+                const user = await userState(c, round);
+                // The first round's snapshot lists dc1-client1 under a node ID of another stack, which the
+                // restore must clean up; the later rounds' snapshots list every agent as itself.
+                const foreign = round === 1 ? await foreignNodeId(c, "dc1-client1") : undefined;
+                await snapshot(["save", file, "--stack", c.stack.name]);
+                assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
 
-            // 1. Into a new stack.
-            let since = new Date();
-            await c.stack.destroy({ onOutput: echo("  destroy |") });
-            assert.deepEqual(await leftovers(c.stack.name), [], "the default destroy removes the data volumes too");
-            await c.stack.up({ onOutput: echo("  up |") });
-            await reload();
-            c = cluster();
-            assert.match(await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message), /No key exists/, "a new stack starts empty");
-            const restored = await restore(c, file, `into a new stack (round ${round})`);
-            assert.equal(/under other node IDs/.test(restored), foreign !== undefined,
-                foreign ? "the snapshot's entry for dc1-client1 under another node ID must be cleaned up" : "the snapshot lists every agent as itself");
-            await assertWorks(c, `round ${round}, restore into a new stack`, since, user);
+                // 1. Into a new stack.
+                let since = new Date();
+                await c.stack.destroy({ onOutput: echo("  destroy |") });
+                assert.deepEqual(await leftovers(c.stack.name), [], "the default destroy removes the data volumes too");
+                await c.stack.up({ onOutput: echo("  up |") });
+                await reload();
+                c = cluster();
+                assert.match(await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message), /No key exists/, "a new stack starts empty");
+                const restored = await restore(c, file, `into a new stack (round ${round})`);
+                assert.equal(/under other node IDs/.test(restored), foreign !== undefined,
+                    foreign ? "the snapshot's entry for dc1-client1 under another node ID must be cleaned up" : "the snapshot lists every agent as itself");
+                await assertWorks(c, `round ${round}, restore into a new stack`, since, user);
 
-            // 2. keepData: destroy keeps the volumes, up reuses them.
-            const key = (await c.stack.outputs()).gossipKey.value as string;
-            await c.stack.setConfig("gossipKey", { value: key, secret: true });
-            await c.stack.setConfig("keepData", { value: "true" });
-            const keep = await c.stack.up({ onOutput: echo("  up |") });
-            assert.equal(keep.summary.resourceChanges?.replace ?? 0, 0, "setting keepData and the same gossip key replaces nothing");
-            since = new Date();
-            await c.stack.destroy({ onOutput: echo("  destroy |") });
-            const left = await leftovers(c.stack.name);
-            assert.ok(left.length > 0 && left.every((l) => /^volume dc\d-(server|client)\d+-data$/.test(l)), `only the data volumes are left: ${left.join(", ")}`);
-            const began = Date.now();
-            await c.stack.up({ onOutput: echo("  up |") });
-            await reload();
-            c = cluster();
-            await allHealthy(await stackContainers(c.stack.name), 180);
-            console.log(`keepData (round ${round}): pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
-            assert.equal((await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter).length, 3);
-            await assertWorks(c, `round ${round}, keepData destroy and up`, since, user);
-            // Back to the default, so that later destroys remove everything. The gossip key stays fixed:
-            // the kept volumes' keyrings hold it.
-            await c.stack.setConfig("keepData", { value: "false" });
-            await c.stack.up({ onOutput: echo("  up |") });
+                // 2. keepData: destroy keeps the volumes, up reuses them.
+                const key = (await c.stack.outputs()).gossipKey.value as string;
+                await c.stack.setConfig("gossipKey", { value: key, secret: true });
+                await c.stack.setConfig("keepData", { value: "true" });
+                keeping = true;
+                const keep = await c.stack.up({ onOutput: echo("  up |") });
+                assert.equal(keep.summary.resourceChanges?.replace ?? 0, 0, "setting keepData and the same gossip key replaces nothing");
+                since = new Date();
+                await c.stack.destroy({ onOutput: echo("  destroy |") });
+                const left = await leftovers(c.stack.name);
+                assert.ok(left.length > 0 && left.every((l) => /^volume dc\d-(server|client)\d+-data$/.test(l)), `only the data volumes are left: ${left.join(", ")}`);
+                const began = Date.now();
+                await c.stack.up({ onOutput: echo("  up |") });
+                await reload();
+                c = cluster();
+                await allHealthy(await stackContainers(c.stack.name), 180);
+                console.log(`keepData (round ${round}): pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
+                assert.equal((await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter).length, 3);
+                await assertWorks(c, `round ${round}, keepData destroy and up`, since, user);
+                await backToDefault(c);
 
-            // 3. The same snapshot into the kept cluster, whose tokens and CA are the second stack's.
-            since = new Date();
-            await restore(c, file, `into the kept cluster (round ${round})`);
-            await assertWorks(c, `round ${round}, restore into the kept cluster`, since, user);
+                // 3. The same snapshot into the kept cluster, whose tokens and CA are the second stack's.
+                since = new Date();
+                await restore(c, file, `into the kept cluster (round ${round})`);
+                await assertWorks(c, `round ${round}, restore into the kept cluster`, since, user);
+            } finally {
+                fs.rmSync(path.dirname(file), { recursive: true, force: true });
+                if (keeping) {
+                    await backToDefault(cluster());
+                }
+            }
         });
     }
 }
