@@ -46,6 +46,16 @@ tls {
   }
 }
 
+# Connect, Consul's service mesh, is off: nothing here runs a sidecar proxy, and its certificate
+# authority lives in the replicated state. A snapshot restore replaces that CA, and a secondary
+# datacenter then asks the primary to sign a new intermediate; Consul keeps the new key even when the
+# primary refuses (as it does while the restored ACLs lack the replication token), and the datacenter
+# is left signing with a key that does not match its certificate ("x509: provided PrivateKey doesn't
+# match parent's PublicKey"). With Connect off there is no such CA to break.
+connect {
+  enabled = false
+}
+
 # The web UI (served under /ui/).
 ui_config {
   enabled = true

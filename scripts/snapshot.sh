@@ -12,8 +12,8 @@
 #   consul-acl-init runs again to create every other token of the stack that is missing.
 # - Node IDs: the stack derives them from the node names, so the restored catalog lists each agent as
 #   itself; an entry under another ID is removed and its agent restarted, to register again at once.
-# - The Connect CA becomes the snapshot's. No agent's RPC depends on it: every agent's certificate
-#   comes from the stack's own CA, which no snapshot holds.
+# - Certificates: none change. Every agent's certificate comes from the stack's own CA, which no snapshot
+#   holds, and Connect (whose CA the snapshot would carry) is off (consul-config/common.hcl).
 # It then checks every agent before it says so.
 set -euo pipefail
 

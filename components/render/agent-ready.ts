@@ -5,8 +5,8 @@
 // inside its own container (agent-start.sh polls every 200 ms, then every second), instead of Pulumi holding the whole container back
 // until acl-init reports healthy (one healthcheck interval, then one provider poll, then container
 // creation, on the path of every `pulumi up`). What each agent needs is the same as before:
-// - a secondary datacenter's server: the replication token, which it needs at its first election to
-//   replicate ACLs and set up its datacenter's Connect CA from the primary;
+// - a secondary datacenter's server: the replication token, which it needs from its first election on to
+//   replicate ACLs from the primary;
 // - a client: every token it starts with (its agent token and the tokens its services register with),
 //   which acl-init creates. A token answers only once the datacenter has a leader.
 // - a primary datacenter's server: nothing.

@@ -109,14 +109,20 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
     for (let round = 1; round <= rounds; round++) {
         test(`data round ${round}/${rounds}: snapshot, destroy, up, restore; keepData destroy and up; restore again`, async () => {
             let c = cluster();
-            const user = await userState(c, round);
-            // The first round's snapshot lists dc1-client1 under a node ID of another stack, which the
-            // restore must clean up; the later rounds' snapshots list every agent as itself.
-            const foreign = round === 1 ? await foreignNodeId(c, "dc1-client1") : undefined;
-            // The snapshot holds tokens: it and its directory go at the end of the round, passed or failed.
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-"));
-            const file = path.join(dir, "dc1.snap");
+            let keeping = false;
+            // Back to the default, so that later destroys remove everything, even after a failure here. The
+            // gossip key stays fixed: kept volumes' keyrings hold it.
+            const backToDefault = async (stackOf: Cluster) => {
+                keeping = false;
+                await stackOf.stack.setConfig("keepData", { value: "false" });
+                await stackOf.stack.up({ onOutput: echo("  up |") });
+            };
+            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
             try {
+                const user = await userState(c, round);
+                // The first round's snapshot lists dc1-client1 under a node ID of another stack, which the
+                // restore must clean up; the later rounds' snapshots list every agent as itself.
+                const foreign = round === 1 ? await foreignNodeId(c, "dc1-client1") : undefined;
                 await snapshot(["save", file, "--stack", c.stack.name]);
                 assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
 
@@ -137,6 +143,7 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
                 const key = (await c.stack.outputs()).gossipKey.value as string;
                 await c.stack.setConfig("gossipKey", { value: key, secret: true });
                 await c.stack.setConfig("keepData", { value: "true" });
+                keeping = true;
                 const keep = await c.stack.up({ onOutput: echo("  up |") });
                 assert.equal(keep.summary.resourceChanges?.replace ?? 0, 0, "setting keepData and the same gossip key replaces nothing");
                 since = new Date();
@@ -151,17 +158,17 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
                 console.log(`keepData (round ${round}): pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
                 assert.equal((await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter).length, 3);
                 await assertWorks(c, `round ${round}, keepData destroy and up`, since, user);
-                // Back to the default, so that later destroys remove everything. The gossip key stays fixed:
-                // the kept volumes' keyrings hold it.
-                await c.stack.setConfig("keepData", { value: "false" });
-                await c.stack.up({ onOutput: echo("  up |") });
+                await backToDefault(c);
 
                 // 3. The same snapshot into the kept cluster, whose tokens and CA are the second stack's.
                 since = new Date();
                 await restore(c, file, `into the kept cluster (round ${round})`);
                 await assertWorks(c, `round ${round}, restore into the kept cluster`, since, user);
             } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
+                fs.rmSync(path.dirname(file), { recursive: true, force: true });
+                if (keeping) {
+                    await backToDefault(cluster());
+                }
             }
         });
     }

@@ -1,6 +1,9 @@
-// TLS: the HTTPS API verifies against the stack's CA, servers refuse plain-text RPC, and an agent with
-// another CA cannot join.
+// TLS: the HTTPS API verifies against the stack's CA, servers refuse plain-text RPC, and an agent without
+// the stack's CA or a certificate it signed gets no RPC through.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { api } from "./consul-cli";
 import { docker, exec, filesIn } from "../support/docker";
@@ -33,18 +36,31 @@ export function tlsTests(cluster: () => Cluster): void {
             });
         });
 
-        test("a client agent without the stack's CA cannot join; the same agent with it can", async () => {
+        // The gossip key decides who joins the LAN pool (gossip.ts); TLS decides who may use the servers. An
+        // agent that does not trust the stack's CA, or presents a certificate it did not sign, gets no RPC
+        // through: no KV, no catalog, no registration of its own services.
+        test("a client agent without the stack's CA, or without a certificate it signed, gets no RPC through; the same agent with both does", async () => {
             const c = cluster();
             const client = await filesIn("dc1-client1", ["/consul/config", "/consul/tls", "/consul/bin"]);
-            // Another CA, as real as the stack's: the agent has a CA, just not the one the servers use.
-            const made = await run("openssl", [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null",
-                "-subj", "/CN=Other CA", "-days", "1", "-addext", "keyUsage=critical,keyCertSign,digitalSignature",
-            ]);
-            assert.equal(made.code, 0, `openssl could not make another CA: ${made.stderr}`);
-            const otherCa = made.stdout;
+            // As real as the stack's: a CA of its own, and a client certificate signed by nobody the servers trust.
+            const selfSigned = async (cn: string) => {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "probe-ca-"));
+                try {
+                    const made = await run("openssl", [
+                        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(dir, "key.pem"),
+                        "-out", path.join(dir, "cert.pem"), "-subj", `/CN=${cn}`, "-days", "1",
+                        "-addext", "keyUsage=critical,keyCertSign,digitalSignature", "-addext", `subjectAltName=DNS:${cn}`,
+                    ]);
+                    assert.equal(made.code, 0, `openssl could not make ${cn}: ${made.stderr}`);
+                    return { cert: fs.readFileSync(path.join(dir, "cert.pem")), key: fs.readFileSync(path.join(dir, "key.pem")) };
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            };
+            const otherCa = await selfSigned("Other CA");
+            const foreignCert = await selfSigned("client.dc1.consul");
             // Everything else as dc1-client1 has it, with the management token so ACLs cannot be the reason.
-            const files = (name: string, address: string, caPem: string): AgentFile[] =>
+            const files = (name: string, address: string, swap: Record<string, Buffer>): AgentFile[] =>
                 [...client.entries()].map(([file, content]) => {
                     if (file.endsWith("agent.json")) {
                         const config = JSON.parse(content.toString());
@@ -53,14 +69,35 @@ export function tlsTests(cluster: () => Cluster): void {
                     if (file.endsWith("acl-tokens.json")) {
                         return { file, content: Buffer.from(JSON.stringify({ acl: { tokens: { agent: c.token } } })) };
                     }
-                    return { file, content: file.endsWith("/ca.pem") ? Buffer.from(caPem) : content };
+                    return { file, content: swap[path.basename(file)] ?? content };
                 });
+            const rpc = async (name: string) => {
+                const r = await exec(name, ["consul", "kv", "get", "-recurse", "example-app/"], { CONSUL_HTTP_TOKEN: c.token });
+                return { ok: r.code === 0, said: r.stderr.trim() };
+            };
             try {
-                const joined = await extraAgentJoins(c, "probe-other-ca", "10.201.1.251", [], files("probe-other-ca", "10.201.1.251", otherCa));
-                const logs = await docker(["logs", "--tail", "5", "probe-other-ca"]);
-                assert.equal(joined, false, `an agent with another CA joined dc1; its log:\n${logs.stdout}${logs.stderr}`);
-                assert.equal(await extraAgentJoins(c, "probe-stack-ca", "10.201.1.252", [], files("probe-stack-ca", "10.201.1.252", c.ca)), true,
-                    "the control agent with the stack's CA did not join");
+                const probes: { name: string; address: string; swap: Record<string, Buffer>; says: RegExp }[] = [
+                    // It cannot verify the servers' certificates.
+                    { name: "probe-other-ca", address: "10.201.1.251", swap: { "ca.pem": otherCa.cert }, says: /x509: certificate signed by unknown authority/ },
+                    // The servers cannot verify its certificate, and drop the connection.
+                    { name: "probe-foreign-cert", address: "10.201.1.252", swap: { "client.pem": foreignCert.cert, "client-key.pem": foreignCert.key }, says: /rpc error/ },
+                ];
+                for (const p of probes) {
+                    await extraAgentJoins(c, p.name, p.address, [], files(p.name, p.address, p.swap));
+                    // It is in the gossip pool (it has the key); once it knows the servers, it tries them.
+                    const tried = await eventually(`${p.name} tries the servers`, 20, async () => {
+                        const r = await rpc(p.name);
+                        return r.ok || !/No known Consul servers/.test(r.said) ? r : undefined;
+                    });
+                    assert.equal(tried.ok, false, `${p.name} got an RPC through`);
+                    assert.match(tried.said, p.says, p.name);
+                }
+                const refused = await docker(["logs", "--since", new Date(Date.now() - 60_000).toISOString(), "dc1-server1"]);
+                assert.match(refused.stdout + refused.stderr, /from=10\.201\.1\.252:\d+ error="tls: failed to verify certificate: x509/,
+                    "dc1-server1 refuses the foreign client certificate");
+                assert.equal(await extraAgentJoins(c, "probe-stack-ca", "10.201.1.253", [], files("probe-stack-ca", "10.201.1.253", {})), true,
+                    "the control agent with the stack's files did not join");
+                await eventually("the control agent's RPC", 20, async () => ((await rpc("probe-stack-ca")).ok ? true : undefined));
             } finally {
                 await removeExtraAgents(c);
             }
