@@ -7,11 +7,10 @@ const config = new pulumi.Config();
 
 // Stacks deployed before ConsulFederation existed hold its children at the stack's root, named as they are
 // now or without the "consul-" prefix: these aliases let such a stack update in place, replacing nothing.
-pulumi.runtime.registerStackTransformation(({ name, props, opts }) =>
+const wereAtTheRoot: pulumi.ResourceTransformation = ({ type, name, props, opts }) =>
     opts.parent instanceof ConsulFederation
-        ? { props, opts: pulumi.mergeOptions(opts, { aliases: [{ parent: pulumi.rootStackResource }, { name: name.replace(/^consul-/, ""), parent: pulumi.rootStackResource }] }) }
-        : undefined,
-);
+        ? { props, opts: pulumi.mergeOptions(opts, { aliases: [pulumi.createUrn(name, type), pulumi.createUrn(name.replace(/^consul-/, ""), type)] }) }
+        : undefined;
 
 const federation = new ConsulFederation("consul", {
     image: config.require("image"),
@@ -27,7 +26,7 @@ const federation = new ConsulFederation("consul", {
     // Paths in the config are relative to the project.
     kvSeed: readNamedFile(config.require("kvSeed"), __dirname),
     baseConfig: readBaseConfig(config.require("baseConfigDir"), __dirname),
-});
+}, { transformations: [wereAtTheRoot] });
 
 export const uiUrls = federation.uiUrls;
 export const httpAddrs = federation.httpAddrs;

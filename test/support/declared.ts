@@ -7,6 +7,7 @@ import { DeclaredResource, ProgramRun, unwrapSecret } from "./program";
 
 /** Resource types, by what the tests call them. */
 export const T = {
+    federation: "consul-multi-dc:index:ConsulFederation",
     component: "consul-multi-dc:index:ConsulDatacenter",
     aclBootstrap: "consul-multi-dc:index:AclBootstrap",
     uuid: "random:index/randomUuid:RandomUuid",
@@ -64,6 +65,6 @@ export const containerWaits = (run: ProgramRun) => {
 /** Every secret the stack makes: the gossip key, the token secret IDs and the private keys. */
 export const secretValues = (run: ProgramRun) => [
     fakeGossipKey,
-    ...ofType(run, T.password).filter((r) => r.name !== "gossip-key").map((r) => fakeSecretUuid(r.name)),
+    ...ofType(run, T.password).filter((r) => r.name !== "consul-gossip-key").map((r) => fakeSecretUuid(r.name)),
     ...ofType(run, T.privateKey).map((r) => fakePrivateKeyPem(r.name)),
 ];

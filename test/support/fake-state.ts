@@ -1,12 +1,12 @@
 // Computed values for the unit tier: fixed and recognisable, so assertions can name them and search
 // every output and upload for them.
 import { createHash } from "node:crypto";
-import { gossipKeyFromSeed, uuidFromSeed } from "../../components/secret-random";
+import { gossipKeyFromSeed, uuidFromSeed } from "../../components/resources/secret-random";
 import type { ComputeState } from "./program";
 
 /** The fake RandomPassword result for a resource name: every stack secret is derived from one. */
 const fakeSeed = (name: string) => `fake-seed-${name}`;
-export const fakeGossipKey = gossipKeyFromSeed(fakeSeed("gossip-key"));
+export const fakeGossipKey = gossipKeyFromSeed(fakeSeed("consul-gossip-key"));
 /** The token secret ID the stack derives from the RandomPassword of that name. */
 export const fakeSecretUuid = (name: string) => uuidFromSeed(fakeSeed(name));
 

@@ -97,7 +97,7 @@ export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<
 }
 
 /**
- * Loads index.ts afresh with `config` (keys without the project prefix; `secretKeys` are marked secret,
+ * Loads index.ts (or `program`) afresh with `config` (keys without the project prefix; `secretKeys` are marked secret,
  * as `pulumi config set --secret` would) and waits until every declared resource is registered.
  * Rejects with the program's own error when it refuses the config.
  */
@@ -108,6 +108,8 @@ export async function runProgram(options: {
     preview?: boolean;
     /** Docker networks that exist, with their subnets and containers; none unless given. */
     networks?: Record<string, MockNetwork>;
+    /** The program to load, relative to the project; index.ts unless given. */
+    program?: string;
 }): Promise<ProgramRun> {
     const config = options.config ?? stackConfig();
     const resources: DeclaredResource[] = [];
@@ -188,7 +190,7 @@ export async function runProgram(options: {
     process.on("unhandledRejection", failRun);
     let outputs: Record<string, pulumi.Output<unknown>>;
     try {
-        outputs = require(path.join(projectRoot, "index.ts"));
+        outputs = require(path.join(projectRoot, options.program ?? "index.ts"));
         // Every stack output depends on the containers, which depend on every other resource.
         await Promise.race([Promise.all(Object.values(outputs).map((o) => settled(o))), uncaught]);
         await Promise.race([Promise.all(pending), uncaught]);

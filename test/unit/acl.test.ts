@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { aclInitScript, aclTokensConfig, appPolicyRules, dnsPolicyName, replicationPolicyName, replicationPolicyRules } from "../../components/acl";
+import { aclInitScript, aclTokensConfig, appPolicyRules, dnsPolicyName, replicationPolicyName, replicationPolicyRules } from "../../components/render/acl";
 
 const tokens = [
     { description: "agent token for dc1-server1", accessorId: "acc-1", secretId: "sec-1", nodeIdentity: { node: "dc1-server1", datacenter: "dc1" } },

@@ -3,48 +3,48 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { agentConfig, baseConfigFiles, gossipConfig, renderJson } from "../../components/agent-config";
-import { datacenterModel, planStack, StackSettings } from "../../components/topology";
-import { projectRoot, stackConfig } from "../support/program";
+import { baseConfigFiles } from "../../components/model/stack-model";
+import { agentConfig, gossipConfig, renderJson } from "../../components/render/agent-config";
+import { devModel } from "../support/model";
+import { projectRoot } from "../support/program";
 
-const plan = planStack(stackConfig() as unknown as StackSettings);
-const [dc1, dc2] = plan.datacenters.map((dc) => datacenterModel({ ...dc, primaryDatacenter: plan.primaryDatacenter }));
-const primaryWan = plan.datacenters[0].wanAddresses;
+const [dc1, dc2] = devModel().datacenters;
 const golden = (name: string) => fs.readFileSync(path.join(projectRoot, "test", "golden", `${name}.json`), "utf8");
 const baseFile = (name: string) => fs.readFileSync(path.join(projectRoot, "consul-config", name), "utf8");
 
 describe("generated agent.json matches the golden files", () => {
-    test("dc1 server", () => assert.equal(renderJson(agentConfig(dc1, dc1.servers[0], [])), golden("dc1-server1")));
-    test("dc1 client", () => assert.equal(renderJson(agentConfig(dc1, dc1.clients[0], [])), golden("dc1-client1")));
+    test("dc1 server", () => assert.equal(renderJson(agentConfig(dc1, dc1.servers[0])), golden("dc1-server1")));
+    test("dc1 client", () => assert.equal(renderJson(agentConfig(dc1, dc1.clients[0])), golden("dc1-client1")));
     test("dc2 server joins dc1's servers over the WAN", () =>
-        assert.equal(renderJson(agentConfig(dc2, dc2.servers[0], primaryWan)), golden("dc2-server1")));
-    test("dc2 client", () => assert.equal(renderJson(agentConfig(dc2, dc2.clients[0], [])), golden("dc2-client1")));
+        assert.equal(renderJson(agentConfig(dc2, dc2.servers[0])), golden("dc2-server1")));
+    test("dc2 client", () => assert.equal(renderJson(agentConfig(dc2, dc2.clients[0])), golden("dc2-client1")));
 });
 
 describe("agent config rules", () => {
     test("servers expect every server of their DC and join the others, never themselves", () => {
         for (const server of dc1.servers) {
-            const config = agentConfig(dc1, server, []);
+            const config = agentConfig(dc1, server);
             assert.equal(config.bootstrap_expect, 3);
             assert.deepEqual(config.retry_join, dc1.servers.filter((s) => s !== server).map((s) => s.lanAddress));
         }
     });
-    test("a client never joins across the WAN, even when given targets", () => {
-        const config = agentConfig(dc2, dc2.clients[0], primaryWan);
+    test("a client never joins across the WAN, even in a datacenter whose servers do", () => {
+        assert.ok(dc2.wanJoin.length > 0, "control: dc2's servers join over the WAN");
+        const config = agentConfig(dc2, dc2.clients[0]);
         assert.equal(config.retry_join_wan, undefined);
         assert.equal(config.advertise_addr_wan, undefined);
     });
     test("no agent joins a server of another datacenter over the LAN", () => {
         for (const [dc, other] of [[dc1, dc2], [dc2, dc1]] as const) {
             for (const agent of [...dc.servers, ...dc.clients]) {
-                const joins = agentConfig(dc, agent, primaryWan).retry_join ?? [];
+                const joins = agentConfig(dc, agent).retry_join ?? [];
                 assert.ok(joins.every((a) => !other.servers.some((s) => s.lanAddress === a)), agent.name);
             }
         }
     });
     test("the gossip key lives in its own file", () => {
         assert.deepEqual(gossipConfig("a2V5"), { encrypt: "a2V5" });
-        assert.ok(!JSON.stringify(agentConfig(dc1, dc1.servers[0], [])).includes("encrypt"));
+        assert.ok(!JSON.stringify(agentConfig(dc1, dc1.servers[0])).includes("encrypt"));
     });
 });
 

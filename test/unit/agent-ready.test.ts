@@ -5,26 +5,24 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { agentReadyScript } from "../../components/agent-ready";
-import { datacenterModel } from "../../components/topology";
+import { agentReadyScript } from "../../components/render/agent-ready";
+import { devModel } from "../support/model";
 
-const dc1 = datacenterModel({ name: "dc1", primaryDatacenter: "dc1", servers: 3, clients: 1, subnet: "10.201.1.0/24", wanAddresses: ["10.201.0.11", "10.201.0.12", "10.201.0.13"] });
-const dc2 = datacenterModel({ name: "dc2", primaryDatacenter: "dc1", servers: 1, clients: 1, subnet: "10.201.2.0/24", wanAddresses: ["10.201.0.14"] });
-const primaryWan = ["10.201.0.11", "10.201.0.12", "10.201.0.13"];
+const [dc1, dc2] = devModel().datacenters;
 
 test("the primary's servers wait for nothing", () => {
-    assert.equal(agentReadyScript(dc1, dc1.servers[0], []), undefined);
+    assert.equal(agentReadyScript(dc1, dc1.servers[0]), undefined);
 });
 
 test("a secondary server waits until its replication token resolves on one of the primary's servers, over the WAN", () => {
-    const script = agentReadyScript(dc2, dc2.servers[0], primaryWan) as string;
+    const script = agentReadyScript(dc2, dc2.servers[0]) as string;
     assert.match(script, /s\/\.\*"replication"/);
     assert.match(script, /for address in '10\.201\.0\.11' '10\.201\.0\.12' '10\.201\.0\.13'; do/);
     assert.match(script, /CONSUL_HTTP_TOKEN="\$t" consul acl token read -self -http-addr="https:\/\/\$\{address\}:8501" \$tls -tls-server-name='server\.dc1\.consul'/);
 });
 
 test("a client waits until every token it holds resolves on one of its own datacenter's servers", () => {
-    const script = agentReadyScript(dc2, dc2.clients[0], []) as string;
+    const script = agentReadyScript(dc2, dc2.clients[0]) as string;
     assert.match(script, /for address in '10\.201\.2\.11'; do/);
     assert.match(script, /-tls-server-name='server\.dc2\.consul'/);
     assert.ok(!script.includes("10.201.1."), "a dc2 client never asks dc1's LAN");
@@ -32,7 +30,7 @@ test("a client waits until every token it holds resolves on one of its own datac
 
 test("the sh parses, and `ready` reads the tokens from the agent's files and asks each server until one answers", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ready-"));
-    const script = (agentReadyScript(dc1, dc1.clients[0], []) as string).replace(/\/consul\/config\//g, `${dir}/`);
+    const script = (agentReadyScript(dc1, dc1.clients[0]) as string).replace(/\/consul\/config\//g, `${dir}/`);
     fs.writeFileSync(path.join(dir, "acl-tokens.json"), JSON.stringify({ acl: { tokens: { agent: "agent-secret" } } }, null, 2));
     fs.writeFileSync(path.join(dir, "services.json"), JSON.stringify({ services: [{ id: "a", token: "svc-secret" }] }, null, 2));
     // A stand-in for consul that records what it was asked; only .12 answers, and only for known tokens.

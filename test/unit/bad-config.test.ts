@@ -1,5 +1,5 @@
 // Bad config is refused before anything is made, each problem naming its key and what is allowed: the
-// stack config at preview, and ConsulDatacenter's own args when it is used on its own.
+// stack config at preview, and ConsulFederation's args when another program uses it.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -69,24 +69,22 @@ describe("bad stack config fails at preview, naming the key and what is allowed"
             /datacenters\[0\]\.servers/, /datacenters\[0\]\.httpPort must be a port number from 1 to 65535/, /wanSubnet must be a network address/));
 });
 
-describe("ConsulDatacenter used on its own", () => {
-    test("refuses bad args with a ResourceError that names each argument", async () => {
+describe("ConsulFederation used from another program", () => {
+    test("refuses bad args with one ResourceError that names each key", async () => {
         await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) });
-        const { ConsulDatacenter } = await import("../../components/consul-datacenter");
+        const { ConsulFederation } = await import("../../components");
         const args = {
-            datacenter: "DC1", primaryDatacenter: "dc1", servers: 0, clients: 1, subnet: "10.9.0.0/24",
-            image: "hashicorp/consul:1.22.7", gossipKey: "k", ca: { certPem: "c", privateKeyPem: "k" },
-            wan: { network: "wan", serverAddresses: [], join: [] }, acl: { agentTokens: {} }, ports: { http: 1, dns: 2 }, baseConfig: {},
+            image: "hashicorp/consul:1.22.7", demoImage: "consul-multi-dc/demo-web:1.0", wanSubnet: "10.9.0.0/24",
+            publishAddress: "999.1.1.1", namePrefix: "", keepData: false, dnsAnonymousRead: true,
+            datacenters: [{ name: "DC1", servers: 0, clients: 1, subnet: "10.9.1.0/24", httpPort: 9500, dnsPort: 9600 }],
         };
-        assert.throws(() => new ConsulDatacenter("bad", args), (err: Error) => {
+        assert.throws(() => new ConsulFederation("bad", args), (err: Error) => {
             assert.ok(pulumi.ResourceError.isInstance(err), "a ResourceError");
-            assert.match(err.message, /args\.datacenter must use only lowercase letters/);
-            assert.match(err.message, /args\.servers must be a whole number from 1 to 89, not 0/);
+            assert.match(err.message, /^Invalid stack config:\n/);
+            assert.match(err.message, /publishAddress must be an IPv4 address such as 127\.0\.0\.1, not "999\.1\.1\.1"/);
+            assert.match(err.message, /datacenters\[0\]\.name must use only lowercase letters/);
+            assert.match(err.message, /datacenters\[0\]\.servers must be a whole number from 1 to 89, not 0/);
             return true;
         });
-        assert.throws(
-            () => new ConsulDatacenter("short", { ...args, datacenter: "dc9", servers: 2, wan: { ...args.wan, serverAddresses: ["10.0.0.1"] } }),
-            /args\.wan\.serverAddresses must hold one address per server \(2\)/,
-        );
     });
 });

@@ -1,7 +1,7 @@
 // Durations as Go prints them: what the Docker provider reads back from a container's healthcheck.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { goDuration, shellHealthcheck } from "../../components/healthcheck";
+import { goDuration, shellHealthcheck } from "../../components/render/healthcheck";
 
 test("goDuration prints seconds as Go's time.Duration.String() does", () => {
     const cases: [number, string][] = [

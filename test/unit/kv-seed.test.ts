@@ -1,7 +1,7 @@
 // The KV seed file: string values under path-like keys, or a message naming the config key and file.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseKvSeed } from "../../components/kv-seed";
+import { parseKvSeed } from "../../components/model/kv-seed";
 
 test("parses key/value strings in file order", () => {
     assert.deepEqual(parseKvSeed('{"a/b": "1", "a/c": "x y"}', "kvSeed", "f.json"), [["a/b", "1"], ["a/c", "x y"]]);

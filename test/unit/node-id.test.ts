@@ -1,8 +1,8 @@
 // Node IDs derived from names: the same in every stack, so a restored catalog lists each agent as itself.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { nodeId } from "../../components/node-id";
-import { datacenterModel } from "../../components/topology";
+import { nodeId } from "../../components/model/node-id";
+import { devModel } from "../support/model";
 
 describe("nodeId", () => {
     test("is a UUID (version 8, RFC 9562 variant) that Consul accepts", () => {
@@ -16,10 +16,9 @@ describe("nodeId", () => {
     });
 
     test("every agent of a large topology gets its own, and the model carries it", () => {
-        const dc = datacenterModel({
-            name: "dc1", primaryDatacenter: "dc1", servers: 7, clients: 40, subnet: "10.9.0.0/24",
-            wanAddresses: Array.from({ length: 7 }, (_, i) => `10.201.0.${11 + i}`),
-        });
+        const dc = devModel({
+            datacenters: [{ name: "dc1", servers: 7, clients: 40, subnet: "10.9.0.0/24", httpPort: 8500, dnsPort: 8600 }],
+        }).datacenters[0];
         const agents = [...dc.servers, ...dc.clients];
         assert.equal(new Set(agents.map((a) => a.nodeId)).size, agents.length);
         assert.ok(agents.every((a) => a.nodeId === nodeId("dc1", a.name)));

@@ -1,7 +1,7 @@
 // Secrets derived from a RandomPassword seed: a gossip key and token secret IDs in the shapes Consul takes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gossipKeyFromSeed, uuidFromSeed } from "../../components/secret-random";
+import { gossipKeyFromSeed, uuidFromSeed } from "../../components/resources/secret-random";
 
 const seedA = "a".repeat(64);
 const seedB = "b".repeat(64);

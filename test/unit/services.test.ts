@@ -1,7 +1,9 @@
 // The demo services model: checks with the config key named, fixed addresses, and the definitions a client loads.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { instancePages, serviceDefinitions, serviceInstances, serviceProblems } from "../../components/services";
+import { parseCidr, Ipv4Cidr } from "../../components/model/cidr";
+import { serviceInstances, serviceProblems } from "../../components/model/services";
+import { instancePages, serviceDefinitions } from "../../components/render/service-definitions";
 
 describe("serviceProblems", () => {
     const key = "datacenters[0].services";
@@ -31,7 +33,7 @@ describe("serviceProblems", () => {
 });
 
 describe("serviceInstances and serviceDefinitions", () => {
-    const instances = serviceInstances("dc1", "10.201.1.0/24", [
+    const instances = serviceInstances("dc1", parseCidr("10.201.1.0/24") as Ipv4Cidr, [
         { name: "web", port: 8080, tags: ["v1"], instances: 2 },
         { name: "api", port: 9090, check: { path: "/", intervalSeconds: 7 } },
     ], "lab-");

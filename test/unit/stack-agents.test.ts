@@ -4,10 +4,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
-import { agentConfig } from "../../components/agent-config";
-import { goDuration } from "../../components/healthcheck";
-import { nodeId } from "../../components/node-id";
-import { datacenterModel } from "../../components/topology";
+import { agentConfig } from "../../components/render/agent-config";
+import { goDuration } from "../../components/render/healthcheck";
+import { nodeId } from "../../components/model/node-id";
+import { devModel } from "../support/model";
 import { agents, containerWaits, labelsOf, named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeCertPem, fakePrivateKeyPem, fakeState } from "../support/fake-state";
 import { projectRoot, ProgramRun, runProgram, stackConfig } from "../support/program";
@@ -35,19 +35,16 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         ]);
         assert.deepEqual(uploads(client).slice(5, 8).map((u) => u.file), ["/consul/tls/ca.pem", "/consul/tls/client.pem", "/consul/tls/client-key.pem"]);
         assert.equal(upload(client, "../tls/ca.pem").content, fakeCertPem("consul-ca"));
-        assert.equal(upload(server, "../tls/server.pem").content, fakeCertPem("dc2-server-cert"));
-        assert.equal(upload(server, "../tls/server-key.pem").content, fakePrivateKeyPem("dc2-server-cert-key"));
-        assert.equal(upload(client, "../tls/client-key.pem").content, fakePrivateKeyPem("dc1-client-cert-key"));
+        assert.equal(upload(server, "../tls/server.pem").content, fakeCertPem("consul-dc2-server-cert"));
+        assert.equal(upload(server, "../tls/server-key.pem").content, fakePrivateKeyPem("consul-dc2-server-cert-key"));
+        assert.equal(upload(client, "../tls/client-key.pem").content, fakePrivateKeyPem("consul-dc1-client-cert-key"));
         assert.equal(upload(server, "common.hcl").content, base("common.hcl"));
         assert.equal(upload(server, "server.hcl").content, base("server.hcl"));
         assert.equal(upload(client, "client.hcl").content, base("client.hcl"));
 
-        const dc2 = datacenterModel({
-            name: "dc2", primaryDatacenter: "dc1", servers: 1, clients: 1, subnet: "10.201.2.0/24",
-            wanAddresses: ["10.201.0.14"],
-        });
+        const dc2 = devModel().datacenters[1];
         const generated = JSON.parse(upload(server, "agent.json").content as string);
-        assert.deepEqual(generated, agentConfig(dc2, dc2.servers[0], ["10.201.0.11", "10.201.0.12", "10.201.0.13"]));
+        assert.deepEqual(generated, agentConfig(dc2, dc2.servers[0]));
         assert.deepEqual(generated.retry_join_wan, ["10.201.0.11", "10.201.0.12", "10.201.0.13"]);
         assert.equal(JSON.parse(upload(named(run, T.container, "dc1-server1"), "agent.json").content as string).retry_join_wan, undefined);
     });
@@ -67,7 +64,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
         const client = String(upload(named(run, T.container, "dc1-client1"), "client.hcl").content);
         assert.match(client, /defaults\s*\{\s*cert_file\s*=\s*"\/consul\/tls\/client\.pem"\s*key_file\s*=\s*"\/consul\/tls\/client-key\.pem"/);
-        const cert = ofType(run, T.csr).find((r) => r.name === "dc1-client-cert-csr");
+        const cert = ofType(run, T.csr).find((r) => r.name === "consul-dc1-client-cert-csr");
         assert.equal((cert?.inputs.subject as { commonName: string }).commonName, "client.dc1.consul");
     });
 
@@ -84,13 +81,13 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             assert.deepEqual(c.inputs.entrypoints, ["/bin/sh", "-c"]);
             assert.deepEqual(
                 c.inputs.command,
-                [fs.readFileSync(path.join(projectRoot, "components", "agent-start.sh"), "utf8")],
+                [fs.readFileSync(path.join(projectRoot, "components", "render", "agent-start.sh"), "utf8")],
                 "the start script is the command",
             );
             assert.equal(c.inputs.hostname, name);
             const hc = c.inputs.healthcheck as { tests: string[] };
             assert.deepEqual(hc.tests, ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"]);
-            assert.equal(c.inputs.image, `sha256:${name.split("-")[0]}-image`, "image is the RemoteImage's ID");
+            assert.equal(c.inputs.image, `sha256:consul-${name.split("-")[0]}-image`, "image is the RemoteImage's ID");
             assert.deepEqual(c.inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/consul/data" }]);
             assert.equal(c.inputs.wait, true);
         }

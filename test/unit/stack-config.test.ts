@@ -47,7 +47,7 @@ describe("stack config changes the graph", () => {
             config: stackConfig({ gossipKey: key }),
             secretKeys: ["gossipKey"],
         });
-        assert.deepEqual(ofType(run, T.password).filter((r) => r.name === "gossip-key"), []);
+        assert.deepEqual(ofType(run, T.password).filter((r) => r.name === "consul-gossip-key"), []);
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         const client = named(run, T.container, "dc2-client1");
         assert.ok(unwrapSecret(client.inputs.uploads).secret, "dc2-client1 uploads are secret");

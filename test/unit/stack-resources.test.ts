@@ -12,37 +12,40 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         run = await runProgram({ computeState: fakeState });
     });
 
-    test("declares one component per datacenter, with its network, image, volumes and containers", () => {
-        assert.deepEqual(ofType(run, T.component).map((r) => r.name), ["dc1", "dc2"]);
+    test("declares one federation, with one component per datacenter, each with its network, image, volumes and containers", () => {
+        assert.deepEqual(ofType(run, T.federation).map((r) => r.name), ["consul"]);
+        assert.deepEqual(ofType(run, T.component).map((r) => r.name), ["consul-dc1", "consul-dc2"]);
         for (const [dc, agents, demo] of [["dc1", 4, 2], ["dc2", 2, 1]] as const) {
-            const children = run.resources.filter((r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`${dc}-`));
+            const children = run.resources.filter((r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`consul-${dc}-`));
             const count = (type: string) => children.filter((r) => r.type === type).length;
             assert.equal(count(T.network), 1, `${dc} LAN networks`);
             assert.equal(count(T.image), 2, `${dc} images: Consul and the demo services'`);
             assert.equal(count(T.volume), agents, `${dc} data volumes`);
             assert.equal(count(T.container), agents + demo, `${dc} containers: agents and demo instances`);
-            assert.equal(count(T.privateKey), 2, `${dc} keys: server and HTTPS`);
+            assert.equal(count(T.privateKey), 2, `${dc} keys: server and client`);
             assert.equal(count(T.csr), 2, `${dc} certificate requests`);
             assert.equal(count(T.signed), 2, `${dc} certificates signed by the stack CA`);
         }
         assert.equal(ofType(run, T.container).length, 10, "6 agents, acl-init and 3 demo instances");
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
-        assert.equal(ofType(run, T.password).filter((r) => r.name === "gossip-key").length, 1, "one gossip key for every agent");
+        assert.equal(ofType(run, T.password).filter((r) => r.name === "consul-gossip-key").length, 1, "one gossip key for every agent");
         assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
         assert.equal(ofType(run, T.uuid).length, 6 + 3, "accessor IDs: agent tokens, replication, web service and app tokens");
         assert.equal(ofType(run, T.password).length, 1 + 6 + 3 + 1, "seeds: gossip key, the same tokens' secrets, the management token");
     });
 
-    test("every resource below the stack is a child of its component, named from it", () => {
-        // The stack's own objects: the WAN, the gossip key, the CA and every ACL token.
-        const topLevel = (name: string) => ["wan", "gossip-key", "consul-ca-key", "consul-ca"].includes(name) || /-token(-accessor|-secret)?$/.test(name);
-        for (const r of run.resources.filter((x) => x.custom)) {
-            if (topLevel(r.name)) {
-                assert.ok(!r.urn.includes("$"), `${r.name} is top-level: ${r.urn}`);
+    test("every resource is a child of the federation or of one of its components, named from its parent", () => {
+        // A URN's type names the parent's type before a "$"; only the federation sits at the stack's root.
+        const parentType = (urn: string) => urn.split("::")[2].split("$").slice(-2, -1)[0];
+        for (const r of run.resources) {
+            const type = parentType(r.urn);
+            if (r.type === T.federation) {
+                assert.equal(type, undefined, `${r.name} is the stack's one top-level resource`);
                 continue;
             }
-            const [component, type] = r.name.startsWith("acl-") ? ["acl", T.aclBootstrap] : [r.name.split("-")[0], T.component];
-            assert.ok(r.urn.includes(`::consul-multi-dc::${type}$${r.type}::${component}-`), `${r.name}: ${r.urn}`);
+            assert.ok([T.federation, T.component, T.aclBootstrap].includes(type), `${r.name} has a parent of ours: ${r.urn}`);
+            const parent = run.resources.find((p) => p.type === type && r.name.startsWith(`${p.name}-`));
+            assert.ok(parent, `${r.name} is named from its parent: ${r.urn}`);
         }
     });
 

@@ -34,9 +34,9 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapToken), true);
-        assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeSecretUuid("acl-management-token"));
+        assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeSecretUuid("consul-acl-management-token"));
         assert.equal(await pulumi.isSecret(run.outputs.appToken), true);
-        assert.equal(await valueOf(run.outputs.appToken), fakeSecretUuid("example-app-token-secret"));
+        assert.equal(await valueOf(run.outputs.appToken), fakeSecretUuid("consul-example-app-token-secret"));
         // gossip key, 6 agent tokens, the replication, web service, app and management tokens, 4 private keys and the CA's
         assert.equal(secretValues(run).length, 1 + 6 + 4 + 4 + 1);
         for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken", "appToken"].includes(k))) {
@@ -76,12 +76,12 @@ describe("default stack (Pulumi.dev.yaml)", () => {
 
     test("each agent gets its own token; only primary servers hold the management token, only secondary servers the replication token", () => {
         const tokens = (name: string) => parseAclTokens(upload(named(run, T.container, name), "acl-tokens.json").content as string);
-        const management = fakeSecretUuid("acl-management-token");
-        const replication = fakeSecretUuid("acl-replication-token-secret");
-        assert.deepEqual(tokens("dc1-server2"), { agent: fakeSecretUuid("dc1-server2-token-secret"), initial_management: management });
-        assert.deepEqual(tokens("dc1-client1"), { agent: fakeSecretUuid("dc1-client1-token-secret") });
-        assert.deepEqual(tokens("dc2-server1"), { agent: fakeSecretUuid("dc2-server1-token-secret"), replication });
-        assert.deepEqual(tokens("dc2-client1"), { agent: fakeSecretUuid("dc2-client1-token-secret") });
+        const management = fakeSecretUuid("consul-acl-management-token");
+        const replication = fakeSecretUuid("consul-acl-replication-token-secret");
+        assert.deepEqual(tokens("dc1-server2"), { agent: fakeSecretUuid("consul-dc1-server2-token-secret"), initial_management: management });
+        assert.deepEqual(tokens("dc1-client1"), { agent: fakeSecretUuid("consul-dc1-client1-token-secret") });
+        assert.deepEqual(tokens("dc2-server1"), { agent: fakeSecretUuid("consul-dc2-server1-token-secret"), replication });
+        assert.deepEqual(tokens("dc2-client1"), { agent: fakeSecretUuid("consul-dc2-client1-token-secret") });
     });
 
     test("acl-init creates every agent token and the replication token in the primary DC, with the management token in a file", () => {
@@ -90,18 +90,18 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(init.inputs.networksAdvanced, [{ name: "dc1-lan", ipv4Address: "10.201.1.10", aliases: ["consul-acl-init"] }]);
         assert.deepEqual(init.inputs.envs, ["CONSUL_CACERT=/consul/acl-init/ca.pem", "CONSUL_HTTP_TOKEN_FILE=/consul/acl-init/management.token"]);
         assert.ok(unwrapSecret(init.inputs.uploads).secret, "acl-init uploads are secret");
-        assert.equal(upload(init, "../acl-init/management.token").content, fakeSecretUuid("acl-management-token"));
+        assert.equal(upload(init, "../acl-init/management.token").content, fakeSecretUuid("consul-acl-management-token"));
         const script = upload(init, "../acl-init/init.sh").content as string;
         for (const agent of ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1", "dc2-server1", "dc2-client1"]) {
             const dc = agent.split("-")[0];
-            assert.ok(script.includes(`'${fakeSecretUuid(`${dc}-${agent.split("-")[1]}-token-secret`)}'`), `${agent} token secret`);
+            assert.ok(script.includes(`'${fakeSecretUuid(`consul-${dc}-${agent.split("-")[1]}-token-secret`)}'`), `${agent} token secret`);
             assert.ok(script.includes(`'-node-identity' '${agent}:${dc}'`), `${agent} node identity`);
         }
         assert.ok(
-            script.includes(`'${fakeSecretUuid("acl-replication-token-secret")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`),
+            script.includes(`'${fakeSecretUuid("consul-acl-replication-token-secret")}' 'ACL replication for secondary datacenters' '-policy-name' 'acl-replication'`),
             "the replication token with its policy",
         );
-        assert.ok(!script.includes(fakeSecretUuid("acl-management-token")), "the management token is not in the script");
+        assert.ok(!script.includes(fakeSecretUuid("consul-acl-management-token")), "the management token is not in the script");
         assert.equal(init.inputs.wait, true);
     });
 

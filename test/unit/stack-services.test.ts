@@ -18,7 +18,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         const addresses = Object.fromEntries(Object.entries(byName).map(([n, c]) => [n, (c.inputs.networksAdvanced as { ipv4Address: string }[])[0].ipv4Address]));
         assert.deepEqual(addresses, { "dc1-web-1": "10.201.1.201", "dc1-web-2": "10.201.1.202", "dc2-web-1": "10.201.2.201" });
         const web = byName["dc1-web-2"];
-        assert.equal(web.inputs.image, "sha256:dc1-demo-image");
+        assert.equal(web.inputs.image, "sha256:consul-dc1-demo-image");
         assert.deepEqual([web.inputs.entrypoints, web.inputs.command, web.inputs.user], [["/bin/busybox"], ["httpd", "-f", "-p", "8080", "-h", "/www"], "nobody"]);
         const files = Object.fromEntries((web.inputs.uploads as Upload[]).map((u) => [u.file, u.content]));
         assert.deepEqual(JSON.parse(files["/www/index.html"] as string), { service: "web", instance: "dc1-web-2", datacenter: "dc1" });
@@ -38,7 +38,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(defs[0].check, {
             id: "dc1-web-1-http", name: "HTTP /health on dc1-web-1", http: "http://10.201.1.201:8080/health", interval: "2s", timeout: "2s",
         });
-        assert.ok(defs.every((d) => d.token === fakeSecretUuid("service-web-token-secret")), "registered with the web service token");
+        assert.ok(defs.every((d) => d.token === fakeSecretUuid("consul-service-web-token-secret")), "registered with the web service token");
         assert.ok(unwrapSecret(client.inputs.uploads).secret, "the file holds a token, so the uploads are secret");
         const dc2 = JSON.parse(upload(named(run, T.container, "dc2-client1"), "services.json").content as string).services;
         assert.deepEqual(dc2.map((d: { id: string }) => d.id), ["dc2-web-1"]);

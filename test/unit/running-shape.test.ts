@@ -2,29 +2,28 @@
 // rules, and the program refusing at preview what the Docker host says runs.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { runningDatacenters, runningShape, RunningShape, serverOf, shapeChangeProblems, shrinkSteps } from "../../components/deployed-shape";
-import { planStack, StackPlan, StackSettings } from "../../components/topology";
+import { runningDatacenters, runningShape, RunningShape, serverOf, shapeChangeProblems, shrinkSteps } from "../../components/model/running-shape";
+import { StackModel } from "../../components/model/stack-model";
 import { fakeState } from "../support/fake-state";
+import { devModel } from "../support/model";
 import { MockNetwork, runProgram, stackConfig } from "../support/program";
 
 type Dc = { name: string; servers: number; subnet: string };
 // The dev stack with these datacenters; clients and ports follow the position.
-const settings = (dcs: Dc[]) =>
-    ({ ...stackConfig(), datacenters: dcs.map((dc, i) => ({ clients: 1, httpPort: 8500 + i, dnsPort: 8600 + i, ...dc })) }) as unknown as StackSettings;
-const plan = (...dcs: Dc[]) => planStack(settings(dcs));
+const plan = (...dcs: Dc[]) => devModel({ datacenters: dcs.map((dc, i) => ({ clients: 1, httpPort: 8500 + i, dnsPort: 8600 + i, ...dc })) });
 const dc1 = (servers = 3): Dc => ({ name: "dc1", servers, subnet: "10.201.1.0/24" });
 const dc2 = (servers = 1): Dc => ({ name: "dc2", servers, subnet: "10.201.2.0/24" });
 const dc3 = (servers = 1): Dc => ({ name: "dc3", servers, subnet: "10.201.3.0/24" });
 /** The WAN network's containers as Docker lists them when `p` was deployed and `stopped` have stopped since. */
-const wanOf = (p: StackPlan, stopped: string[] = []) =>
+const wanOf = (p: StackModel, stopped: string[] = []) =>
     p.datacenters
-        .flatMap((dc) => dc.wanAddresses.map((address, k) => ({ name: `${dc.name}-server${k + 1}`, ipv4Address: `${address}/24` })))
+        .flatMap((dc) => dc.servers.map((s) => ({ name: s.name, ipv4Address: `${s.wanAddress}/24` })))
         .filter((c) => !stopped.includes(c.name));
 const running = (dcs: Dc[], stopped: string[] = []): RunningShape | undefined => {
     const p = plan(...dcs);
-    return runningShape(wanOf(p, stopped), Object.fromEntries(p.datacenters.map((dc) => [dc.name, dc.subnet])), "");
+    return runningShape(wanOf(p, stopped), Object.fromEntries(p.datacenters.map((dc) => [dc.name, dc.subnet.text])), "");
 };
-const change = (now: RunningShape | undefined, next: Dc[]) => shapeChangeProblems(now, plan(...next), "");
+const change = (now: RunningShape | undefined, next: Dc[]) => shapeChangeProblems(now, plan(...next));
 /** Asserts one problem per pattern, in any order; each starts with its config key. */
 const refuses = (result: { problems: string[] }, ...expected: RegExp[]) => {
     assert.equal(result.problems.length, expected.length, result.problems.join("\n"));

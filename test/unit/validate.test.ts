@@ -1,13 +1,14 @@
-// Pure topology rules: addresses, limits and warnings.
+// The rules compileStack applies: addresses, limits and warnings.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cidrsOverlap, hostAddress, parseCidr, Ipv4Cidr } from "../../components/cidr";
-import { datacenterModel, datacenterWarnings, planStack, StackSettings } from "../../components/topology";
+import { cidrsOverlap, hostAddress, parseCidr, Ipv4Cidr } from "../../components/model/cidr";
+import { datacenterWarnings } from "../../components/model/validate";
+import { devModel } from "../support/model";
 import { stackConfig } from "../support/program";
 
 // A mutable copy of the dev stack's config, for tests that change one field.
 const settings = () => structuredClone(stackConfig()) as { datacenters: Record<string, unknown>[] } & Record<string, unknown>;
-const plan = (s: Record<string, unknown>) => planStack(s as unknown as StackSettings);
+const plan = (s: Record<string, unknown>) => devModel(s);
 
 describe("cidr", () => {
     test("parses a network and computes host addresses", () => {
@@ -28,12 +29,12 @@ describe("cidr", () => {
     });
 });
 
-describe("planStack", () => {
+describe("compileStack: stack-wide rules", () => {
     test("the first datacenter is primary and WAN addresses run on across datacenters", () => {
         const result = plan(settings());
         assert.equal(result.primaryDatacenter, "dc1");
-        assert.deepEqual(result.datacenters.map((d) => d.wanAddresses), [["10.201.0.11", "10.201.0.12", "10.201.0.13"], ["10.201.0.14"]]);
-        assert.deepEqual(result.wan, { subnet: "10.201.0.0/24", gateway: "10.201.0.1" });
+        assert.deepEqual(result.datacenters.map((d) => d.servers.map((s) => s.wanAddress)), [["10.201.0.11", "10.201.0.12", "10.201.0.13"], ["10.201.0.14"]]);
+        assert.deepEqual([result.wan.subnet.text, result.wan.gateway], ["10.201.0.0/24", "10.201.0.1"]);
         assert.deepEqual(result.warnings, []);
     });
     test("an even server count or more than 7 servers warns but does not fail", () => {
@@ -67,16 +68,16 @@ describe("planStack", () => {
     });
 });
 
-describe("datacenterModel", () => {
+describe("the model of a datacenter", () => {
     test("servers from .11, clients from .101, gateway .1, names with the prefix", () => {
-        const dc = datacenterModel({
-            name: "dc9", primaryDatacenter: "dc1", servers: 2, clients: 2, subnet: "10.9.0.0/24",
-            wanAddresses: ["10.201.0.20", "10.201.0.21"], namePrefix: "t-",
-        });
+        const s = settings();
+        s.namePrefix = "t-";
+        s.datacenters.push({ name: "dc9", servers: 2, clients: 2, subnet: "10.9.0.0/24", httpPort: 8509, dnsPort: 8609 });
+        const dc = devModel(s).datacenters[2];
         assert.equal(dc.gateway, "10.9.0.1");
-        assert.deepEqual(dc.servers.map((s) => [s.name, s.lanAddress, s.wanAddress]), [
-            ["t-dc9-server1", "10.9.0.11", "10.201.0.20"],
-            ["t-dc9-server2", "10.9.0.12", "10.201.0.21"],
+        assert.deepEqual(dc.servers.map((x) => [x.name, x.lanAddress, x.wanAddress]), [
+            ["t-dc9-server1", "10.9.0.11", "10.201.0.15"],
+            ["t-dc9-server2", "10.9.0.12", "10.201.0.16"],
         ]);
         assert.deepEqual(dc.clients.map((c) => [c.name, c.lanAddress, c.wanAddress]), [
             ["t-dc9-client1", "10.9.0.101", undefined],
