@@ -117,15 +117,24 @@ case "${VERB}" in
     fi
 
     # Checked, not assumed: every agent of every datacenter is healthy, listed as itself in its
-    # datacenter's catalog, and answers a request that goes to its servers over RPC (a token read).
+    # datacenter's catalog, and answers a request that goes to its servers over RPC (a token read). The
+    # agents are checked side by side, so the wait is the slowest agent's, not the sum.
     AGENTS=$(field containers | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const[dc,c]of Object.entries(JSON.parse(s)))for(const a of[...c.servers,...c.clients])console.log(dc,a)})')
     healthy() { [[ "$(docker inspect --format '{{.State.Health.Status}}' "$1")" == healthy ]]; }
     answers() { consul_in "$1" consul acl token read -self >/dev/null 2>&1; }
+    works() {
+      within 60 healthy "$2" || { echo "snapshot: $2 is not healthy; see 'docker logs $2'." >&2; return 1; }
+      within 60 listed_as_itself "$2" "$1" || { echo "snapshot: $1's catalog does not list $2 under its node ID." >&2; return 1; }
+      within 30 answers "$2" || { echo "snapshot: $2 cannot reach its servers; see 'docker logs $2'." >&2; return 1; }
+    }
+    CHECKS=()
     while read -r dc a; do
-      within 60 healthy "${a}" || die "${a} is not healthy; see 'docker logs ${a}'."
-      within 60 listed_as_itself "${a}" "${dc}" || die "${dc}'s catalog does not list ${a} under its node ID."
-      within 30 answers "${a}" || die "${a} cannot reach its servers; see 'docker logs ${a}'."
+      works "${dc}" "${a}" &
+      CHECKS+=($!)
     done <<<"${AGENTS}"
+    FAILED=0
+    for pid in "${CHECKS[@]}"; do wait "${pid}" || FAILED=1; done
+    ((FAILED == 0)) || die "not every agent works with the restored state (above)."
     say "every agent ($(wc -l <<<"${AGENTS}")) is healthy, listed under its own node ID and answers through its servers."
     ;;
   *) usage ;;
