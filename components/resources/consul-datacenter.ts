@@ -64,30 +64,43 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     constructor(name: string, args: ConsulDatacenterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
         const dc = args.model;
-        const prefix = args.namePrefix;
         const labels = (extra: Record<string, string>) => stackLabels({ "consul.datacenter": dc.name, ...extra });
         const hostIp = pulumi.output(args.publishAddress);
 
-        const lan = new docker.Network(
-            `${name}-lan`,
-            {
-                name: `${prefix}${dc.name}-lan`,
-                driver: "bridge",
-                ipamConfigs: [{ subnet: dc.subnet.text, gateway: dc.gateway }],
-                labels: labels({}),
-            },
-            { parent: this },
-        );
-
+        const lan = new docker.Network(`${name}-lan`, {
+            name: `${args.namePrefix}${dc.name}-lan`,
+            driver: "bridge",
+            ipamConfigs: [{ subnet: dc.subnet.text, gateway: dc.gateway }],
+            labels: labels({}),
+        }, { parent: this });
         // keepLocally: a destroy never deletes the user's image.
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: args.image, keepLocally: true },
-            { parent: this },
-        );
+        const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        const { servers, clients } = this.agents(name, args, { image: image.imageId, lan: lan.name, hostIp, labels });
+        if (dc.instances.length > 0) {
+            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: args.services.image, keepLocally: true }, { parent: this });
+            serviceInstanceContainers(name, { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
+        }
 
+        // A URL must name a host to connect to; 0.0.0.0 means "every interface" and answers on loopback.
+        const urlHost = hostIp.apply((ip) => (ip === "0.0.0.0" ? "127.0.0.1" : ip));
+        this.serverNames = pulumi.all(servers.map((c) => c.name));
+        this.clientNames = pulumi.all(clients.map((c) => c.name));
+        this.httpAddr = pulumi.interpolate`${urlHost}:${dc.ports.http}`;
+        this.dnsAddr = pulumi.interpolate`${urlHost}:${dc.ports.dns}`;
+        this.uiUrl = pulumi.interpolate`https://${this.httpAddr}/ui/${dc.name}`;
+        this.lanNetwork = lan.name;
+        this.imageId = image.imageId;
+        this.registerOutputs({
+            serverNames: this.serverNames, clientNames: this.clientNames, uiUrl: this.uiUrl, httpAddr: this.httpAddr,
+            dnsAddr: this.dnsAddr, lanNetwork: this.lanNetwork, imageId: this.imageId,
+        });
+    }
+
+    /** What every agent of the datacenter starts with: base config, secrets, certificates, services. */
+    private sharedFiles(name: string, args: ConsulDatacenterArgs): DatacenterFiles {
+        const dc = args.model;
         const certs = datacenterCertificates(name, dc.name, dc.clients.length > 0, args.ca, { parent: this });
-        const shared: DatacenterFiles = {
+        return {
             baseConfig: args.baseConfig,
             gossipKey: args.gossipKey,
             caCertPem: args.ca.certPem,
@@ -105,25 +118,34 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                       }
                     : undefined,
         };
+    }
 
+    /** A data volume and a container per agent, in the order a running datacenter replaces them. */
+    private agents(
+        name: string,
+        args: ConsulDatacenterArgs,
+        on: { image: pulumi.Input<string>; lan: pulumi.Input<string>; hostIp: pulumi.Input<string>; labels: (extra: Record<string, string>) => ReturnType<typeof stackLabels> },
+    ): { servers: docker.Container[]; clients: docker.Container[] } {
+        const dc = args.model;
+        const shared = this.sharedFiles(name, args);
         const formed = pulumi.output(args.formed ?? false);
         const container = (agent: AgentModel, after: pulumi.Resource | undefined) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
             const data = new docker.Volume(
                 `${resourceName}-data`,
-                { name: `${agent.name}-data`, labels: labels({ "consul.role": agent.role }) },
+                { name: `${agent.name}-data`, labels: on.labels({ "consul.role": agent.role }) },
                 { parent: this, retainOnDelete: args.keepData === true },
             );
             return new docker.Container(
                 resourceName,
                 agentContainerArgs(agent, {
-                    image: image.imageId,
-                    labels: labels({ "consul.role": agent.role }),
-                    lanNetwork: lan.name,
+                    image: on.image,
+                    labels: on.labels({ "consul.role": agent.role }),
+                    lanNetwork: on.lan,
                     wanNetwork: args.wanNetwork,
                     dataVolume: data.name,
                     files: agentFiles(dc, agent, shared),
-                    publish: agent === dc.published ? { ...dc.ports, hostIp } : undefined,
+                    publish: agent === dc.published ? { ...dc.ports, hostIp: on.hostIp } : undefined,
                 }),
                 { parent: this, dependsOn: after ? formed.apply((f) => (f ? [after] : [])) : [] },
             );
@@ -136,31 +158,6 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         for (const agent of dc.servers) {
             servers.push(container(agent, servers[servers.length - 1]));
         }
-        const clients = dc.clients.map((agent) => container(agent, servers[servers.length - 1]));
-        if (dc.instances.length > 0) {
-            // keepLocally: a destroy never deletes the user's image.
-            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: args.services.image, keepLocally: true }, { parent: this });
-            serviceInstanceContainers(name, { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
-        }
-
-        // A URL must name a host to connect to; 0.0.0.0 means "every interface" and answers on loopback.
-        const urlHost = hostIp.apply((ip) => (ip === "0.0.0.0" ? "127.0.0.1" : ip));
-        this.serverNames = pulumi.all(servers.map((c) => c.name));
-        this.clientNames = pulumi.all(clients.map((c) => c.name));
-        this.httpAddr = pulumi.interpolate`${urlHost}:${dc.ports.http}`;
-        this.dnsAddr = pulumi.interpolate`${urlHost}:${dc.ports.dns}`;
-        this.uiUrl = pulumi.interpolate`https://${this.httpAddr}/ui/${dc.name}`;
-        this.lanNetwork = lan.name;
-        this.imageId = image.imageId;
-
-        this.registerOutputs({
-            serverNames: this.serverNames,
-            clientNames: this.clientNames,
-            uiUrl: this.uiUrl,
-            httpAddr: this.httpAddr,
-            dnsAddr: this.dnsAddr,
-            lanNetwork: this.lanNetwork,
-            imageId: this.imageId,
-        });
+        return { servers, clients: dc.clients.map((agent) => container(agent, servers[servers.length - 1])) };
     }
 }

@@ -2,7 +2,7 @@
 // every output and upload for them.
 import { createHash } from "node:crypto";
 import { gossipKeyFromSeed, uuidFromSeed } from "../../components/resources/secret-random";
-import type { ComputeState } from "./program";
+import { ComputeState, ProgramRun, runProgram } from "./program";
 
 /** The fake RandomPassword result for a resource name: every stack secret is derived from one. */
 const fakeSeed = (name: string) => `fake-seed-${name}`;
@@ -38,3 +38,13 @@ export const fakeState: ComputeState = (type, name) => {
             return {};
     }
 };
+
+let devStack: Promise<ProgramRun> | undefined;
+/**
+ * The dev stack under mocks with the fake state, run once per process: the default-stack files share it
+ * (a run's resources and outputs are settled values, which later runs do not touch).
+ */
+export function devStackRun(): Promise<ProgramRun> {
+    devStack ??= runProgram({ computeState: fakeState });
+    return devStack;
+}

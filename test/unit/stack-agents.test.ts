@@ -9,13 +9,13 @@ import { goDuration } from "../../components/render/healthcheck";
 import { nodeId } from "../../components/model/node-id";
 import { devModel } from "../support/model";
 import { agents, containerWaits, labelsOf, named, ofType, T, upload, uploads } from "../support/declared";
-import { fakeCertPem, fakePrivateKeyPem, fakeState } from "../support/fake-state";
+import { devStackRun, fakeCertPem, fakePrivateKeyPem, fakeState } from "../support/fake-state";
 import { projectRoot, ProgramRun, runProgram, stackConfig } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runProgram({ computeState: fakeState });
+        run = await devStackRun();
     });
 
     test("each container uploads the commented base files and its own generated config", () => {

@@ -3,13 +3,13 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { agents, named, ofType, T } from "../support/declared";
-import { fakeCertPem, fakeState } from "../support/fake-state";
-import { ProgramRun, runProgram, valueOf } from "../support/program";
+import { devStackRun, fakeCertPem } from "../support/fake-state";
+import { ProgramRun, valueOf } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runProgram({ computeState: fakeState });
+        run = await devStackRun();
     });
 
     test("declares one federation, with one component per datacenter, each with its network, image, volumes and containers", () => {

@@ -8,13 +8,13 @@ import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseAclTokens } from "../support/acl-tokens";
 import { agents, labelsOf, named, ofType, secretValues, T, upload, uploads } from "../support/declared";
-import { fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid, fakeState } from "../support/fake-state";
-import { projectRoot, ProgramRun, runProgram, unwrapSecret, valueOf } from "../support/program";
+import { devStackRun, fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid } from "../support/fake-state";
+import { projectRoot, ProgramRun, unwrapSecret, valueOf } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runProgram({ computeState: fakeState });
+        run = await devStackRun();
     });
 
     test("the gossip key is uploaded to every agent as a secret, and only in gossip.json", () => {

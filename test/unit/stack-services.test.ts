@@ -3,13 +3,13 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { agents, instances, labelsOf, named, T, Upload, upload, uploads } from "../support/declared";
-import { fakeSecretUuid, fakeState } from "../support/fake-state";
-import { ProgramRun, runProgram, unwrapSecret } from "../support/program";
+import { devStackRun, fakeSecretUuid } from "../support/fake-state";
+import { ProgramRun, unwrapSecret } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runProgram({ computeState: fakeState });
+        run = await devStackRun();
     });
 
     test("each demo instance is a container of the demo image on its fixed LAN address, serving its page and health path", () => {
