@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { agentName } from "../components/model/compile";
@@ -24,16 +25,14 @@ interface RunResult {
     memory: Record<string, Memory>;
 }
 
-function parseArgs(argv: string[]): { runs: number; scaleRuns: number } {
-    const args = { runs: 3, scaleRuns: 1 };
-    for (let i = 0; i < argv.length; i++) {
-        const n = Number(argv[i + 1]);
-        if (argv[i] === "--runs" && Number.isInteger(n) && n > 0) args.runs = n;
-        else if (argv[i] === "--scale-runs" && Number.isInteger(n) && n >= 0) args.scaleRuns = n;
-        else throw new Error(`unknown or bad argument ${argv[i]} ${argv[i + 1] ?? ""}: use --runs N (N ≥ 1) and --scale-runs N (N ≥ 0)`);
-        i++;
+function benchArgs(argv: string[]): { runs: number; scaleRuns: number } {
+    const { values } = parseArgs({ args: argv, options: { runs: { type: "string", default: "3" }, "scale-runs": { type: "string", default: "1" } } });
+    const runs = Number(values.runs);
+    const scaleRuns = Number(values["scale-runs"]);
+    if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(scaleRuns) || scaleRuns < 0) {
+        throw new Error(`bad arguments --runs ${values.runs} --scale-runs ${values["scale-runs"]}: use --runs N (N ≥ 1) and --scale-runs N (N ≥ 0)`);
     }
-    return args;
+    return { runs, scaleRuns };
 }
 
 /** The agents a stack config lays out, named as the stack names them. */
@@ -194,7 +193,7 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
 const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
 
 async function main(): Promise<void> {
-    const { runs, scaleRuns } = parseArgs(process.argv.slice(2));
+    const { runs, scaleRuns } = benchArgs(process.argv.slice(2));
     const settings = devSettings();
     const image = YAML.parse(settings).config["consul-multi-dc:image"] as string;
     const pulumi = await checkPrerequisites(image);

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import Consul from "consul";
 
 class UsageError extends Error {}
@@ -23,23 +24,16 @@ interface Options {
     stack?: string;
 }
 
-function parseArgs(argv: string[]): Options {
-    const options: Options = { once: false };
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-            return v;
-        };
-        if (flag === "--once") options.once = true;
-        else if (flag === "--dc") options.dc = value();
-        else if (flag === "--service") options.service = value();
-        else if (flag === "--watch") options.watch = value();
-        else if (flag === "--stack") options.stack = value();
-        else throw new UsageError(`unknown argument ${flag}; use --dc NAME, --service NAME, --watch KEY, --once, --stack NAME`);
+function optionsFrom(argv: string[]): Options {
+    try {
+        const { values } = parseArgs({
+            args: argv,
+            options: { dc: { type: "string" }, service: { type: "string" }, watch: { type: "string" }, once: { type: "boolean", default: false }, stack: { type: "string" } },
+        });
+        return values as Options;
+    } catch (e) {
+        throw new UsageError(`${(e as Error).message}; use --dc NAME, --service NAME, --watch KEY, --once, --stack NAME`);
     }
-    return options;
 }
 
 interface Outputs {
@@ -88,7 +82,7 @@ function explain(err: unknown, address: string): Error {
 }
 
 async function main(): Promise<void> {
-    const options = parseArgs(process.argv.slice(2));
+    const options = optionsFrom(process.argv.slice(2));
     const outputs = stackOutputs(options.stack);
     const datacenters = Object.keys(outputs.httpAddrs);
     const dc = options.dc ?? datacenters[0];
