@@ -51,7 +51,7 @@ for s in ${SERVERS}; do
 done
 [[ -n "${SERVER}" ]] || die "no server of ${DC} answers (${SERVERS}); is the stack up?"
 INSIDE=/tmp/consul-multi-dc.snap
-# Where acl-init marks a finished run (components/acl-bootstrap.ts).
+# Where acl-init marks a finished run (components/resources/acl-bootstrap.ts).
 ACL_INIT_DONE=/tmp/acl-init.done
 
 case "${VERB}" in
@@ -84,7 +84,7 @@ case "${VERB}" in
     within 60 docker exec "${ACL_INIT}" test -f "${ACL_INIT_DONE}" || die "${ACL_INIT} did not finish; see 'docker logs ${ACL_INIT}'."
     say "the stack's tokens are in place again (${ACL_INIT})."
 
-    # The stack's agents have the node IDs their names give them (components/node-id.ts), so a snapshot of
+    # The stack's agents have the node IDs their names give them (components/model/node-id.ts), so a snapshot of
     # any stack of this project lists them as themselves. One that lists a name under another ID (taken
     # with an older version of the project, say) makes the catalog refuse that agent. Those entries go,
     # and each such agent restarts: the leader registers an agent as soon as it sees it join.
