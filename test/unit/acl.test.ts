@@ -31,8 +31,9 @@ describe("aclTokensConfig", () => {
 });
 
 describe("aclInitScript", () => {
-    test("is valid POSIX sh", () => {
+    test("is valid POSIX sh", (t) => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "acl-")), "init.sh");
+        t.after(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
         fs.writeFileSync(file, script);
         assert.doesNotThrow(() => execFileSync("sh", ["-n", file], { stdio: "pipe" }), "sh -n rejects the script");
     });

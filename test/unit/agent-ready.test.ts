@@ -28,8 +28,9 @@ test("a client waits until every token it holds resolves on one of its own datac
     assert.ok(!script.includes("10.201.1."), "a dc2 client never asks dc1's LAN");
 });
 
-test("the sh parses, and `ready` reads the tokens from the agent's files and asks each server until one answers", () => {
+test("the sh parses, and `ready` reads the tokens from the agent's files and asks each server until one answers", (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ready-"));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const script = (agentReadyScript(dc1, dc1.clients[0]) as string).replace(/\/consul\/config\//g, `${dir}/`);
     fs.writeFileSync(path.join(dir, "acl-tokens.json"), JSON.stringify({ acl: { tokens: { agent: "agent-secret" } } }, null, 2));
     fs.writeFileSync(path.join(dir, "services.json"), JSON.stringify({ services: [{ id: "a", token: "svc-secret" }] }, null, 2));

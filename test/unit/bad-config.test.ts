@@ -57,9 +57,10 @@ describe("bad stack config fails at preview, naming the key and what is allowed"
             /datacenters\[0\]\.services\[0\]\.port must be a port number from 1024 to 65535 \(instances run unprivileged\), not 80/,
             /datacenters\[0\]\.services\[0\]\.instances must be a whole number from 1 to 50, not 51/,
         ));
-    test("a KV seed file that does not exist, or is not key/value strings", async () => {
+    test("a KV seed file that does not exist, or is not key/value strings", async (t) => {
         await rejects({ kvSeed: "consul-config/kv/missing.json" }, /kvSeed: consul-config\/kv\/missing\.json does not exist/);
         const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kv-")), "bad.json");
+        t.after(() => fs.rmSync(path.dirname(bad), { recursive: true, force: true }));
         fs.writeFileSync(bad, JSON.stringify({ "app/size": 10 }));
         await rejects({ kvSeed: bad }, /kvSeed: .*bad\.json:\n  - app\/size must be a string/);
     });
