@@ -10,6 +10,7 @@ import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { agentName } from "../components/model/compile";
 import { DatacenterSettings } from "../components/model/settings";
+import { aclTokensIn } from "../test/support/acl-tokens";
 import { dockerOk } from "../test/support/docker";
 import { createStack, devSettings, removeStack } from "../test/support/engine";
 import { leftovers, tearDown } from "../test/support/teardown";
@@ -50,8 +51,7 @@ function shapeOf(settingsYaml: string): ClusterShape {
         // The management token, as dc1's servers hold it (initial_management); read once the file is there.
         token: async () => {
             if (!token) {
-                const file = await dockerOk(["exec", primaryServer, "cat", "/consul/config/acl-tokens.json"]);
-                token = JSON.parse(file).acl.tokens.initial_management as string;
+                token = (await aclTokensIn(primaryServer)).initial_management;
             }
             return token;
         },
