@@ -122,10 +122,11 @@ case "${VERB}" in
     AGENTS=$(field containers | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const[dc,c]of Object.entries(JSON.parse(s)))for(const a of[...c.servers,...c.clients])console.log(dc,a)})')
     healthy() { [[ "$(docker inspect --format '{{.State.Health.Status}}' "$1")" == healthy ]]; }
     answers() { consul_in "$1" consul acl token read -self >/dev/null 2>&1; }
+    # Each runs in a background subshell, so its `die` ends that check alone, with its message.
     works() {
-      within 60 healthy "$2" || { echo "snapshot: $2 is not healthy; see 'docker logs $2'." >&2; return 1; }
-      within 60 listed_as_itself "$2" "$1" || { echo "snapshot: $1's catalog does not list $2 under its node ID." >&2; return 1; }
-      within 30 answers "$2" || { echo "snapshot: $2 cannot reach its servers; see 'docker logs $2'." >&2; return 1; }
+      within 60 healthy "$2" || die "$2 is not healthy; see 'docker logs $2'."
+      within 60 listed_as_itself "$2" "$1" || die "$1's catalog does not list $2 under its node ID."
+      within 30 answers "$2" || die "$2 cannot reach its servers; see 'docker logs $2'."
     }
     CHECKS=()
     while read -r dc a; do

@@ -6,7 +6,7 @@ import { parseKvSeed } from "./kv-seed";
 import { nodeId } from "./node-id";
 import { serviceInstances } from "./services";
 import { ConfigProblems, DatacenterSettings, StackSettings } from "./settings";
-import { AgentModel, AgentRole, baseConfigFiles, DatacenterModel, StackModel } from "./stack-model";
+import { AgentModel, AgentRole, baseConfigFileNames, DatacenterModel, StackModel } from "./stack-model";
 import { clientOffset, datacenterWarnings, serverOffset, stackProblems, wanOffset } from "./validate";
 
 /** Container name, hostname and Consul node name of an agent, e.g. dc1-server1. */
@@ -84,7 +84,7 @@ export function compileStack(settings: StackSettings): StackModel {
         datacenters,
         serviceNames: [...new Set(datacenters.flatMap((dc) => dc.services.map((s) => s.name)))].sort(),
         kvSeed: settings.kvSeed?.text !== undefined ? parseKvSeed(settings.kvSeed.text, "kvSeed", settings.kvSeed.path) : [],
-        baseConfig: Object.fromEntries([...new Set(Object.values(baseConfigFiles).flat())].map((f) => [f, files[f] as string])),
+        baseConfig: Object.fromEntries(baseConfigFileNames.map((f) => [f, files[f] as string])),
         warnings: settings.datacenters.flatMap((dc, i) => datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`)),
     };
 }

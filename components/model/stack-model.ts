@@ -11,6 +11,8 @@ export const baseConfigFiles: Record<AgentRole, readonly string[]> = {
     server: ["common.hcl", "server.hcl"],
     client: ["common.hcl", "client.hcl"],
 };
+/** Every base file, once: what baseConfigDir must hold. */
+export const baseConfigFileNames: readonly string[] = [...new Set(Object.values(baseConfigFiles).flat())];
 
 export interface AgentModel {
     /** Container name, hostname and Consul node name, e.g. dc1-server1. */

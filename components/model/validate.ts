@@ -5,7 +5,7 @@ import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
 import { parseKvSeed } from "./kv-seed";
 import { instanceOffset, serviceProblems } from "./services";
 import { DatacenterSettings, StackSettings } from "./settings";
-import { baseConfigFiles } from "./stack-model";
+import { baseConfigFileNames } from "./stack-model";
 
 // Fixed host offsets inside a subnet: .1 is Docker's gateway, servers from .11, clients from .101,
 // demo service instances from .201 (services.ts).
@@ -51,14 +51,9 @@ function gossipKeyProblem(key: string, gossipKey: string): string | undefined {
         : `${key} must be base64 of 16, 24 or 32 bytes (as \`consul keygen\` prints); the value given is not`;
 }
 
-/**
- * The checks one datacenter needs on its own. `keyOf` names a field the way the caller's user sees it:
- * a stack config key for index.ts, an argument name for the component.
- */
-export function datacenterProblems(
-    dc: Partial<Record<keyof DatacenterSettings, unknown>>,
-    keyOf: (field: keyof DatacenterSettings) => string,
-): string[] {
+/** The checks one datacenter needs on its own; `key` is its config key, e.g. datacenters[0]. */
+function datacenterProblems(dc: Partial<Record<keyof DatacenterSettings, unknown>>, key: string): string[] {
+    const keyOf = (field: keyof DatacenterSettings) => `${key}.${field}`;
     const problems: string[] = [];
     if (typeof dc.name !== "string" || !datacenterNamePattern.test(dc.name)) {
         problems.push(`${keyOf("name")} must use only lowercase letters, digits, "_" and "-", not ${show(dc.name)}`);
@@ -137,10 +132,9 @@ function subnetOverlapProblems(settings: StackSettings): string[] {
 function fileProblems(settings: StackSettings): string[] {
     const problems: string[] = [];
     const { dir, files } = settings.baseConfig;
-    const required = [...new Set(Object.values(baseConfigFiles).flat())];
-    const missing = required.filter((f) => files[f] === undefined);
+    const missing = baseConfigFileNames.filter((f) => files[f] === undefined);
     if (missing.length > 0) {
-        problems.push(`baseConfigDir: ${dir} must hold ${required.join(", ")} (copy consul-config/ and change it); ${missing.join(", ")} missing`);
+        problems.push(`baseConfigDir: ${dir} must hold ${baseConfigFileNames.join(", ")} (copy consul-config/ and change it); ${missing.join(", ")} missing`);
     }
     const seed = settings.kvSeed;
     if (seed && seed.text === undefined) {
@@ -191,7 +185,7 @@ export function stackProblems(settings: StackSettings): string[] {
 
     const names = new Map<string, number>();
     settings.datacenters.forEach((dc, i) => {
-        problems.push(...datacenterProblems(dc, (field) => `datacenters[${i}].${field}`));
+        problems.push(...datacenterProblems(dc, `datacenters[${i}]`));
         problems.push(...serviceProblems(dc.services, dc.clients, `datacenters[${i}].services`));
         const first = names.get(dc.name);
         if (first !== undefined) {

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { NamedFile, StackSettings } from "../model/settings";
-import { baseConfigFiles } from "../model/stack-model";
+import { baseConfigFileNames } from "../model/stack-model";
 
 /** The project's own commented base config, consul-config/ beside components/. */
 export const defaultBaseConfigDir = path.join(__dirname, "..", "..", "consul-config");
@@ -15,6 +15,5 @@ export function readNamedFile(file: string, root: string): NamedFile {
 }
 
 export function readBaseConfig(dir: string, root: string): StackSettings["baseConfig"] {
-    const names = [...new Set(Object.values(baseConfigFiles).flat())];
-    return { dir, files: Object.fromEntries(names.map((f) => [f, readIfThere(path.join(path.resolve(root, dir), f))])) };
+    return { dir, files: Object.fromEntries(baseConfigFileNames.map((f) => [f, readIfThere(path.join(path.resolve(root, dir), f))])) };
 }
