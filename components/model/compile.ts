@@ -2,6 +2,7 @@
 // CompileTopology does): every problem of every key listed at once, or a StackModel that everything
 // later reads.
 import { hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
+import { DockerHostModel, hostKey, ServerHostPorts, serverHostPorts, spansHosts } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { nodeId } from "./node-id";
 import { serviceInstances } from "./services";
@@ -14,8 +15,11 @@ export function agentName(namePrefix: string, datacenter: string, role: AgentRol
     return `${namePrefix}${datacenter}-${role}${ordinal}`;
 }
 
+/** Where a datacenter's servers are reached from other datacenters: each its WAN address, and its host ports across hosts. */
+type ServerWan = { readonly address: string; readonly hostPorts?: ServerHostPorts };
+
 /** The agents of one datacenter: fixed names, node IDs and addresses. */
-function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, role: AgentRole, wanAddresses: readonly string[]): AgentModel[] {
+function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, role: AgentRole, wan: readonly ServerWan[]): AgentModel[] {
     const count = role === "server" ? dc.servers : dc.clients;
     return Array.from({ length: count }, (_, i) => {
         const name = agentName(namePrefix, dc.name, role, i + 1);
@@ -26,7 +30,7 @@ function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, ro
             ordinal: i + 1,
             nodeId: nodeId(dc.name, name),
             lanAddress: hostAddress(subnet, (role === "server" ? serverOffset : clientOffset) + i + 1),
-            ...(role === "server" ? { wanAddress: wanAddresses[i] } : {}),
+            ...(role === "server" ? { wanAddress: wan[i].address, ...(wan[i].hostPorts ? { hostPorts: wan[i].hostPorts } : {}) } : {}),
         };
     });
 }
@@ -35,9 +39,30 @@ function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, ro
  * Server WAN addresses run on across datacenters in config order, so appending a datacenter moves no
  * one, but a change before a datacenter moves its servers.
  */
-function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): string[][] {
+function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): ServerWan[][] {
     let next = wanOffset + 1;
-    return serverCounts.map((count) => Array.from({ length: count }, () => hostAddress(wan, next++)));
+    return serverCounts.map((count) => Array.from({ length: count }, () => ({ address: hostAddress(wan, next++) })));
+}
+
+/** Across hosts, every server is reached on its host's address, at ports that run on across the host's servers in config order. */
+function hostAddressesInOrder(datacenters: readonly DatacenterSettings[]): ServerWan[][] {
+    const slots = new Map<string, number>();
+    return datacenters.map((dc, i) =>
+        Array.from({ length: dc.servers }, () => {
+            const slot = slots.get(hostKey(dc)) ?? 0;
+            slots.set(hostKey(dc), slot + 1);
+            return { address: dc.hostAddress as string, hostPorts: serverHostPorts(slot, i === 0) };
+        }),
+    );
+}
+
+function dockerHost(dc: DatacenterSettings): DockerHostModel {
+    return {
+        ...(dc.dockerHost !== undefined ? { endpoint: dc.dockerHost } : {}),
+        ...(dc.dockerCertPath !== undefined ? { certPath: dc.dockerCertPath } : {}),
+        sshOpts: dc.dockerSshOpts ?? [],
+        ...(dc.hostAddress !== undefined ? { address: dc.hostAddress } : {}),
+    };
 }
 
 /** Validates the whole stack config and builds the model. Throws ConfigProblems listing every problem. */
@@ -48,11 +73,13 @@ export function compileStack(settings: StackSettings): StackModel {
     }
     const wan = parseCidr(settings.wanSubnet) as Ipv4Cidr;
     const primaryDatacenter = settings.datacenters[0].name;
-    const wanAddresses = wanAddressesInOrder(wan, settings.datacenters.map((dc) => dc.servers));
+    const acrossHosts = spansHosts(settings.datacenters);
+    const serverWan = acrossHosts ? hostAddressesInOrder(settings.datacenters) : wanAddressesInOrder(wan, settings.datacenters.map((dc) => dc.servers));
+    const primaryWan = serverWan[0];
     const prefix = settings.namePrefix;
     const datacenters = settings.datacenters.map((dc, i): DatacenterModel => {
         const subnet = parseCidr(dc.subnet) as Ipv4Cidr;
-        const servers = agents(dc, subnet, prefix, "server", wanAddresses[i]);
+        const servers = agents(dc, subnet, prefix, "server", serverWan[i]);
         const clients = agents(dc, subnet, prefix, "client", []);
         return {
             name: dc.name,
@@ -62,8 +89,12 @@ export function compileStack(settings: StackSettings): StackModel {
             utilityAddress: hostAddress(subnet, serverOffset),
             servers,
             clients,
+            host: dockerHost(dc),
             // A secondary datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
-            wanJoin: i === 0 ? [] : wanAddresses[0],
+            wanJoin: i === 0 ? [] : primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address)),
+            primaryApis: i === 0 ? [] : primaryWan.map((s) => ({ address: s.address, port: s.hostPorts?.api ?? 8501 })),
+            // The local engine publishes where the stack says; another host, where the user reaches it.
+            publishAddress: dc.dockerHost !== undefined && dc.hostAddress !== undefined ? dc.hostAddress : settings.publishAddress,
             published: clients[0] ?? servers[0],
             ports: { http: dc.httpPort, dns: dc.dnsPort },
             services: dc.services ?? [],
@@ -75,12 +106,12 @@ export function compileStack(settings: StackSettings): StackModel {
         image: settings.image,
         demoImage: settings.demoImage,
         namePrefix: prefix,
-        publishAddress: settings.publishAddress,
         ...(settings.gossipKey !== undefined ? { gossipKey: settings.gossipKey } : {}),
         keepData: settings.keepData,
         dnsAnonymousRead: settings.dnsAnonymousRead,
         primaryDatacenter,
         wan: { subnet: wan, gateway: hostAddress(wan, 1) },
+        acrossHosts,
         datacenters,
         serviceNames: [...new Set(datacenters.flatMap((dc) => dc.services.map((s) => s.name)))].sort(),
         kvSeed: settings.kvSeed?.text !== undefined ? parseKvSeed(settings.kvSeed.text, "kvSeed", settings.kvSeed.path) : [],

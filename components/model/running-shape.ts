@@ -4,13 +4,14 @@
 import { cidrsOverlap, Ipv4Cidr, parseCidr, parseIpv4 } from "./cidr";
 import { StackModel } from "./stack-model";
 
-/** A server container that runs now, on the WAN network. */
+/** A server container that runs now. */
 export interface RunningServer {
     readonly name: string;
     readonly datacenter: string;
     /** 1-based, from its name: 2 for dc1-server2. */
     readonly ordinal: number;
-    readonly wanAddress: string;
+    /** Its address on the WAN network; undefined across Docker hosts, where there is none. */
+    readonly wanAddress?: string;
 }
 
 export interface RunningDatacenter {
@@ -22,8 +23,11 @@ export interface RunningDatacenter {
 }
 
 export interface RunningShape {
-    /** The datacenter whose servers hold the lowest WAN addresses: they are assigned in config order. */
-    readonly primaryDatacenter: string;
+    /**
+     * The datacenter whose servers hold the lowest WAN addresses: they are assigned in config order.
+     * Undefined across Docker hosts, whose networks do not say which datacenter is the primary.
+     */
+    readonly primaryDatacenter?: string;
     readonly datacenters: readonly RunningDatacenter[];
 }
 
@@ -75,6 +79,26 @@ export function runningShape(
     };
 }
 
+/**
+ * What runs now across Docker hosts: the server containers on each datacenter's LAN network, as that
+ * datacenter's own host lists them, and the network's subnet. Undefined when no server runs.
+ */
+export function runningShapeAcrossHosts(
+    lans: Readonly<Record<string, { readonly subnet?: string; readonly containers: readonly { readonly name: string }[] }>>,
+    namePrefix: string,
+): RunningShape | undefined {
+    const datacenters = Object.entries(lans).flatMap(([name, lan]) => {
+        const servers = lan.containers
+            .flatMap((c) => {
+                const server = serverOf(c.name, namePrefix);
+                return server?.datacenter === name ? [{ name: c.name, ...server }] : [];
+            })
+            .sort((a, b) => a.ordinal - b.ordinal);
+        return servers.length > 0 ? [{ name, subnet: lan.subnet, servers }] : [];
+    });
+    return datacenters.length > 0 ? { datacenters } : undefined;
+}
+
 const quorum = (voters: number) => Math.floor(voters / 2) + 1;
 
 /**
@@ -107,7 +131,7 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
     if (!running) {
         return { problems, warnings };
     }
-    if (running.primaryDatacenter !== plan.primaryDatacenter) {
+    if (running.primaryDatacenter !== undefined && running.primaryDatacenter !== plan.primaryDatacenter) {
         problems.push(
             `datacenters[0].name: the running federation's primary datacenter is ${running.primaryDatacenter}. It holds the ACLs ` +
                 "the other datacenters replicate and every agent names it as primary_datacenter, which Consul cannot move under " +
@@ -206,7 +230,11 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
  * starts only after its datacenter's rolling replacement, by when a holder in another datacenter has moved off.
  */
 function wanConflicts(running: RunningShape, plan: StackModel): string[] {
-    const runningServers = running.datacenters.flatMap((dc) => dc.servers);
+    // Across hosts a server's WAN address is its host's, shared by design.
+    const runningServers = running.datacenters.flatMap((dc) => dc.servers).filter((s) => s.wanAddress !== undefined);
+    if (plan.acrossHosts) {
+        return [];
+    }
     const holders = new Map(runningServers.map((s) => [s.wanAddress, s]));
     const before = new Map(runningServers.map((s) => [s.name, s]));
     const next = plan.datacenters;

@@ -13,6 +13,14 @@ export interface DatacenterSettings {
     readonly dnsPort: number;
     /** Demo services registered on this datacenter's client agent; none unless set. */
     readonly services?: readonly ServiceSettings[];
+    /** The Docker engine it runs on: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT]; the local engine when unset. */
+    readonly dockerHost?: string;
+    /** tcp:// only: a directory holding ca.pem, cert.pem and key.pem, as Docker's DOCKER_CERT_PATH. */
+    readonly dockerCertPath?: string;
+    /** ssh:// only: extra ssh options. */
+    readonly dockerSshOpts?: readonly string[];
+    /** The IPv4 address other datacenters and the user reach its Docker host on. */
+    readonly hostAddress?: string;
 }
 
 /** A file the config names: its path as written, for messages, and its text; undefined when it does not exist. */
@@ -39,6 +47,8 @@ export interface StackSettings {
     readonly kvSeed?: NamedFile;
     /** `baseConfigDir`: the directory of the base config files, and each file's text by name. */
     readonly baseConfig: { readonly dir: string; readonly files: Readonly<Record<string, string | undefined>> };
+    /** The files (of ca.pem, cert.pem, key.pem) each datacenter's dockerCertPath holds, by that path as written. */
+    readonly dockerCertFiles?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Thrown with every problem found, so a user fixes their config in one pass. */

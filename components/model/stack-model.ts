@@ -2,6 +2,7 @@
 // their names, node IDs and addresses, its published ports and service instances. Everything later in the
 // pipeline (agent configs, scripts, Docker resources) reads it; nothing is worked out twice.
 import { Ipv4Cidr } from "./cidr";
+import { DockerHostModel, ServerHostPorts } from "./docker-hosts";
 import { ServiceInstance, ServiceSettings } from "./services";
 
 export type AgentRole = "server" | "client";
@@ -24,8 +25,10 @@ export interface AgentModel {
     /** The Consul node ID: the same for the same datacenter and name in every stack (node-id.ts). */
     readonly nodeId: string;
     readonly lanAddress: string;
-    /** Servers only: the address on the WAN network that federates datacenters. */
+    /** Servers only: the address other datacenters reach it on: on the WAN network, or its host's address. */
     readonly wanAddress?: string;
+    /** Servers of datacenters that span Docker hosts only: the ports it publishes on its host's address. */
+    readonly hostPorts?: ServerHostPorts;
 }
 
 export interface DatacenterModel {
@@ -37,8 +40,14 @@ export interface DatacenterModel {
     readonly utilityAddress: string;
     readonly servers: readonly AgentModel[];
     readonly clients: readonly AgentModel[];
-    /** The WAN addresses its servers join: the primary's servers; empty for the primary. */
+    /** The Docker engine it runs on. */
+    readonly host: DockerHostModel;
+    /** The WAN addresses its servers join, with the port when it is not 8302: the primary's servers; empty for the primary. */
     readonly wanJoin: readonly string[];
+    /** Where a new secondary server checks its replication token: the primary servers' HTTPS API; empty for the primary. */
+    readonly primaryApis: readonly { readonly address: string; readonly port: number }[];
+    /** Host IP the published ports bind to: the stack's publishAddress on the local engine, else the host's address. */
+    readonly publishAddress: string;
     /** Publishes the UI/API and DNS: the first client (applications talk to their local agent), else the first server. */
     readonly published: AgentModel;
     /** Host ports of the HTTPS UI/API and of DNS (tcp and udp). */
@@ -52,13 +61,14 @@ export interface StackModel {
     readonly image: string;
     readonly demoImage: string;
     readonly namePrefix: string;
-    /** Host IP the published ports bind to. */
-    readonly publishAddress: string;
     readonly gossipKey?: string;
     readonly keepData: boolean;
     readonly dnsAnonymousRead: boolean;
     readonly primaryDatacenter: string;
+    /** The Docker network that joins every datacenter's servers, when they share one Docker host. */
     readonly wan: { readonly subnet: Ipv4Cidr; readonly gateway: string };
+    /** The datacenters run on more than one Docker host: servers federate over the hosts' addresses, with no WAN network. */
+    readonly acrossHosts: boolean;
     /** The primary first. */
     readonly datacenters: readonly DatacenterModel[];
     /** Every demo service name of any datacenter, sorted: one token each. */

@@ -2,6 +2,7 @@
 // runs them all and lists every problem at once. Pure: no Pulumi, no Docker, no files.
 import { isIPv4 } from "node:net";
 import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
+import { dockerHostProblems } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { instanceOffset, serviceProblems } from "./services";
 import { DatacenterSettings, StackSettings } from "./settings";
@@ -84,26 +85,13 @@ export function datacenterWarnings(name: string, servers: number, key: string): 
     return warnings;
 }
 
+/** Each published port is a port number; dockerHostProblems checks each is used once on its host. */
 function portProblems(settings: StackSettings): string[] {
-    const problems: string[] = [];
-    const seen = new Map<number, string>();
-    settings.datacenters.forEach((dc, i) => {
-        for (const field of ["httpPort", "dnsPort"] as const) {
-            const key = `datacenters[${i}].${field}`;
-            const port = dc[field];
-            if (!isWholeNumberIn(port, 1, 65535)) {
-                problems.push(`${key} must be a port number from 1 to 65535, not ${show(port)}`);
-                continue;
-            }
-            const other = seen.get(port);
-            if (other) {
-                problems.push(`${key} is ${port}, which ${other} already uses; each host port must be unique`);
-            } else {
-                seen.set(port, key);
-            }
-        }
-    });
-    return problems;
+    return settings.datacenters.flatMap((dc, i) =>
+        (["httpPort", "dnsPort"] as const).flatMap((field) =>
+            isWholeNumberIn(dc[field], 1, 65535) ? [] : [`datacenters[${i}].${field} must be a port number from 1 to 65535, not ${show(dc[field])}`],
+        ),
+    );
 }
 
 function subnetOverlapProblems(settings: StackSettings): string[] {
@@ -194,7 +182,7 @@ export function stackProblems(settings: StackSettings): string[] {
             names.set(dc.name, i);
         }
     });
-    problems.push(...portProblems(settings), ...subnetOverlapProblems(settings));
+    problems.push(...portProblems(settings), ...dockerHostProblems(settings), ...subnetOverlapProblems(settings));
 
     const totalServers = settings.datacenters.reduce((n, dc) => n + (Number(dc.servers) || 0), 0);
     if (typeof wan !== "string" && wanOffset + totalServers >= 2 ** (32 - wan.prefix) - 1) {

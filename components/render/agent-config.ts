@@ -13,6 +13,7 @@ export interface AgentConfig {
     retry_join?: string[];
     retry_join_wan?: string[];
     acl?: { enable_token_replication: boolean };
+    ports?: { server: number; serf_wan: number };
 }
 
 /** Where the agent reads its config (`-config-dir`). */
@@ -39,6 +40,9 @@ export function agentConfig(dc: DatacenterModel, agent: AgentModel): AgentConfig
         bootstrap_expect: dc.servers.length,
         ...(peers.length > 0 ? { retry_join: peers } : {}),
         ...(dc.wanJoin.length > 0 ? { retry_join_wan: [...dc.wanJoin] } : {}),
+        // Across Docker hosts a remote datacenter dials the port a server gossips, which is the port it
+        // binds: so each server on a host binds the ports it publishes there.
+        ...(agent.hostPorts ? { ports: { server: agent.hostPorts.server, serf_wan: agent.hostPorts.serfWan } } : {}),
         // Secondary servers copy the primary's ACL policies and tokens, so tokens work in every DC.
         ...(dc.name !== dc.primaryDatacenter ? { acl: { enable_token_replication: true } } : {}),
     };

@@ -19,7 +19,7 @@ export const readyScriptPath = "/consul/bin/agent-ready.sh";
 
 /**
  * sh defining `waiting_for` (what a log line names) and `ready` (true once the agent can start); undefined
- * for a primary server, which waits for nothing. A secondary server asks the primary's servers (dc.wanJoin).
+ * for a primary server, which waits for nothing. A secondary server asks the primary's servers (dc.primaryApis).
  */
 export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string | undefined {
     const isPrimary = dc.name === dc.primaryDatacenter;
@@ -31,16 +31,20 @@ export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string
         "tls='-ca-file=/consul/tls/ca.pem'",
     ];
     // A token resolves when `acl token read -self` answers with it; the token travels in the environment.
-    const resolves = (serverName: string) =>
-        `CONSUL_HTTP_TOKEN="$t" consul acl token read -self -http-addr="https://\${address}:8501" $tls -tls-server-name=${quote(serverName)} >/dev/null 2>&1`;
+    const resolves = (serverName: string, port = ":8501") =>
+        `CONSUL_HTTP_TOKEN="$t" consul acl token read -self -http-addr="https://\${address}${port}" $tls -tls-server-name=${quote(serverName)} >/dev/null 2>&1`;
     if (agent.role === "server") {
+        // On one Docker host the primary's servers answer on their WAN address at 8501; across hosts, at
+        // the port each publishes. A stack on one host keeps the exact script it was deployed with.
+        const onePort = dc.primaryApis.every((api) => api.port === 8501);
+        const apis = dc.primaryApis.map((api) => (onePort ? api.address : `${api.address}:${api.port}`));
         return [
             ...header,
             `waiting_for=${quote(`the replication token in ${dc.primaryDatacenter}`)}`,
             "t=$(sed -n 's/.*\"replication\": *\"\\([^\"]*\\)\".*/\\1/p' /consul/config/acl-tokens.json)",
             "ready() {",
-            `  for address in ${dc.wanJoin.map(quote).join(" ")}; do`,
-            `    ${resolves(`server.${dc.primaryDatacenter}.consul`)} && return 0`,
+            `  for address in ${apis.map(quote).join(" ")}; do`,
+            `    ${resolves(`server.${dc.primaryDatacenter}.consul`, onePort ? ":8501" : "")} && return 0`,
             "  done",
             "  return 1",
             "}",

@@ -2,19 +2,22 @@
 // with, this says how Docker runs it.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { AgentFile, startScript } from "./agent-files";
+import { AgentFile, agentStartScript } from "./agent-files";
 import { AgentModel } from "../model/stack-model";
 import { shellHealthcheck } from "../render/healthcheck";
 
 // The healthcheck uses only what the image ships (busybox wget): healthy once the agent knows its
-// datacenter's Raft leader, which is when it can serve reads and writes. For a server that has been
-// replaced, that also means it is following the leader again as a voter.
-const agentHealthcheck = shellHealthcheck("wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'", {
-    interval: 2,
-    timeout: 2,
-    startPeriod: 60,
-    retries: 5,
-});
+// datacenter's Raft leader (its address and RPC port), which is when it can serve reads and writes. For a
+// server that has been replaced, that also means it is following the leader again as a voter.
+function leaderHealthcheck(rpcPorts: readonly number[]) {
+    const leaderKnown = rpcPorts.length === 1 ? `grep -q ':${rpcPorts[0]}'` : `grep -qE ':(${rpcPorts.join("|")})'`;
+    return shellHealthcheck(`wget -q -O - http://127.0.0.1:8500/v1/status/leader | ${leaderKnown}`, {
+        interval: 2,
+        timeout: 2,
+        startPeriod: 60,
+        retries: 5,
+    });
+}
 
 /**
  * How long Docker waits after SIGTERM before it kills the agent. In that time the start script hands
@@ -34,6 +37,8 @@ export interface AgentContainerInputs {
     readonly files: AgentFile[];
     /** Published to the host: the HTTPS API and UI (8501 inside), and DNS on tcp and udp (8600 inside). */
     readonly publish?: { readonly http: pulumi.Input<number>; readonly dns: pulumi.Input<number>; readonly hostIp: pulumi.Input<string> };
+    /** The server RPC ports of the datacenter, one of which the leader's address names. */
+    readonly serverRpcPorts: readonly number[];
 }
 
 export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInputs): docker.ContainerArgs {
@@ -42,6 +47,7 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         networks.push({ name: inputs.wanNetwork, ipv4Address: agent.wanAddress, aliases: [agent.name] });
     }
     const p = inputs.publish;
+    const h = agent.hostPorts;
     return {
         name: agent.name,
         hostname: agent.name,
@@ -49,7 +55,7 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         // Explicit, so behaviour does not depend on the image's entrypoint script: agent-start.sh checks the
         // gossip keyring, waits on a first start for what the agent needs, and runs `consul agent`.
         entrypoints: ["/bin/sh", "-c"],
-        command: [startScript],
+        command: [agentStartScript(agent)],
         user: "consul",
         // The start script writes it into a new data dir (node-id.ts says why).
         envs: [`CONSUL_NODE_ID=${agent.nodeId}`],
@@ -59,14 +65,25 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         // Raft data, node ID and keyring outlive a container replacement on their own volume.
         volumes: [{ volumeName: inputs.dataVolume, containerPath: "/consul/data" }],
         uploads: inputs.files,
-        ports: p
-            ? [
-                  { internal: 8501, external: p.http, ip: p.hostIp, protocol: "tcp" },
-                  { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "tcp" },
-                  { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "udp" },
-              ]
-            : [],
-        healthcheck: agentHealthcheck,
+        ports: [
+            ...(p
+                ? [
+                      { internal: 8501, external: p.http, ip: p.hostIp, protocol: "tcp" },
+                      { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "tcp" },
+                      { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "udp" },
+                  ]
+                : []),
+            // Across hosts, other datacenters reach this server on its host's address (its WAN address): RPC and WAN Serf on the ports it binds.
+            ...(h && agent.wanAddress
+                ? [
+                      { internal: h.server, external: h.server, ip: agent.wanAddress, protocol: "tcp" },
+                      { internal: h.serfWan, external: h.serfWan, ip: agent.wanAddress, protocol: "tcp" },
+                      { internal: h.serfWan, external: h.serfWan, ip: agent.wanAddress, protocol: "udp" },
+                      ...(h.api ? [{ internal: 8501, external: h.api, ip: agent.wanAddress, protocol: "tcp" }] : []),
+                  ]
+                : []),
+        ],
+        healthcheck: leaderHealthcheck(inputs.serverRpcPorts),
         destroyGraceSeconds: stopGraceSeconds,
         // `pulumi up` moves on from an agent only once it is healthy: the cluster has formed, and in a
         // rolling change a replaced server is back before the next one goes.

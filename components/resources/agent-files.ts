@@ -14,7 +14,18 @@ import { CertificatePem } from "./certificates";
  * The container's command, given to `sh -c` rather than uploaded: each upload is one more Docker API
  * call between a replaced agent's removal and its start, while its published port is down.
  */
-export const startScript = fs.readFileSync(path.join(__dirname, "..", "render", "agent-start.sh"), "utf8");
+const startScript = fs.readFileSync(path.join(__dirname, "..", "render", "agent-start.sh"), "utf8");
+const leaderCheck = '"\\"$self:8300\\""';
+
+/**
+ * The start script of an agent. Its leader check names the server RPC port, 8300, which servers across
+ * Docker hosts move (docker-hosts.ts); they get the port they bind, while every other agent keeps the
+ * exact script, so a running stack sees no change.
+ */
+export function agentStartScript(agent: AgentModel): string {
+    const port = agent.hostPorts?.server ?? 8300;
+    return port === 8300 ? startScript : startScript.replace(leaderCheck, leaderCheck.replace("8300", String(port)));
+}
 
 export interface AgentFile {
     readonly file: string;

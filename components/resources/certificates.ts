@@ -79,7 +79,7 @@ export function issueCertificate(
 /**
  * A datacenter's two certificates: its servers' (server.<dc>.consul, which every agent checks) and, when it
  * has clients, its clients' (client.<dc>.consul), which they present for RPC to the servers and on their
- * HTTPS API. Both also name localhost and 127.0.0.1, where Docker publishes the API.
+ * HTTPS API. Both also name localhost and 127.0.0.1, where Docker publishes the API, and `ipAddresses`.
  *
  * Clients do not take their RPC certificate from the servers (auto_encrypt): those are signed by Consul's
  * Connect CA, which lives in the replicated state, so a snapshot restored from another stack replaces it
@@ -89,13 +89,17 @@ export function issueCertificate(
 export function datacenterCertificates(
     name: string,
     datacenter: string,
-    withClients: boolean,
+    on: { readonly withClients: boolean; readonly ipAddresses: readonly string[] },
     ca: CertificatePem,
     opts: pulumi.CustomResourceOptions,
 ): { server: IssuedCertificate; client?: IssuedCertificate } {
-    const subject = (role: string) => ({ commonName: `${role}.${datacenter}.consul`, dnsNames: [`${role}.${datacenter}.consul`, "localhost"], ipAddresses: ["127.0.0.1"] });
+    const subject = (role: string) => ({
+        commonName: `${role}.${datacenter}.consul`,
+        dnsNames: [`${role}.${datacenter}.consul`, "localhost"],
+        ipAddresses: ["127.0.0.1", ...on.ipAddresses],
+    });
     return {
         server: issueCertificate(`${name}-server-cert`, ca, subject("server"), opts),
-        client: withClients ? issueCertificate(`${name}-client-cert`, ca, subject("client"), opts) : undefined,
+        client: on.withClients ? issueCertificate(`${name}-client-cert`, ca, subject("client"), opts) : undefined,
     };
 }

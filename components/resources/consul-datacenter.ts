@@ -8,6 +8,7 @@ import { serviceDefinitions } from "../render/service-definitions";
 import { agentContainerArgs } from "./agent-container";
 import { agentFiles, DatacenterFiles } from "./agent-files";
 import { CertificatePem, datacenterCertificates } from "./certificates";
+import { imageOnHost } from "./image-on-host";
 import { stackLabels } from "./labels";
 import { serviceInstanceContainers } from "./service-instances";
 
@@ -30,8 +31,8 @@ export interface ConsulDatacenterArgs {
     readonly image: pulumi.Input<string>;
     /** Base64 gossip encryption key, shared by every agent of every datacenter. Treated as a secret. */
     readonly gossipKey: pulumi.Input<string>;
-    /** The Docker network every datacenter's servers share: the WAN. */
-    readonly wanNetwork: pulumi.Input<string>;
+    /** The Docker network every datacenter's servers share, the WAN; none when datacenters span Docker hosts. */
+    readonly wanNetwork?: pulumi.Input<string>;
     /** The stack's CA: it signs this datacenter's server and client certificates. */
     readonly ca: CertificatePem;
     readonly acl: {
@@ -44,8 +45,6 @@ export interface ConsulDatacenterArgs {
     };
     /** The demo instances' image, and the token that may register each service (its secret ID), by name. */
     readonly services: { readonly image: pulumi.Input<string>; readonly tokens: Readonly<Record<string, pulumi.Input<string>>> };
-    /** Host IP the published ports bind to. */
-    readonly publishAddress: pulumi.Input<string>;
 }
 
 export class ConsulDatacenter extends pulumi.ComponentResource {
@@ -65,7 +64,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
         const dc = args.model;
         const labels = (extra: Record<string, string>) => stackLabels({ "consul.datacenter": dc.name, ...extra });
-        const hostIp = pulumi.output(args.publishAddress);
+        const hostIp = pulumi.output(dc.publishAddress);
 
         const lan = new docker.Network(`${name}-lan`, {
             name: `${args.namePrefix}${dc.name}-lan`,
@@ -74,10 +73,10 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             labels: labels({}),
         }, { parent: this });
         // keepLocally: a destroy never deletes the user's image.
-        const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        const image = new docker.RemoteImage(`${name}-image`, { name: imageOnHost(dc, args.image, this), keepLocally: true }, { parent: this });
         const { servers, clients } = this.agents(name, args, { image: image.imageId, lan: lan.name, hostIp, labels });
         if (dc.instances.length > 0) {
-            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: args.services.image, keepLocally: true }, { parent: this });
+            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: imageOnHost(dc, args.services.image, this), keepLocally: true }, { parent: this });
             serviceInstanceContainers(name, { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
         }
 
@@ -99,7 +98,9 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     /** What every agent of the datacenter starts with: base config, secrets, certificates, services. */
     private sharedFiles(name: string, args: ConsulDatacenterArgs): DatacenterFiles {
         const dc = args.model;
-        const certs = datacenterCertificates(name, dc.name, dc.clients.length > 0, args.ca, { parent: this });
+        // On another Docker host the API is published on the host's address, so the certificate names it too.
+        const published = dc.host.endpoint !== undefined && dc.publishAddress !== "127.0.0.1" ? [dc.publishAddress] : [];
+        const certs = datacenterCertificates(name, dc.name, { withClients: dc.clients.length > 0, ipAddresses: published }, args.ca, { parent: this });
         return {
             baseConfig: args.baseConfig,
             gossipKey: args.gossipKey,
@@ -146,6 +147,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                     dataVolume: data.name,
                     files: agentFiles(dc, agent, shared),
                     publish: agent === dc.published ? { ...dc.ports, hostIp: on.hostIp } : undefined,
+                    serverRpcPorts: [...new Set(dc.servers.map((s) => s.hostPorts?.server ?? 8300))],
                 }),
                 { parent: this, dependsOn: after ? formed.apply((f) => (f ? [after] : [])) : [] },
             );

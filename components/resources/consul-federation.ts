@@ -10,10 +10,11 @@ import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicati
 import { AclBootstrap } from "./acl-bootstrap";
 import { certificateAuthority } from "./certificates";
 import { ConsulDatacenter } from "./consul-datacenter";
+import { dockerProvider } from "./docker-provider";
 import { stackLabels } from "./labels";
 import { runningCluster } from "./running-cluster";
 import { randomGossipKey, randomSecretUuid } from "./secret-random";
-import { defaultBaseConfigDir, readBaseConfig } from "./stack-files";
+import { defaultBaseConfigDir, readBaseConfig, readDockerCertFiles } from "./stack-files";
 import { fixedToken } from "./tokens";
 
 export interface ConsulFederationArgs {
@@ -80,16 +81,22 @@ export class ConsulFederation extends pulumi.ComponentResource {
         this.aclBootstrapToken = randomSecretUuid(`${name}-acl-management-token`, child);
         const tokens = this.tokens(name, model);
         const ca = certificateAuthority(`${name}-ca`, child);
-        const wan = new docker.Network(`${name}-wan`, {
-            name: `${model.namePrefix}consul-wan`,
-            driver: "bridge",
-            ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
-            labels: stackLabels({ "consul.role": "wan" }),
-        }, child);
+        // On one Docker host a bridge network stands in for the WAN; across hosts the servers federate over
+        // the hosts' addresses instead.
+        const wan = model.acrossHosts
+            ? undefined
+            : new docker.Network(`${name}-wan`, {
+                  name: `${model.namePrefix}consul-wan`,
+                  driver: "bridge",
+                  ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
+                  labels: stackLabels({ "consul.role": "wan" }),
+              }, child);
+        // Each datacenter's resources, and the reads of what runs there, go through its own host's engine.
+        const providers = model.datacenters.map((dc) => dockerProvider(`${name}-${dc.name}-docker`, dc.host, child));
 
         // What runs now: a running datacenter's servers are replaced one at a time, and a change the running
         // cluster cannot take is refused before any datacenter is touched.
-        const running = runningCluster(model, child);
+        const running = runningCluster(model, providers, child);
         const datacenters = model.datacenters.map((dc, i) => new ConsulDatacenter(`${name}-${dc.name}`, {
             model: dc,
             namePrefix: model.namePrefix,
@@ -98,14 +105,13 @@ export class ConsulFederation extends pulumi.ComponentResource {
             baseConfig: model.baseConfig,
             image: model.image,
             gossipKey: this.gossipKey,
-            wanNetwork: wan.name,
+            wanNetwork: wan?.name,
             ca,
             acl: i === 0
                 ? { agentTokens: tokens.agentSecrets, initialManagementToken: this.aclBootstrapToken }
                 : { agentTokens: tokens.agentSecrets, replicationToken: tokens.replication.apply((t) => t.secretId) },
             services: { image: model.demoImage, tokens: tokens.serviceSecrets },
-            publishAddress: model.publishAddress,
-        }, { parent: this, dependsOn: running.checked }));
+        }, { parent: this, dependsOn: running.checked, providers: providers[i] ? [providers[i]] : [] }));
 
         // Creates every token in the primary once its servers elect a leader; healthy when all exist.
         const primary = model.datacenters[0];
@@ -126,7 +132,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
             anonymous: { policy: dnsPolicyName, grant: model.dnsAnonymousRead },
             kv: model.kvSeed,
             namePrefix: model.namePrefix,
-        }, { parent: this, dependsOn: running.checked });
+        }, { parent: this, dependsOn: running.checked, providers: providers[0] ? [providers[0]] : [] });
 
         const byDatacenter = <T>(pick: (dc: ConsulDatacenter) => pulumi.Output<T>) =>
             pulumi.all(Object.fromEntries(model.datacenters.map((dc, i) => [dc.name, pick(datacenters[i])])));
@@ -151,7 +157,11 @@ export class ConsulFederation extends pulumi.ComponentResource {
     /** Every problem with the args, listed at once in one error that names each key. */
     private compile(args: ConsulFederationArgs): StackModel {
         try {
-            return compileStack({ ...args, baseConfig: args.baseConfig ?? readBaseConfig(defaultBaseConfigDir, ".") });
+            return compileStack({
+                ...args,
+                baseConfig: args.baseConfig ?? readBaseConfig(defaultBaseConfigDir, "."),
+                dockerCertFiles: Array.isArray(args.datacenters) ? readDockerCertFiles(args.datacenters) : {},
+            });
         } catch (e) {
             throw e instanceof ConfigProblems ? new pulumi.ResourceError(e.message, this, true) : e;
         }

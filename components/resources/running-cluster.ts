@@ -1,8 +1,9 @@
-// What runs now, read from the Docker host's networks (its servers on the WAN network, and their
-// datacenters' subnets), and whether the new model can replace it in one `pulumi up`.
+// What runs now, read from the Docker hosts' networks (on one host: its servers on the WAN network, and
+// their datacenters' subnets; across hosts: each datacenter's LAN network on its own host), and whether
+// the new model can replace it in one `pulumi up`.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { runningDatacenters, runningShape, shapeChangeProblems } from "../model/running-shape";
+import { runningDatacenters, runningShape, runningShapeAcrossHosts, shapeChangeProblems } from "../model/running-shape";
 import { ConfigProblems } from "../model/settings";
 import { StackModel } from "../model/stack-model";
 
@@ -17,25 +18,28 @@ export interface RunningCluster {
  * A refusal touches no datacenter, even with --skip-preview, because every datacenter depends on the
  * check. One error for all that fails on it: the engine reports it once.
  */
-export function runningCluster(model: StackModel, opts: pulumi.InvokeOptions = {}): RunningCluster {
+export function runningCluster(model: StackModel, providers: readonly (docker.Provider | undefined)[], opts: pulumi.InvokeOptions = {}): RunningCluster {
     const prefix = model.namePrefix;
-    const lookUp = (name: string) => docker.getNetwork({ name }, opts).then((n) => n, () => undefined);
-    const servers = lookUp(`${prefix}consul-wan`).then((wan) => wan?.containers ?? []);
-    const refusal = pulumi
-        .output(
-            servers.then(async (running) => {
-                const subnets = runningDatacenters(running, prefix).map(async (dc) => [dc, (await lookUp(`${prefix}${dc}-lan`))?.ipamConfigs[0]?.subnet]);
-                return runningShape(running, Object.fromEntries(await Promise.all(subnets)), prefix);
-            }),
-        )
-        .apply((shape) => {
-            const change = shapeChangeProblems(shape, model);
-            change.warnings.forEach((w) => pulumi.log.warn(w));
-            const heading = "The running cluster cannot take this config in one `pulumi up`";
-            return change.problems.length > 0 ? new pulumi.RunError(new ConfigProblems(change.problems, heading).message) : undefined;
-        });
+    const lookUp = (name: string, provider?: docker.Provider) =>
+        docker.getNetwork({ name }, { ...opts, ...(provider ? { provider } : {}) }).then((n) => n, () => undefined);
+    const shape = model.acrossHosts
+        ? Promise.all(model.datacenters.map(async (dc, i) => {
+              const lan = await lookUp(`${prefix}${dc.name}-lan`, providers[i]);
+              return [dc.name, { subnet: lan?.ipamConfigs[0]?.subnet, containers: lan?.containers ?? [] }] as const;
+          })).then((lans) => runningShapeAcrossHosts(Object.fromEntries(lans), prefix))
+        : lookUp(`${prefix}consul-wan`).then(async (wan) => {
+              const running = wan?.containers ?? [];
+              const subnets = runningDatacenters(running, prefix).map(async (dc) => [dc, (await lookUp(`${prefix}${dc}-lan`))?.ipamConfigs[0]?.subnet]);
+              return runningShape(running, Object.fromEntries(await Promise.all(subnets)), prefix);
+          });
+    const refusal = pulumi.output(shape).apply((shape) => {
+        const change = shapeChangeProblems(shape, model);
+        change.warnings.forEach((w) => pulumi.log.warn(w));
+        const heading = "The running cluster cannot take this config in one `pulumi up`";
+        return change.problems.length > 0 ? new pulumi.RunError(new ConfigProblems(change.problems, heading).message) : undefined;
+    });
     return {
-        formed: pulumi.output(servers.then((running) => runningDatacenters(running, prefix))),
+        formed: pulumi.output(shape.then((running) => running?.datacenters.map((dc) => dc.name) ?? [])),
         checked: refusal.apply((r): pulumi.Resource[] => {
             if (r) {
                 throw r;

@@ -1,7 +1,8 @@
 // The dev stack's config (Pulumi.yaml defaults and Pulumi.dev.yaml) as compileStack reads it, and its model,
 // for the pure tests.
+import assert from "node:assert/strict";
 import { compileStack } from "../../components/model/compile";
-import { StackSettings } from "../../components/model/settings";
+import { ConfigProblems, StackSettings } from "../../components/model/settings";
 import { StackModel } from "../../components/model/stack-model";
 import { readBaseConfig, readNamedFile } from "../../components/resources/stack-files";
 import { projectRoot, stackConfig } from "./program";
@@ -19,4 +20,15 @@ export function devSettings(overrides: Record<string, unknown> = {}): StackSetti
 
 export function devModel(overrides: Record<string, unknown> = {}): StackModel {
     return compileStack(devSettings(overrides));
+}
+
+/** Every problem compileStack finds in `settings`; fails when it accepts them. */
+export function problemsOf(settings: StackSettings): string[] {
+    try {
+        compileStack(settings);
+    } catch (e) {
+        assert.ok(e instanceof ConfigProblems, String(e));
+        return [...e.problems];
+    }
+    assert.fail("compileStack accepted the config");
 }

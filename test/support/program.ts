@@ -28,6 +28,8 @@ export interface DeclaredResource {
     readonly inputs: Record<string, unknown>;
     /** URNs of the resources it waits for: data dependencies and dependsOn, components expanded. */
     readonly dependencies: string[];
+    /** The provider reference ("URN::ID") it goes through; undefined for the default provider. */
+    readonly provider?: string;
 }
 
 /** Computed outputs a real provider would add (IDs, random bytes); returned on top of the inputs. */
@@ -110,6 +112,8 @@ export async function runProgram(options: {
     networks?: Record<string, MockNetwork>;
     /** The program to load, relative to the project; index.ts unless given. */
     program?: string;
+    /** Images that are not on the Docker hosts of datacenters with a dockerHost. */
+    missingImages?: string[];
 }): Promise<ProgramRun> {
     const config = options.config ?? stackConfig();
     const resources: DeclaredResource[] = [];
@@ -130,6 +134,7 @@ export async function runProgram(options: {
                     custom: args.custom ?? true,
                     inputs: args.inputs,
                     dependencies: [],
+                    ...(args.provider && !args.provider.includes("::default_") ? { provider: args.provider } : {}),
                 });
                 return result;
             },
@@ -140,6 +145,13 @@ export async function runProgram(options: {
                         throw new Error(`Error: Unable to find network "${args.inputs.name}"`);
                     }
                     return { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }] };
+                }
+                // An image is on every Docker host unless listed, and no registry answers, as on this machine.
+                if (args.token === "docker:index/getRemoteImage:getRemoteImage" && !options.missingImages?.includes(args.inputs.name)) {
+                    return { name: args.inputs.name, repoDigest: "" };
+                }
+                if (args.token === "docker:index/getRemoteImage:getRemoteImage" || args.token === "docker:index/getRegistryImage:getRegistryImage") {
+                    throw new Error(`Error: ${args.inputs.name} not found`);
                 }
                 throw new Error(`the program made an unexpected provider call: ${args.token}`);
             },

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { compileStack } from "../../components/model/compile";
-import { ConfigProblems, StackSettings } from "../../components/model/settings";
+import { StackSettings } from "../../components/model/settings";
+import { problemsOf } from "../support/model";
 
 const base = { "common.hcl": "# common", "server.hcl": "# server", "client.hcl": "# client" };
 const settings = (over: Partial<StackSettings> = {}): StackSettings => ({
@@ -21,15 +22,6 @@ const settings = (over: Partial<StackSettings> = {}): StackSettings => ({
     baseConfig: { dir: "consul-config", files: base },
     ...over,
 });
-const problemsOf = (s: StackSettings): string[] => {
-    try {
-        compileStack(s);
-    } catch (e) {
-        assert.ok(e instanceof ConfigProblems, String(e));
-        return [...e.problems];
-    }
-    assert.fail("compileStack accepted the config");
-};
 
 describe("compileStack", () => {
     test("lays out every datacenter: agents, WAN addresses and joins, the published agent, ports, instances", () => {
