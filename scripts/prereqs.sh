@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything the stack and its tests need on this machine, in order: a Docker Engine, the Consul
-# image named in Pulumi.dev.yaml (built offline if no registry answers), the demo services' image, the
-# Pulumi engine with the plugin versions package.json pins (built from Go modules if not installed),
-# and Chromium for the UI tests. Each step is idempotent and takes seconds once satisfied.
+# image named in Pulumi.dev.yaml (built offline if no registry answers), the demo services' image, two
+# test Docker hosts in network namespaces for the cluster tier (test-hosts.sh), the Pulumi engine with
+# the plugin versions package.json pins (built from Go modules if not installed), and Chromium for the
+# UI tests. Each step is idempotent and takes seconds once satisfied.
 # Usage: scripts/prereqs.sh [IMAGE]   (IMAGE is passed to ensure-consul-image.sh)
 set -euo pipefail
 
@@ -25,6 +26,12 @@ run_step() {
 run_step ensure-docker.sh
 run_step ensure-consul-image.sh "$@"
 run_step ensure-demo-image.sh
+# The cluster tier's two extra Docker hosts need root (network namespaces, a bridge, iptables).
+if [[ $(id -u) -eq 0 ]]; then
+  run_step test-hosts.sh up
+else
+  echo "prereqs: test-hosts.sh needs root; before the cluster tier, run: sudo scripts/test-hosts.sh up"
+fi
 run_step ensure-pulumi.sh
 run_step ensure-chromium.sh
 echo "prereqs: all satisfied."

@@ -60,11 +60,11 @@ async function consulPid(container: string): Promise<number> {
 
 /**
  * Container lifecycle events (kill, die, destroy, create, start, health_status) while `during` runs, streamed: Docker keeps
- * only its last few hundred events, and every healthcheck run adds three.
+ * only its last few hundred events, and every healthcheck run adds three. `engine`: docker's -H flag, for another engine.
  */
-async function containerEvents(during: () => Promise<void>): Promise<{ at: number; action: string; name: string }[]> {
+export async function containerEvents(during: () => Promise<void>, engine: readonly string[] = []): Promise<{ at: number; action: string; name: string }[]> {
     const events = ["kill", "die", "destroy", "create", "start", "health_status"].flatMap((e) => ["--filter", `event=${e}`]);
-    const stream = start("docker", ["events", "--filter", "type=container", ...events, "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
+    const stream = start("docker", [...engine, "events", "--filter", "type=container", ...events, "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
     await sleep(500);
     try {
         await during();
@@ -80,6 +80,23 @@ async function containerEvents(during: () => Promise<void>): Promise<{ at: numbe
             const [at, action, name] = l.split("|");
             return { at: Number(BigInt(at) / 1_000_000n), action, name };
         });
+}
+
+/** At most one of `servers` was down at any moment, and each was healthy again before the next stopped. */
+export function assertOneAtATime(events: readonly { at: number; action: string; name: string }[], servers: readonly string[]): void {
+    let down = 0;
+    let mostDown = 0;
+    for (const e of events.filter((e) => servers.includes(e.name))) {
+        if (e.action === "die") down++;
+        if (e.action === "start") down--;
+        mostDown = Math.max(mostDown, down);
+    }
+    assert.equal(mostDown, 1, `${servers.join(", ")} down at once`);
+    for (let i = 1; i < servers.length; i++) {
+        const stopped = events.find((e) => e.name === servers[i] && e.action === "kill");
+        const previousBack = events.find((e) => e.name === servers[i - 1] && e.action === "health_status: healthy");
+        assert.ok(stopped && previousBack && previousBack.at <= stopped.at, `${servers[i - 1]} was healthy again before ${servers[i]} stopped`);
+    }
 }
 
 /** A writer for the length of `fault`, plus a second on either side, and what it saw. */
@@ -142,21 +159,7 @@ export function dayTwoTests(cluster: () => Cluster): void {
             for (const agent of agentNames) {
                 assert.equal((await dockerOk(["inspect", "--format", "{{.Image}}", agent])).trim(), rolledId, `${agent} runs the new image`);
             }
-            // At most one dc1 server is down at any moment, and each is healthy again before the next stops.
-            const server = (e: { name: string }) => dc1Servers.includes(e.name);
-            let down = 0;
-            let mostDown = 0;
-            for (const e of events.filter(server)) {
-                if (e.action === "die") down++;
-                if (e.action === "start") down--;
-                mostDown = Math.max(mostDown, down);
-            }
-            assert.equal(mostDown, 1, "dc1 servers down at once");
-            for (let i = 1; i < dc1Servers.length; i++) {
-                const stopped = events.find((e) => e.name === dc1Servers[i] && e.action === "kill");
-                const previousBack = events.find((e) => e.name === dc1Servers[i - 1] && e.action === "health_status: healthy");
-                assert.ok(stopped && previousBack && previousBack.at <= stopped.at, `${dc1Servers[i - 1]} was healthy again before ${dc1Servers[i]} stopped`);
-            }
+            assertOneAtATime(events, dc1Servers);
             assert.deepEqual(r.lost, [], "acknowledged writes that did not read back");
             assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
             assert.deepEqual(await threeVoters(c.consul), dc1Servers);

@@ -11,36 +11,39 @@ const kinds = {
     volume: { list: ["volume", "ls", "--format", "{{.Name}}"], remove: ["volume", "rm", "--force"] },
 };
 
-async function labelled(kind: keyof typeof kinds, stack: string): Promise<string[]> {
-    const out = await dockerOk([...kinds[kind].list, "--filter", `label=consul.stack=${stack}`]);
+/** `engine` is docker's -H flag for another engine than the default. */
+async function labelled(kind: keyof typeof kinds, stack: string, engine: readonly string[]): Promise<string[]> {
+    const out = await dockerOk([...engine, ...kinds[kind].list, "--filter", `label=consul.stack=${stack}`]);
     return out.split("\n").filter(Boolean);
 }
 
-/** Everything on this Docker host labelled as the stack's, e.g. ["container dc1-server1", …]. */
-export async function leftovers(stack = tierStack): Promise<string[]> {
+/** Everything on a Docker host labelled as the stack's, e.g. ["container dc1-server1", …]. */
+export async function leftovers(stack = tierStack, engine: readonly string[] = []): Promise<string[]> {
     const found: string[] = [];
     for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
-        found.push(...(await labelled(kind, stack)).map((name) => `${kind} ${name}`));
+        found.push(...(await labelled(kind, stack, engine)).map((name) => `${kind} ${name}`));
     }
     return found;
 }
 
 /**
- * Destroys a kept stack (if its backend is still there), then removes whatever still carries its label,
+ * Destroys a kept stack (if its backend is still there), then removes whatever still carries its label on each of `engines`,
  * and then the stack: an interrupted `up` can leave containers the state never recorded, which keep their
  * networks in use, so the sweep runs whether or not the destroy succeeded.
  */
-export async function tearDown(pulumi: PulumiCommand, name = tierStack): Promise<string[]> {
+export async function tearDown(pulumi: PulumiCommand, name = tierStack, engines: readonly (readonly string[])[] = [[]]): Promise<string[]> {
     const stack = await existingStack(pulumi, name);
     let destroyError: unknown;
     if (stack) {
         await stack.cancel().catch(() => undefined);
         await stack.destroy({ onOutput: echo("  destroy |") }).catch((e) => (destroyError = e));
     }
-    for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
-        const names = await labelled(kind, name);
-        if (names.length > 0) {
-            await dockerOk([...kinds[kind].remove, ...names]);
+    for (const engine of engines) {
+        for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
+            const names = await labelled(kind, name, engine);
+            if (names.length > 0) {
+                await dockerOk([...engine, ...kinds[kind].remove, ...names]);
+            }
         }
     }
     if (stack) {
@@ -48,5 +51,5 @@ export async function tearDown(pulumi: PulumiCommand, name = tierStack): Promise
         if (destroyError) await stack.refresh().catch(() => undefined);
         await removeStack(stack);
     }
-    return leftovers(name);
+    return (await Promise.all(engines.map((engine) => leftovers(name, engine)))).flat();
 }

@@ -1,0 +1,221 @@
+// Cluster tier, across Docker hosts: the federation spread over three engines (dc1 on this machine's,
+// dc2 and dc3 each on a test host from scripts/test-hosts.sh, reached over tcp:// with TLS), through
+// the real engine. The servers federate over the hosts' addresses; the tests probe it through each
+// datacenter's published API on its host's address, cut a host's link, restart a host's engine, roll a
+// base-config change over every host, and check that `pulumi destroy` leaves nothing on any of them.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { docker, dockerOk } from "../support/docker";
+import { changes, createStack, echo, existingStack, removeStack } from "../support/engine";
+import { run } from "../support/process";
+import { projectRoot, stackConfig } from "../support/program";
+import { leftovers, tearDown } from "../support/teardown";
+import { acrossHostsPrefix as prefix, acrossHostsSettings, engineOf, TestHost, TestHosts, testHosts, testHostsScript } from "../support/test-hosts";
+import { api, ConsulCli } from "./consul-cli";
+import { assertOneAtATime, containerEvents } from "./day-two";
+import { checkPrerequisites } from "./prerequisites";
+import { eventually, sleep } from "./wait";
+
+const stackName = "hosts-tier";
+const image = stackConfig().image as string;
+const datacenters = ["dc1", "dc2", "dc3"];
+
+let pulumi: PulumiCommand;
+let stack: Stack;
+let hosts: TestHosts;
+let upStartedAt = 0;
+let upError: Error | undefined;
+let out: { httpAddrs: Record<string, string>; ca: string; token: string };
+
+/** The engine each datacenter runs on: docker's -H flags, empty for this machine's. */
+const engines = (): Record<string, string[]> => ({ dc1: [], dc2: engineOf(hosts.hosts[0]), dc3: engineOf(hosts.hosts[1]) });
+const hostB = (): TestHost => hosts.hosts[0];
+
+/** The consul CLI in a container on a datacenter's engine, with the management token in its environment. */
+async function consulIn(dc: string, container: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return docker([...engines()[dc], "exec", "--env", "CONSUL_HTTP_TOKEN", container, "consul", ...args], 30_000, undefined, { CONSUL_HTTP_TOKEN: out.token });
+}
+
+const kv = {
+    put: (dc: string, key: string, value: string) => api(out.httpAddrs[dc], `/v1/kv/${key}`, { ca: out.ca, token: out.token, method: "PUT", body: value }),
+    /** The value as read through `through`'s published API from datacenter `of`; undefined when it cannot. */
+    get: async (through: string, of: string, key: string) => {
+        const res = await api(out.httpAddrs[through], `/v1/kv/${key}?dc=${of}&raw`, { ca: out.ca, token: out.token, timeoutMs: 3000 }).catch(() => undefined);
+        return res?.status === 200 ? res.body : undefined;
+    },
+};
+
+/** Names of the alive WAN members, as dc1-server1 sees them. */
+async function aliveWan(): Promise<string[]> {
+    const members = await new ConsulCli(out.token).members(`${prefix}dc1-server1`, "-wan");
+    return members.filter((m) => m.status === "alive").map((m) => m.node).sort();
+}
+
+const allServers = [`${prefix}dc1-server1.dc1`, `${prefix}dc1-server2.dc1`, `${prefix}dc1-server3.dc1`, `${prefix}dc2-server1.dc2`, `${prefix}dc3-server1.dc3`];
+
+before(async () => {
+    pulumi = await checkPrerequisites(image);
+    hosts = await testHosts();
+    for (const host of hosts.hosts) {
+        const loaded = await docker([...engineOf(host), "image", "inspect", image]);
+        assert.equal(loaded.code, 0, `the image ${image} is not on test host ${host.name}: run scripts/test-hosts.sh up (or npm run prereqs)`);
+    }
+    assert.deepEqual(await tearDown(pulumi, stackName, Object.values(engines())), [], "an earlier run's cluster could not be removed");
+    stack = await createStack(pulumi, stackName, acrossHostsSettings(hosts));
+    upStartedAt = Date.now();
+    try {
+        await stack.up({ onOutput: echo("  hosts up |") });
+        console.log(`across hosts: pulumi up returned in ${Date.now() - upStartedAt} ms`);
+        const outputs = await stack.outputs();
+        out = { httpAddrs: outputs.httpAddrs.value, ca: outputs.caCertPem.value, token: outputs.aclBootstrapToken.value };
+    } catch (e) {
+        upError = e as Error;
+    }
+});
+
+after(async () => {
+    await run("bash", [testHostsScript, "link", hostB().name, "up"]);
+    if (pulumi && (await existingStack(pulumi, stackName)) !== undefined) {
+        assert.deepEqual(await tearDown(pulumi, stackName, Object.values(engines())), [], "cleanup after a failed run left resources behind");
+    }
+});
+
+describe("across Docker hosts", () => {
+    test("`pulumi up` deploys dc1 here and dc2, dc3 on two other Docker hosts", () => {
+        if (upError) {
+            throw upError;
+        }
+        assert.deepEqual(Object.keys(out.httpAddrs).sort(), datacenters);
+        assert.equal(out.httpAddrs.dc2, `${hosts.hosts[0].address}:8500`, "dc2 publishes on its host's address");
+        assert.equal(out.httpAddrs.dc3, `${hosts.hosts[1].address}:8500`, "dc3 publishes on its host's address");
+    });
+
+    test("the WAN pool lists every server alive, and a key written in dc1 reads back through dc2's and dc3's published APIs", async () => {
+        await eventually("every WAN server alive", 60, async () => ((await aliveWan()).join() === allServers.join() ? true : undefined));
+        const stamp = String(Date.now());
+        assert.equal((await kv.put("dc1", "hosts/converged", stamp)).status, 200);
+        await eventually("dc1's key through dc2 and dc3", 30, async () =>
+            (await kv.get("dc2", "dc1", "hosts/converged")) === stamp && (await kv.get("dc3", "dc1", "hosts/converged")) === stamp ? true : undefined);
+        console.log(`across hosts: cross-DC KV (written through dc1, read through dc2 and dc3 on their hosts) at +${Date.now() - upStartedAt} ms from the start of pulumi up`);
+    });
+
+    test("each datacenter's demo service is discoverable from every other", async () => {
+        for (const from of datacenters) {
+            for (const of of datacenters.filter((d) => d !== from)) {
+                const res = await api(out.httpAddrs[from], `/v1/health/service/web?dc=${of}&passing`, { ca: out.ca, token: out.token });
+                assert.equal(res.status, 200, `${from} asking ${of}: ${res.body}`);
+                const entries = JSON.parse(res.body) as { Node: { Datacenter: string } }[];
+                assert.ok(entries.length > 0 && entries.every((e) => e.Node.Datacenter === of), `${from} finds ${of}'s web instances: ${res.body}`);
+            }
+        }
+    });
+
+    test("each host runs only its own datacenter's containers", async () => {
+        for (const [dc, engine] of Object.entries(engines())) {
+            const names = (await dockerOk([...engine, "ps", "-a", "--filter", `label=consul.stack=${stackName}`, "--format", "{{.Names}}"])).trim().split("\n").filter(Boolean);
+            const own = dc === "dc1" ? [`${prefix}dc1-`, `${prefix}consul-acl-init`] : [`${prefix}${dc}-`];
+            assert.ok(names.length >= 3, `${dc}'s host runs ${names.join(", ")}`);
+            assert.deepEqual(names.filter((n) => !own.some((p) => n.startsWith(p))), [], `containers on ${dc}'s host that are not ${dc}'s`);
+        }
+    });
+
+    test("a second `pulumi preview` reports no changes", async () => {
+        const preview = await stack.preview({ onOutput: echo("  hosts preview |") });
+        assert.deepEqual(changes(preview.changeSummary), {});
+    });
+
+    test("host B's link cut for 10 s: dc2 serves its own catalog and KV, dc1 and dc3 keep working; federation heals by itself", async () => {
+        assert.equal((await consulIn("dc2", `${prefix}dc2-client1`, "kv", "put", "hosts/dc2/before-cut", "kept")).code, 0);
+        const cutAt = Date.now();
+        await runOk(testHostsScript, "link", hostB().name, "down");
+        let linkUpAt = 0;
+        try {
+            // The cut is real: dc1 cannot read dc2's KV.
+            assert.equal(await kv.get("dc1", "dc2", "hosts/dc2/before-cut"), undefined, "dc1 still reads dc2's KV through the cut");
+            // dc2 on its own host, through its engine's socket: its catalog, its KV, a new write.
+            const services = await consulIn("dc2", `${prefix}dc2-client1`, "catalog", "services");
+            assert.equal(services.code, 0, services.stderr);
+            assert.match(services.stdout, /^web$/m);
+            assert.equal((await consulIn("dc2", `${prefix}dc2-client1`, "kv", "get", "hosts/dc2/before-cut")).stdout.trim(), "kept");
+            assert.equal((await consulIn("dc2", `${prefix}dc2-client1`, "kv", "put", "hosts/dc2/during-cut", "written")).code, 0);
+            // dc1 writes, and dc3 reads it.
+            assert.equal((await kv.put("dc1", "hosts/during-cut", "dc1")).status, 200);
+            await eventually("dc3 reading dc1's key during the cut", 15, async () => ((await kv.get("dc3", "dc1", "hosts/during-cut")) === "dc1" ? true : undefined));
+            await sleep(Math.max(0, cutAt + 10_000 - Date.now()));
+        } finally {
+            await runOk(testHostsScript, "link", hostB().name, "up");
+            linkUpAt = Date.now();
+        }
+        // Healed: dc2 is alive in the WAN pool again, and each side reads the other's KV.
+        await eventually("federation healed", 90, async () =>
+            (await aliveWan()).includes(`${prefix}dc2-server1.dc2`) &&
+            (await kv.get("dc1", "dc2", "hosts/dc2/during-cut")) === "written" &&
+            (await kv.get("dc2", "dc1", "hosts/during-cut")) === "dc1"
+                ? true
+                : undefined);
+        console.log(`across hosts: host B's link cut for ${linkUpAt - cutAt} ms; federation healed ${Date.now() - linkUpAt} ms after the link came back`);
+    });
+
+    test("host B's Docker engine restarted: dc2 comes back with its data, and federated", async () => {
+        const restartedAt = Date.now();
+        await runOk(testHostsScript, "restart", hostB().name);
+        const engine = engines().dc2;
+        await eventually("dc2's agents healthy again", 90, async () => {
+            for (const c of [`${prefix}dc2-server1`, `${prefix}dc2-client1`]) {
+                if ((await dockerOk([...engine, "inspect", "--format", "{{.State.Health.Status}}", c])).trim() !== "healthy") return undefined;
+            }
+            return true;
+        });
+        await eventually("dc2's data through its own API and dc1's", 60, async () =>
+            (await kv.get("dc2", "dc2", "hosts/dc2/before-cut")) === "kept" && (await kv.get("dc1", "dc2", "hosts/dc2/during-cut")) === "written" ? true : undefined);
+        console.log(`across hosts: host B's engine restarted; dc2 healthy, with its data and federated, ${Date.now() - restartedAt} ms after the restart began`);
+    });
+
+    test("a base-config change rolls on every host, dc1's servers one at a time", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-config-"));
+        fs.cpSync(path.join(projectRoot, "consul-config"), dir, { recursive: true });
+        const marker = "# Changed by the cluster tier across hosts";
+        fs.appendFileSync(path.join(dir, "common.hcl"), `\n${marker}: DNS answers for nodes may be cached for 5 s.\ndns_config {\n  node_ttl = "5s"\n}\n`);
+        const dc1Servers = [1, 2, 3].map((n) => `${prefix}dc1-server${n}`);
+        try {
+            const events = await containerEvents(async () => {
+                await stack.setConfig("baseConfigDir", { value: dir });
+                const up = await stack.up({ onOutput: echo("  hosts rollout |") });
+                assert.equal(up.summary.resourceChanges?.replace, 8, "every agent of every datacenter is replaced");
+            });
+            assertOneAtATime(events, dc1Servers);
+            const agents = { dc1: [...dc1Servers, `${prefix}dc1-client1`], dc2: [`${prefix}dc2-server1`, `${prefix}dc2-client1`], dc3: [`${prefix}dc3-server1`, `${prefix}dc3-client1`] };
+            for (const [dc, names] of Object.entries(agents)) {
+                for (const name of names) {
+                    const common = await dockerOk([...engines()[dc], "exec", name, "cat", "/consul/config/common.hcl"]);
+                    assert.ok(common.includes(marker), `${name} runs the changed base config`);
+                }
+            }
+            await eventually("every WAN server alive after the rollout", 60, async () => ((await aliveWan()).join() === allServers.join() ? true : undefined));
+            assert.equal((await kv.put("dc1", "hosts/after-rollout", "yes")).status, 200);
+            await eventually("dc3 reading dc1's key after the rollout", 30, async () => ((await kv.get("dc3", "dc1", "hosts/after-rollout")) === "yes" ? true : undefined));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("`pulumi destroy` leaves nothing of the stack on any host, and keeps the images", async () => {
+        const destroy = await stack.destroy({ onOutput: echo("  hosts destroy |") });
+        assert.equal(destroy.summary.result, "succeeded");
+        for (const [dc, engine] of Object.entries(engines())) {
+            assert.deepEqual(await leftovers(stackName, engine), [], `left behind on ${dc}'s host`);
+            assert.equal((await docker([...engine, "image", "inspect", image])).code, 0, `the image stays on ${dc}'s host`);
+        }
+        await removeStack(stack);
+        assert.equal(await existingStack(pulumi, stackName), undefined);
+    });
+});
+
+async function runOk(script: string, ...args: string[]): Promise<void> {
+    const result = await run("bash", [script, ...args]);
+    assert.equal(result.code, 0, `${path.basename(script)} ${args.join(" ")}: ${result.stderr}`);
+}
