@@ -1,6 +1,7 @@
-// `npm run bench -- [--runs N] [--scale-runs N]`: how fast a user gets a working cluster, ours against the
-// demo's own setup (the seed), side by side in one run, with the same Consul image. Ours goes through the
-// real engine (Automation API), as `pulumi up` does for a user. Prints a table and parseable lines.
+// `npm run bench -- [--runs N] [--scale-runs N] [--hosts-runs N]`: how fast a user gets a working cluster,
+// ours against the demo's own setup (the seed), side by side in one run, with the same Consul image, and
+// ours across three Docker hosts (scripts/test-hosts.sh). Ours goes through the real engine (Automation
+// API), as `pulumi up` does for a user. Prints a table and parseable lines.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,6 +16,8 @@ import { dockerOk } from "../test/support/docker";
 import { createStack, devSettings, removeStack } from "../test/support/engine";
 import { leftovers, tearDown } from "../test/support/teardown";
 import { checkPrerequisites } from "../test/cluster/prerequisites";
+import { testHosts, TestHosts } from "../test/support/test-hosts";
+import { acrossHostsRun, HostsRun } from "./across-hosts";
 import { ClusterShape, Memory, memoryMiB, Milestone, milestoneNames, watchMilestones } from "./milestones";
 
 interface RunResult {
@@ -26,14 +29,19 @@ interface RunResult {
     memory: Record<string, Memory>;
 }
 
-function benchArgs(argv: string[]): { runs: number; scaleRuns: number } {
-    const { values } = parseArgs({ args: argv, options: { runs: { type: "string", default: "3" }, "scale-runs": { type: "string", default: "1" } } });
-    const runs = Number(values.runs);
-    const scaleRuns = Number(values["scale-runs"]);
-    if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(scaleRuns) || scaleRuns < 0) {
-        throw new Error(`bad arguments --runs ${values.runs} --scale-runs ${values["scale-runs"]}: use --runs N (N ≥ 1) and --scale-runs N (N ≥ 0)`);
+function benchArgs(argv: string[]): { runs: number; scaleRuns: number; hostsRuns: number } {
+    const { values } = parseArgs({
+        args: argv,
+        options: { runs: { type: "string", default: "3" }, "scale-runs": { type: "string", default: "1" }, "hosts-runs": { type: "string", default: "1" } },
+    });
+    const [runs, scaleRuns, hostsRuns] = [values.runs, values["scale-runs"], values["hosts-runs"]].map(Number);
+    if (!Number.isInteger(runs) || runs < 1 || ![scaleRuns, hostsRuns].every((n) => Number.isInteger(n) && n >= 0)) {
+        throw new Error(
+            `bad arguments --runs ${values.runs} --scale-runs ${values["scale-runs"]} --hosts-runs ${values["hosts-runs"]}: ` +
+                "use --runs N (N ≥ 1), --scale-runs N and --hosts-runs N (N ≥ 0)",
+        );
     }
-    return { runs, scaleRuns };
+    return { runs, scaleRuns, hostsRuns };
 }
 
 /** The agents a stack config lays out, named as the stack names them. */
@@ -127,7 +135,7 @@ const fmt = (s?: { min: number; median: number; max: number }) => (s ? `${s.min}
 const pick = (runs: RunResult[], f: (r: RunResult) => number | undefined) => runs.map(f).filter((x): x is number => x !== undefined);
 const totalMemory = (r: RunResult, kind: keyof Memory = "rss") => Math.round(Object.values(r.memory).reduce((a, m) => a + m[kind], 0));
 
-function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResult[]): void {
+function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResult[], hostsRuns: HostsRun[]): void {
     const rows: [string, string, string][] = [];
     for (const m of milestoneNames) {
         rows.push([`${m} (ms from first agent start)`, fmt(stats(pick(oursRuns, (r) => r.milestones[m]))), fmt(stats(pick(seedRuns, (r) => r.milestones[m])))]);
@@ -187,18 +195,25 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
     }
     console.log(`pulumi up: median ${up} ms`);
     if (scaleRuns.length > 0) console.log(`scale 24 agents: pulumi up median ${median(pick(scaleRuns, (r) => r.upMs))} ms`);
+    if (hostsRuns.length > 0) {
+        const rss = Object.keys(hostsRuns[0].rssByHost).map((dc) => `${dc}'s host ${median(hostsRuns.map((r) => r.rssByHost[dc]))} MiB`).join(", ");
+        console.log(`across 3 hosts: pulumi up median ${median(hostsRuns.map((r) => r.upMs))} ms (${hostsRuns.length} runs)`);
+        console.log(`across 3 hosts: cross-dc-kv from the command median ${median(hostsRuns.map((r) => r.crossDcKvMs))} ms (dc1's published API → dc2's and dc3's, on their host addresses)`);
+        console.log(`across 3 hosts: agents' RSS per host: ${rss}`);
+    }
     console.log(`ours memory: median ${median(oursRuns.map((r) => totalMemory(r)))} MiB RSS, ${median(oursRuns.map((r) => totalMemory(r, "pss")))} MiB PSS in total for 6 agents`);
 }
 
 const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
 
 async function main(): Promise<void> {
-    const { runs, scaleRuns } = benchArgs(process.argv.slice(2));
+    const { runs, scaleRuns, hostsRuns } = benchArgs(process.argv.slice(2));
     const settings = devSettings();
     const image = YAML.parse(settings).config["consul-multi-dc:image"] as string;
     const pulumi = await checkPrerequisites(image);
+    const testHostList = hostsRuns > 0 ? await testHosts() : undefined;
     const scaleSettings = fs.readFileSync(path.join(__dirname, "scale.yaml"), "utf8");
-    console.log(`bench: ${runs} runs of ours and the seed, ${scaleRuns} of the 24-agent stack, on ${os.cpus().length} CPUs ` +
+    console.log(`bench: ${runs} runs of ours and the seed, ${scaleRuns} of the 24-agent stack, ${hostsRuns} across 3 Docker hosts, on ${os.cpus().length} CPUs ` +
         `(${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Docker ${(await dockerOk(["version", "--format", "{{.Server.Version}}"])).trim()}, image ${image}`);
     const oursRuns: RunResult[] = [];
     const seedRuns: RunResult[] = [];
@@ -216,7 +231,13 @@ async function main(): Promise<void> {
         console.log(`scale run ${i}: up ${r.upMs} ms, destroy ${r.destroyMs} ms, milestones ${JSON.stringify(r.milestones)}, RSS ${totalMemory(r)} MiB`);
         scale.push(r);
     }
-    report(oursRuns, seedRuns, scale);
+    const hosts: HostsRun[] = [];
+    for (let i = 1; i <= hostsRuns; i++) {
+        const r = await acrossHostsRun(pulumi, testHostList as TestHosts);
+        console.log(`hosts run ${i}: up ${r.upMs} ms, cross-dc-kv from the command ${r.crossDcKvMs} ms, RSS by host ${JSON.stringify(r.rssByHost)} MiB`);
+        hosts.push(r);
+    }
+    report(oursRuns, seedRuns, scale, hosts);
 }
 
 main().catch((e) => {

@@ -133,11 +133,14 @@ export interface Memory {
 
 const kib = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
 
-/** Memory of every process in each container, in MiB, from the host's /proc (the bench runs as root). */
-export async function memoryMiB(containers: readonly string[]): Promise<Record<string, Memory>> {
+/**
+ * Memory of every process in each container, in MiB, from the host's /proc (the bench runs as root).
+ * `engine`: docker's -H flag for another engine on this machine (scripts/test-hosts.sh's share its PIDs).
+ */
+export async function memoryMiB(containers: readonly string[], engine: readonly string[] = []): Promise<Record<string, Memory>> {
     const result: Record<string, Memory> = {};
     for (const c of containers) {
-        const procs = (await dockerOk(["top", c, "-o", "pid"])).split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+        const procs = (await dockerOk([...engine, "top", c, "-o", "pid"])).split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
         const sum = { rss: 0, pss: 0, anon: 0 };
         for (const pid of procs) {
             try {
