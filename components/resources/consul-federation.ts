@@ -22,11 +22,14 @@ export interface ConsulFederationArgs {
     // is checked at preview.
     /** Image reference of the agents, e.g. hashicorp/consul:1.22.7. */
     readonly image: string;
-    /** The first is the primary: it holds the ACLs every other datacenter replicates. */
+    /**
+     * The first is the primary: it holds the ACLs every other datacenter replicates. Each may run on its
+     * own Docker host (dockerHost, hostAddress); the servers then federate over the hosts' addresses.
+     */
     readonly datacenters: readonly DatacenterSettings[];
-    /** IPv4 CIDR of the Docker network every datacenter's servers share. */
+    /** IPv4 CIDR of the Docker network every datacenter's servers share when they run on one Docker host. */
     readonly wanSubnet: string;
-    /** Host IP the published ports bind to: 127.0.0.1 keeps them off the network. */
+    /** Host IP the local engine's published ports bind to: 127.0.0.1 keeps them off the network. Other hosts publish on their hostAddress. */
     readonly publishAddress: string;
     /** Prefix for container, network and volume names, so stacks can share a Docker host. */
     readonly namePrefix: string;

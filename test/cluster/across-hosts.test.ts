@@ -128,6 +128,22 @@ describe("across Docker hosts", () => {
         assert.deepEqual(changes(preview.changeSummary), {});
     });
 
+    test("an image missing on a host fails the preview, naming the host and how to load the image there", async () => {
+        const missing = "consul-multi-dc/demo-web:missing-on-hosts";
+        await dockerOk(["tag", stackConfig().demoImage as string, missing]);
+        await stack.setConfig("demoImage", { value: missing });
+        try {
+            const refused = await stack.preview({ onOutput: echo("  hosts preview |") }).then(() => undefined, (e: Error) => e);
+            assert.ok(refused, "the preview went through without the image on the test hosts");
+            assert.match(refused.message, new RegExp(`The image ${missing} is not on dc2's Docker host \\(${hostB().dockerHost}\\), and its registry cannot be reached`));
+            assert.ok(refused.message.includes(`docker save ${missing} | docker -H ${hostB().dockerHost} --tlsverify`), refused.message);
+        } finally {
+            await stack.removeConfig("demoImage");
+            await dockerOk(["rmi", missing]);
+        }
+        assert.equal((await docker([...engineOf(hostB()), "image", "inspect", missing])).code, 1, "the preview put nothing on the host");
+    });
+
     test("host B's link cut for 10 s: dc2 serves its own catalog and KV, dc1 and dc3 keep working; federation heals by itself", async () => {
         assert.equal((await consulIn("dc2", `${prefix}dc2-client1`, "kv", "put", "hosts/dc2/before-cut", "kept")).code, 0);
         const cutAt = Date.now();
