@@ -230,11 +230,12 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
  * starts only after its datacenter's rolling replacement, by when a holder in another datacenter has moved off.
  */
 function wanConflicts(running: RunningShape, plan: StackModel): string[] {
-    // Across hosts a server's WAN address is its host's, shared by design.
-    const runningServers = running.datacenters.flatMap((dc) => dc.servers).filter((s) => s.wanAddress !== undefined);
+    // Across hosts a server's WAN address is its host's, shared by design; servers that ran across hosts
+    // hold no address on the WAN network.
     if (plan.acrossHosts) {
         return [];
     }
+    const runningServers = running.datacenters.flatMap((dc) => dc.servers).filter((s) => s.wanAddress !== undefined);
     const holders = new Map(runningServers.map((s) => [s.wanAddress, s]));
     const before = new Map(runningServers.map((s) => [s.name, s]));
     const next = plan.datacenters;

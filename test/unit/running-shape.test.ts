@@ -2,10 +2,11 @@
 // rules, and the program refusing at preview what the Docker host says runs.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { runningDatacenters, runningShape, RunningShape, serverOf, shapeChangeProblems, shrinkSteps } from "../../components/model/running-shape";
+import { compileStack } from "../../components/model/compile";
+import { runningDatacenters, runningShape, RunningShape, runningShapeAcrossHosts, serverOf, shapeChangeProblems, shrinkSteps } from "../../components/model/running-shape";
 import { StackModel } from "../../components/model/stack-model";
 import { fakeState } from "../support/fake-state";
-import { devModel } from "../support/model";
+import { devModel, devSettings } from "../support/model";
 import { MockNetwork, runProgram, stackConfig } from "../support/program";
 
 type Dc = { name: string; servers: number; subnet: string };
@@ -205,5 +206,45 @@ describe("the program checks what runs on the Docker host", () => {
     test("takes dc1 from 3 servers to 5", async () => {
         const run = await runProgram({ config: withServers(5), computeState: fakeState, networks: deployed });
         assert.deepEqual(serverNames(run), ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-server4", "dc1-server5", "dc2-server1"]);
+    });
+});
+
+describe("what runs across Docker hosts, from each datacenter's LAN network on its own host", () => {
+    const lans = {
+        dc1: { subnet: "10.202.1.0/24", containers: [{ name: "xh-dc1-server2" }, { name: "xh-dc1-server1" }, { name: "xh-dc1-client1" }, { name: "xh-dc1-web-1" }] },
+        dc2: { subnet: "10.202.2.0/24", containers: [{ name: "xh-dc2-client1" }] },
+        dc3: { containers: [] },
+    };
+    test("each datacenter's servers by ordinal, its subnet, and no primary: the LANs do not say which it is", () => {
+        assert.deepEqual(runningShapeAcrossHosts(lans, "xh-"), {
+            datacenters: [
+                {
+                    name: "dc1",
+                    subnet: "10.202.1.0/24",
+                    servers: [
+                        { name: "xh-dc1-server1", datacenter: "dc1", ordinal: 1 },
+                        { name: "xh-dc1-server2", datacenter: "dc1", ordinal: 2 },
+                    ],
+                },
+            ],
+        });
+        assert.equal(runningShapeAcrossHosts({ dc3: { containers: [] } }, "xh-"), undefined);
+    });
+    test("a cut below quorum and a changed subnet are still refused; WAN addresses are the hosts' and never conflict", () => {
+        const now: RunningShape = {
+            datacenters: [{ name: "dc1", subnet: "10.201.1.0/24", servers: [1, 2, 3].map((n) => ({ name: `dc1-server${n}`, datacenter: "dc1", ordinal: n })) }],
+        };
+        const settings = devSettings();
+        const across = (servers: number, subnet: string) =>
+            compileStack({
+                ...settings,
+                datacenters: [
+                    { ...settings.datacenters[0], servers, subnet, hostAddress: "192.168.77.1" },
+                    { ...settings.datacenters[1], dockerHost: "ssh://ops@b", hostAddress: "192.168.77.2" },
+                ],
+            });
+        allows(shapeChangeProblems(now, across(5, "10.201.1.0/24")));
+        refuses(shapeChangeProblems(now, across(1, "10.201.1.0/24")), /^datacenters\[0\]\.servers: dc1 has 3 servers, all Raft voters/);
+        refuses(shapeChangeProblems(now, across(3, "10.201.9.0/24")), /^datacenters\[0\]\.subnet: dc1 runs on 10\.201\.1\.0\/24/);
     });
 });
