@@ -11,6 +11,7 @@ import { AclBootstrap } from "./acl-bootstrap";
 import { certificateAuthority } from "./certificates";
 import { ConsulDatacenter } from "./consul-datacenter";
 import { dockerProvider } from "./docker-provider";
+import { engineParallel, parallelProblem } from "./engine-parallel";
 import { stackLabels } from "./labels";
 import { runningCluster } from "./running-cluster";
 import { randomGossipKey, randomSecretUuid } from "./secret-random";
@@ -76,6 +77,11 @@ export class ConsulFederation extends pulumi.ComponentResource {
     constructor(name: string, args: ConsulFederationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulFederation", name, {}, opts);
         const model = this.compile(args);
+        const waiting = model.datacenters.reduce((n, dc) => n + dc.servers.length + dc.clients.length, 1);
+        const tooFew = parallelProblem(waiting, engineParallel());
+        if (tooFew) {
+            throw new pulumi.ResourceError(tooFew, this, true);
+        }
         model.warnings.forEach((w) => pulumi.log.warn(w, this));
         const child = { parent: this };
 

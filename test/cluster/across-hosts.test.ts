@@ -23,6 +23,8 @@ import { eventually, sleep } from "./wait";
 const stackName = "hosts-tier";
 const image = stackConfig().image as string;
 const datacenters = ["dc1", "dc2", "dc3"];
+/** More than the stack's 10 waiting containers (components/resources/engine-parallel.ts says why). */
+const parallel = 16;
 
 let pulumi: PulumiCommand;
 let stack: Stack;
@@ -68,7 +70,7 @@ before(async () => {
     stack = await createStack(pulumi, stackName, acrossHostsSettings(hosts));
     upStartedAt = Date.now();
     try {
-        await stack.up({ onOutput: echo("  hosts up |") });
+        await stack.up({ onOutput: echo("  hosts up |"), parallel });
         console.log(`across hosts: pulumi up returned in ${Date.now() - upStartedAt} ms`);
         const outputs = await stack.outputs();
         out = { httpAddrs: outputs.httpAddrs.value, ca: outputs.caCertPem.value, token: outputs.aclBootstrapToken.value };
@@ -124,8 +126,14 @@ describe("across Docker hosts", () => {
     });
 
     test("a second `pulumi preview` reports no changes", async () => {
-        const preview = await stack.preview({ onOutput: echo("  hosts preview |") });
+        const preview = await stack.preview({ onOutput: echo("  hosts preview |"), parallel });
         assert.deepEqual(changes(preview.changeSummary), {});
+    });
+
+    test("at Pulumi's default --parallel on two cores, 8, the preview refuses the stack's 10 waiting containers, naming the --parallel that works", async () => {
+        const refused = await stack.preview({ onOutput: echo("  hosts preview |"), parallel: 8 }).then(() => undefined, (e: Error) => e);
+        assert.ok(refused, "the preview went through");
+        assert.match(refused.message, /this stack starts 10 containers .* runs only 8 operations at once .* Run `pulumi up --parallel 10` \(or more\)/);
     });
 
     test("an image missing on a host fails the preview, naming the host and how to load the image there", async () => {
@@ -133,7 +141,7 @@ describe("across Docker hosts", () => {
         await dockerOk(["tag", stackConfig().demoImage as string, missing]);
         await stack.setConfig("demoImage", { value: missing });
         try {
-            const refused = await stack.preview({ onOutput: echo("  hosts preview |") }).then(() => undefined, (e: Error) => e);
+            const refused = await stack.preview({ onOutput: echo("  hosts preview |"), parallel }).then(() => undefined, (e: Error) => e);
             assert.ok(refused, "the preview went through without the image on the test hosts");
             assert.match(refused.message, new RegExp(`The image ${missing} is not on dc2's Docker host \\(${hostB().dockerHost}\\), and its registry cannot be reached`));
             assert.ok(refused.message.includes(`docker save ${missing} | docker -H ${hostB().dockerHost} --tlsverify`), refused.message);
@@ -200,7 +208,7 @@ describe("across Docker hosts", () => {
         try {
             const events = await containerEvents(async () => {
                 await stack.setConfig("baseConfigDir", { value: dir });
-                const up = await stack.up({ onOutput: echo("  hosts rollout |") });
+                const up = await stack.up({ onOutput: echo("  hosts rollout |"), parallel });
                 assert.equal(up.summary.resourceChanges?.replace, 8, "every agent of every datacenter is replaced");
             });
             assertOneAtATime(events, dc1Servers);
