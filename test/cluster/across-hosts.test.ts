@@ -23,7 +23,7 @@ import { eventually, sleep } from "./wait";
 const stackName = "hosts-tier";
 const image = stackConfig().image as string;
 const datacenters = ["dc1", "dc2", "dc3"];
-/** More than the stack's 10 waiting containers (components/resources/engine-parallel.ts says why). */
+/** More than the stack's 9 waiting containers (components/resources/engine-parallel.ts says why). */
 const parallel = 16;
 
 let pulumi: PulumiCommand;
@@ -130,10 +130,10 @@ describe("across Docker hosts", () => {
         assert.deepEqual(changes(preview.changeSummary), {});
     });
 
-    test("at Pulumi's default --parallel on two cores, 8, the preview refuses the stack's 10 waiting containers, naming the --parallel that works", async () => {
+    test("at Pulumi's default --parallel on two cores, 8, the preview refuses the stack's 9 waiting containers, naming the --parallel that works", async () => {
         const refused = await stack.preview({ onOutput: echo("  hosts preview |"), parallel: 8 }).then(() => undefined, (e: Error) => e);
         assert.ok(refused, "the preview went through");
-        assert.match(refused.message, /this stack starts 10 containers .* runs only 8 operations at once .* Run `pulumi up --parallel 10` \(or more\)/);
+        assert.match(refused.message, /this stack starts 9 containers .* runs only 8 operations at once .* Run `pulumi up --parallel 9` \(or more\)/);
     });
 
     test("an image missing on a host fails the preview, naming the host and how to load the image there", async () => {
