@@ -7,9 +7,7 @@
 //
 // CONSUL_HTTP_TOKEN, when set, replaces the appToken output (as for the consul CLI).
 import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as https from "node:https";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Consul from "consul";
@@ -45,17 +43,15 @@ interface Outputs {
     primaryDatacenter: string;
 }
 
-/** The stack outputs, from the same `pulumi` a user runs (on PATH, or ~/.pulumi/bin). */
+/** The stack outputs, through the project's pulumi (scripts/pulumi.sh: npm start's backend, or yours). */
 function stackOutputs(stack?: string): Outputs {
-    const installed = path.join(process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "bin", "pulumi");
-    const pulumi = fs.existsSync(installed) ? installed : "pulumi";
+    const root = path.resolve(__dirname, "..");
     let text: string;
     try {
-        text = execFileSync(pulumi, ["stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])], {
-            cwd: path.resolve(__dirname, ".."),
+        text = execFileSync("bash", [path.join(root, "scripts", "pulumi.sh"), "stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])], {
+            cwd: root,
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "1" },
         });
     } catch (e) {
         const stderr = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop();

@@ -65,6 +65,7 @@ if pull_out=$(timeout "${PULL_TIMEOUT}" docker pull -q "${IMAGE}" 2>&1); then
   exit 0
 fi
 say "pull failed ($(tail -n1 <<<"${pull_out}")); building ${IMAGE} offline from the Go module ${MODULE}@v${VERSION}."
+say "licence: Consul 1.17 and later are under the Business Source License 1.1 (source-available, not open source); this builds it for your own use (https://github.com/hashicorp/consul/blob/main/LICENSE)."
 
 # ---------------------------------------------------------------------------------------------
 # Tools for the offline build

@@ -4,7 +4,9 @@
 # test Docker hosts in network namespaces for the cluster tier (test-hosts.sh), the Pulumi engine with
 # the plugin versions package.json pins (built from Go modules if not installed), and Chromium for the
 # UI tests. Each step is idempotent and takes seconds once satisfied.
-# Usage: scripts/prereqs.sh [IMAGE]   (IMAGE is passed to ensure-consul-image.sh)
+# Usage: scripts/prereqs.sh [--start] [IMAGE]
+#   --start  only what `npm start` needs: the engine, the images, Pulumi (not the test hosts, not Chromium)
+#   IMAGE    passed to ensure-consul-image.sh
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,15 +25,25 @@ run_step() {
   [[ ${rc} -eq 0 ]] || exit "${rc}"
 }
 
+only_start=0
+if [[ "${1:-}" == --start ]]; then
+  only_start=1
+  shift
+fi
+
 run_step ensure-docker.sh
 run_step ensure-consul-image.sh "$@"
 run_step ensure-demo-image.sh
+run_step ensure-pulumi.sh
+if ((only_start)); then
+  echo "prereqs: all that npm start needs is there."
+  exit 0
+fi
 # The cluster tier's two extra Docker hosts need root (network namespaces, a bridge, iptables).
 if [[ $(id -u) -eq 0 ]]; then
   run_step test-hosts.sh up
 else
   echo "prereqs: test-hosts.sh needs root; before the cluster tier, run: sudo scripts/test-hosts.sh up"
 fi
-run_step ensure-pulumi.sh
 run_step ensure-chromium.sh
 echo "prereqs: all satisfied."

@@ -1,14 +1,12 @@
 # shellcheck shell=bash
 # Sourced by the scripts that act on a running stack: reads its outputs with the pulumi CLI.
-# Needs STACK (an array: empty, or --stack NAME) and a `die` function (scripts/lib.sh); defines PULUMI, OUTPUTS, `field`
+# Needs STACK (an array: empty, or --stack NAME) and a `die` function (scripts/lib.sh); defines OUTPUTS, `field`
 # and `list`.
-PULUMI=$(command -v pulumi || true)
-[[ -n "${PULUMI}" ]] || PULUMI="${PULUMI_HOME:-${HOME}/.pulumi}/bin/pulumi"
-[[ -x "${PULUMI}" ]] || die "no pulumi CLI on PATH or in ~/.pulumi/bin; run scripts/ensure-pulumi.sh."
-export PULUMI_SKIP_UPDATE_CHECK=1
+# The project's pulumi (scripts/pulumi.sh): the stack `npm start` made, or the one on your own backend.
+PULUMI="$(dirname "${BASH_SOURCE[0]}")/pulumi.sh"
 
 # Secrets are shown only into this script's variables, never printed.
-OUTPUTS=$("${PULUMI}" stack output "${STACK[@]}" --show-secrets --json 2>/dev/null) ||
+OUTPUTS=$(bash "${PULUMI}" stack output "${STACK[@]}" --show-secrets --json 2>/dev/null) ||
   die "cannot read the stack outputs; run 'pulumi up' first (or pass --stack)."
 # One output by dotted path (containers.dc1.servers.0), as text.
 field() { node -e 'const o=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((a,k)=>a?.[k],o); if(v===undefined)process.exit(1); console.log(typeof v==="string"?v:JSON.stringify(v))' "${OUTPUTS}" "$1"; }

@@ -1,13 +1,11 @@
 // Runs the real index.ts under Pulumi mocks and records every resource it declares, for the unit tier;
 // the stack config the CLI would load and the project paths are shared with the cluster tier and the bench.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
-import YAML from "yaml";
+import { project, projectRoot, stackConfig as readStackConfig } from "../../scripts/stack-config";
 
-export const projectRoot = path.resolve(__dirname, "..", "..");
-export const project = "consul-multi-dc";
+export { project, projectRoot };
 export const stackName = "dev";
 
 /** The marker Pulumi wraps a secret input in when it reaches the mock monitor. */
@@ -42,20 +40,7 @@ export interface ProgramRun {
 }
 
 /** The stack config the CLI would hand the program: Pulumi.yaml defaults, then Pulumi.dev.yaml. */
-export function stackConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    const projectFile = YAML.parse(fs.readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"));
-    const stackFile = YAML.parse(fs.readFileSync(path.join(projectRoot, `Pulumi.${stackName}.yaml`), "utf8"));
-    const values: Record<string, unknown> = {};
-    for (const [key, decl] of Object.entries<{ default?: unknown }>(projectFile.config ?? {})) {
-        if (decl && typeof decl === "object" && "default" in decl) {
-            values[key] = decl.default;
-        }
-    }
-    for (const [key, value] of Object.entries(stackFile.config ?? {})) {
-        values[key.replace(`${project}:`, "")] = value;
-    }
-    return { ...values, ...overrides };
-}
+export const stackConfig = (overrides: Record<string, unknown> = {}) => readStackConfig(stackName, overrides);
 
 export function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
     if (value && typeof value === "object" && (value as Record<string, unknown>)[secretSig] !== undefined) {
