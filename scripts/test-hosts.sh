@@ -56,6 +56,10 @@ daemon_pid() {
 need_tools() {
   [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, a bridge, iptables, dockerd)."
   local t
+  # A fresh Debian may lack the tools that are not Docker's: install them as ensure-docker.sh does Docker.
+  if { ! command -v ip || ! command -v openssl; } >/dev/null 2>&1 && can_apt_get; then
+    apt_install iproute2 openssl || die "'apt-get install -y iproute2 openssl' failed; install them yourself."
+  fi
   for t in ip iptables openssl nsenter setsid findmnt flock dockerd docker; do
     command -v "${t}" >/dev/null 2>&1 ||
       die "'${t}' is missing; install it (Debian: apt-get install -y iproute2 iptables openssl util-linux docker.io)."

@@ -298,8 +298,18 @@ async function restartDockerDaemon(): Promise<void> {
         await must("systemctl", ["restart", "docker"]);
         return;
     }
-    await must("pkill", ["-TERM", "-x", "dockerd"]);
+    // This engine's dockerd only, by its pidfile: scripts/test-hosts.sh runs two more on this machine.
+    const pid = Number(fs.readFileSync("/var/run/docker.pid", "utf8").trim());
+    process.kill(pid, "SIGTERM");
     await eventually("dockerd stopped", 60, async () => ((await docker(["info"])).code !== 0 ? true : undefined));
-    await eventually("no dockerd process", 60, async () => ((await run("pgrep", ["-x", "dockerd"])).code === 1 ? true : undefined));
+    const alive = () => {
+        try {
+            process.kill(pid, 0);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    await eventually("its process gone", 60, async () => (alive() ? undefined : true));
     await must("bash", [path.join(projectRoot, "scripts", "ensure-docker.sh")]);
 }
