@@ -30,7 +30,8 @@ fi
 
 # Some dockerd is already there (e.g. still starting up): give it the same bounded wait instead
 # of starting a second daemon on the same socket.
-if pgrep -x dockerd >/dev/null 2>&1; then
+# The default engine's own pidfile: other dockerds (scripts/test-hosts.sh runs two) have their own sockets.
+if pid=$(cat /var/run/docker.pid 2>/dev/null) && [[ -r "/proc/${pid}/comm" && $(cat "/proc/${pid}/comm") == dockerd ]]; then
   say "a dockerd process exists but does not answer yet; waiting up to ${WAIT_SECONDS}s..."
   within "${WAIT_SECONDS}" engine_up && { say "Docker Engine is running."; exit 0; }
   die "dockerd is running but 'docker info' still fails. Check its log (${LOG} if this script started it) or restart it."
