@@ -23,6 +23,7 @@ const federation = new ConsulFederation("consul", {
     demoImage: config.require("demoImage"),
     keepData: config.requireBoolean("keepData"),
     dnsAnonymousRead: config.requireBoolean("dnsAnonymousRead"),
+    failoverQueries: config.requireBoolean("failoverQueries"),
     // Paths in the config are relative to the project.
     kvSeed: readNamedFile(config.require("kvSeed"), __dirname),
     baseConfig: readBaseConfig(config.require("baseConfigDir"), __dirname),

@@ -3,7 +3,8 @@
 # language host, and the docker, random and tls resource plugins at exactly the versions of
 # @pulumi/docker, @pulumi/random and @pulumi/tls in package.json.
 #
-# 1. A `pulumi` on PATH or in ~/.pulumi/bin that already has those plugins: nothing to do.
+# 1. A `pulumi` on PATH or in ~/.pulumi/bin that already has those plugins, the language host and the
+#    nodejs dynamic provider (pulumi-resource-pulumi-nodejs) beside it: nothing to do.
 # 2. Otherwise build what is missing from the Go modules pinned under tools/pulumi/ (go.mod + go.sum,
 #    so no checksum-database lookups) and install it where the official installer puts it:
 #    the binaries in ~/.pulumi/bin, the plugins with `pulumi plugin install resource NAME VERSION --file`.
@@ -67,11 +68,14 @@ missing_plugins() {
   done
 }
 
+# A program the CLI runs that sits next to it (or on PATH): the nodejs language host, and the nodejs
+# dynamic provider, which runs the stack's dynamic resources (components/resources/failover-query.ts).
+beside_cli() { [[ -x "$(dirname "${PULUMI}")/$1" ]] || command -v "$1" >/dev/null; }
+
 PULUMI=$(find_pulumi || true)
 if [[ -n "${PULUMI}" ]]; then
   MISSING=$(missing_plugins "${PULUMI}")
-  LANG_HOST="$(dirname "${PULUMI}")/pulumi-language-nodejs"
-  if [[ -z "${MISSING}" ]] && { [[ -x "${LANG_HOST}" ]] || command -v pulumi-language-nodejs >/dev/null; }; then
+  if [[ -z "${MISSING}" ]] && beside_cli pulumi-language-nodejs && beside_cli pulumi-resource-pulumi-nodejs; then
     say "${PULUMI} ($("${PULUMI}" version 2>/dev/null)) has docker ${WANT[docker]}, random ${WANT[random]} and tls ${WANT[tls]}."
     exit 0
   fi
@@ -131,7 +135,9 @@ VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 NEED_CLI=1
 [[ -n "${PULUMI}" ]] && NEED_CLI=0
 NEED_LANG=1
-[[ -n "${PULUMI}" ]] && { [[ -x "$(dirname "${PULUMI}")/pulumi-language-nodejs" ]] || command -v pulumi-language-nodejs >/dev/null; } && NEED_LANG=0
+[[ -n "${PULUMI}" ]] && beside_cli pulumi-language-nodejs && NEED_LANG=0
+NEED_DYNAMIC=1
+[[ -n "${PULUMI}" ]] && beside_cli pulumi-resource-pulumi-nodejs && NEED_DYNAMIC=0
 TOTAL=$((NEED_CLI + NEED_LANG + ${#PLUGINS[@]}))
 
 if ((NEED_CLI)); then
@@ -165,6 +171,14 @@ fi
 # The CLI looks for its language hosts next to itself first.
 if ((NEED_LANG)); then
   install -m 0755 "${BUILT_AT[pulumi-language-nodejs]}" "$(dirname "${PULUMI}")/pulumi-language-nodejs"
+fi
+
+# The dynamic provider is a small script the nodejs SDK module ships beside the language host's sources.
+if ((NEED_DYNAMIC)); then
+  sdk_dir=$(cd "${TOOLS_DIR}/language-nodejs" && GOFLAGS=-mod=mod "${GO}" mod download -json github.com/pulumi/pulumi/sdk/v3 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -f "${sdk_dir}/nodejs/dist/pulumi-resource-pulumi-nodejs" ]] ||
+    die "the nodejs SDK module (${sdk_dir:-not downloaded}) has no nodejs/dist/pulumi-resource-pulumi-nodejs to install."
+  install -m 0755 "${sdk_dir}/nodejs/dist/pulumi-resource-pulumi-nodejs" "$(dirname "${PULUMI}")/pulumi-resource-pulumi-nodejs"
 fi
 
 for p in "${PLUGINS[@]}"; do

@@ -109,6 +109,7 @@ export function compileStack(settings: StackSettings): StackModel {
         ...(settings.gossipKey !== undefined ? { gossipKey: settings.gossipKey } : {}),
         keepData: settings.keepData,
         dnsAnonymousRead: settings.dnsAnonymousRead,
+        failoverQueries: settings.failoverQueries,
         primaryDatacenter,
         wan: { subnet: wan, gateway: hostAddress(wan, 1) },
         acrossHosts,

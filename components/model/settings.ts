@@ -43,6 +43,8 @@ export interface StackSettings {
     readonly keepData: boolean;
     /** Let the anonymous token read node and service names, for DNS. */
     readonly dnsAnonymousRead: boolean;
+    /** A catch-all prepared query template in every datacenter, failing over to the others. */
+    readonly failoverQueries: boolean;
     /** `kvSeed`: a JSON file of key → value written once the primary is up; no seed when absent. */
     readonly kvSeed?: NamedFile;
     /** `baseConfigDir`: the directory of the base config files, and each file's text by name. */

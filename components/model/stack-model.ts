@@ -64,6 +64,7 @@ export interface StackModel {
     readonly gossipKey?: string;
     readonly keepData: boolean;
     readonly dnsAnonymousRead: boolean;
+    readonly failoverQueries: boolean;
     readonly primaryDatacenter: string;
     /** The Docker network that joins every datacenter's servers, when they share one Docker host. */
     readonly wan: { readonly subnet: Ipv4Cidr; readonly gateway: string };

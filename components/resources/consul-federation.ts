@@ -7,11 +7,13 @@ import { compileStack } from "../model/compile";
 import { ConfigProblems, DatacenterSettings, NamedFile, StackSettings } from "../model/settings";
 import { StackModel } from "../model/stack-model";
 import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicationPolicyName, replicationPolicyRules, TokenSpec } from "../render/acl";
+import { failoverQuery } from "../render/prepared-query";
 import { AclBootstrap } from "./acl-bootstrap";
 import { certificateAuthority } from "./certificates";
 import { ConsulDatacenter } from "./consul-datacenter";
 import { dockerProvider } from "./docker-provider";
 import { engineParallel, parallelProblem } from "./engine-parallel";
+import { FailoverQuery } from "./failover-query";
 import { stackLabels } from "./labels";
 import { runningCluster } from "./running-cluster";
 import { randomGossipKey, randomSecretUuid } from "./secret-random";
@@ -40,6 +42,8 @@ export interface ConsulFederationArgs {
     readonly keepData: boolean;
     /** Let the anonymous token read node and service names, so DNS answers without a token. */
     readonly dnsAnonymousRead: boolean;
+    /** A prepared query template in every datacenter: <service>.query.consul, failing over to the others. */
+    readonly failoverQueries: boolean;
     /** Base64 gossip key (16, 24 or 32 bytes); generated when absent. Treated as a secret. */
     readonly gossipKey?: string;
     /** KV keys written once the primary is up, from a JSON file of key → value. */
@@ -124,7 +128,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
 
         // Creates every token in the primary once its servers elect a leader; healthy when all exist.
         const primary = model.datacenters[0];
-        new AclBootstrap(`${name}-acl`, {
+        const acl = new AclBootstrap(`${name}-acl`, {
             datacenter: primary.name,
             image: datacenters[0].imageId,
             network: datacenters[0].lanNetwork,
@@ -142,6 +146,18 @@ export class ConsulFederation extends pulumi.ComponentResource {
             kv: model.kvSeed,
             namePrefix: model.namePrefix,
         }, { parent: this, dependsOn: running.checked, providers: providers[0] ? [providers[0]] : [] });
+
+        // <service>.query.consul in every datacenter, failing over to the others in stack order.
+        if (model.failoverQueries) {
+            const names = model.datacenters.map((dc) => dc.name);
+            model.datacenters.forEach((dc, i) => new FailoverQuery(`${name}-${dc.name}-failover-query`, {
+                httpAddr: datacenters[i].httpAddr,
+                caPem: ca.certPem,
+                token: this.aclBootstrapToken,
+                datacenter: dc.name,
+                definition: failoverQuery(dc.name, names),
+            }, { parent: this, dependsOn: [datacenters[i], acl] }));
+        }
 
         const byDatacenter = <T>(pick: (dc: ConsulDatacenter) => pulumi.Output<T>) =>
             pulumi.all(Object.fromEntries(model.datacenters.map((dc, i) => [dc.name, pick(datacenters[i])])));

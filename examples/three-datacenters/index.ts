@@ -17,6 +17,7 @@ const federation = new ConsulFederation("lab", {
     namePrefix: "lab-",
     keepData: false,
     dnsAnonymousRead: true,
+    failoverQueries: true,
 });
 
 export const uiUrls = federation.uiUrls;

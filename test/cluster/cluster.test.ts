@@ -19,6 +19,7 @@ import { aclTests } from "./acl";
 import { dataTests } from "./data";
 import { dayTwoTests, rolledImage } from "./day-two";
 import { removeLeftoverAgents } from "./extra-agents";
+import { failoverTests } from "./failover";
 import { gossipTests } from "./gossip";
 import { membershipTests } from "./membership";
 import type { Cluster } from "./state";
@@ -120,6 +121,7 @@ tlsTests(cluster);
 aclTests(cluster);
 uiTests(cluster);
 usingTheClusterTests(cluster);
+failoverTests(cluster);
 
 // After the probes, in this order: the engine must see nothing to do, then destroy must leave nothing.
 dayTwoTests(cluster);

@@ -31,6 +31,11 @@ export async function checkPrerequisites(image: string): Promise<PulumiCommand> 
     if (!pulumi) {
         problems.push("no pulumi CLI on PATH or in ~/.pulumi/bin: run scripts/ensure-pulumi.sh (or npm run prereqs)");
     } else {
+        // The nodejs dynamic provider runs the stack's dynamic resources (the failover queries).
+        const dynamic = path.join(path.dirname(pulumi.command), "pulumi-resource-pulumi-nodejs");
+        if (!fs.existsSync(dynamic) && (await run("sh", ["-c", "command -v pulumi-resource-pulumi-nodejs"])).code !== 0) {
+            problems.push(`${dynamic} (the nodejs dynamic provider) is missing: run scripts/ensure-pulumi.sh (or npm run prereqs)`);
+        }
         const plugins = await run(pulumi.command, ["plugin", "ls", "--json"], { env: { PULUMI_SKIP_UPDATE_CHECK: "1" } });
         if (plugins.code !== 0) {
             problems.push(`\`${pulumi.command} plugin ls\` failed (${plugins.code}): ${plugins.stderr.trim()}`);

@@ -76,7 +76,7 @@ describe("ConsulFederation used from another program", () => {
         const { ConsulFederation } = await import("../../components");
         const args = {
             image: "hashicorp/consul:1.22.7", demoImage: "consul-multi-dc/demo-web:1.0", wanSubnet: "10.9.0.0/24",
-            publishAddress: "999.1.1.1", namePrefix: "", keepData: false, dnsAnonymousRead: true,
+            publishAddress: "999.1.1.1", namePrefix: "", keepData: false, dnsAnonymousRead: true, failoverQueries: true,
             datacenters: [{ name: "DC1", servers: 0, clients: 1, subnet: "10.9.1.0/24", httpPort: 9500, dnsPort: 9600 }],
         };
         assert.throws(() => new ConsulFederation("bad", args), (err: Error) => {

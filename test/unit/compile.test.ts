@@ -18,6 +18,7 @@ const settings = (over: Partial<StackSettings> = {}): StackSettings => ({
     namePrefix: "",
     keepData: false,
     dnsAnonymousRead: true,
+    failoverQueries: true,
     kvSeed: { path: "seed.json", text: '{"app/config": "x"}' },
     baseConfig: { dir: "consul-config", files: base },
     ...over,

@@ -1,0 +1,86 @@
+// A datacenter's failover prepared query template, made through Consul's HTTP API on the datacenter's
+// published address, with TLS checked against the stack's CA. The consul CLI has no command for prepared
+// queries, and no Pulumi Consul provider can be built here (its upstream module is not served), so this is
+// a dynamic resource: the engine runs these functions in its nodejs dynamic provider.
+import * as pulumi from "@pulumi/pulumi";
+import { PreparedQueryDefinition } from "../render/prepared-query";
+
+interface QueryInputs {
+    /** host:port of the datacenter's published HTTPS API. */
+    readonly httpAddr: string;
+    readonly caPem: string;
+    /** The management token: creating a catch-all template needs query write on every prefix. */
+    readonly token: string;
+    readonly datacenter: string;
+    /** The definition, as JSON. */
+    readonly definition: string;
+}
+
+/** One HTTPS call to Consul; resolves with the status and body. Self-contained: the engine serializes it. */
+async function consulApi(inputs: QueryInputs, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+    const https = await import("node:https");
+    const [host, port] = inputs.httpAddr.split(":");
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            { host, port: Number(port), path, method, ca: inputs.caPem, headers: { "X-Consul-Token": inputs.token }, agent: false, timeout: 15_000 },
+            (res) => {
+                let text = "";
+                res.on("data", (d) => (text += d));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer from https://${inputs.httpAddr} within 15 s`)));
+        req.on("error", reject);
+        req.end(body);
+    });
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: QueryInputs) {
+        // Data kept across a destroy (keepData), or a restored snapshot, may hold a catch-all template
+        // already, and Consul takes only one per name: that one is adopted and brought up to date.
+        const listed = await consulApi(inputs, "GET", `/v1/query?dc=${inputs.datacenter}`);
+        if (listed.status !== 200) {
+            throw new Error(`listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ${listed.status} ${listed.body.trim()}`);
+        }
+        const existing = (JSON.parse(listed.body) as { ID: string; Name: string; Template?: { Type?: string } }[]).find(
+            (q) => q.Name === "" && q.Template?.Type === "name_prefix_match",
+        );
+        const res = existing
+            ? await consulApi(inputs, "PUT", `/v1/query/${existing.ID}?dc=${inputs.datacenter}`, inputs.definition)
+            : await consulApi(inputs, "POST", `/v1/query?dc=${inputs.datacenter}`, inputs.definition);
+        if (res.status !== 200) {
+            throw new Error(`creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`);
+        }
+        return { id: existing?.ID ?? (JSON.parse(res.body).ID as string), outs: inputs };
+    },
+    async update(id: string, _olds: QueryInputs, news: QueryInputs) {
+        const res = await consulApi(news, "PUT", `/v1/query/${id}?dc=${news.datacenter}`, news.definition);
+        if (res.status !== 200) {
+            throw new Error(`updating the failover query in ${news.datacenter}: ${res.status} ${res.body.trim()}`);
+        }
+        return { outs: news };
+    },
+    async delete(id: string, props: QueryInputs) {
+        // Gone already (a snapshot restore replaces the queries) is as good as deleted.
+        const res = await consulApi(props, "DELETE", `/v1/query/${id}?dc=${props.datacenter}`);
+        if (res.status !== 200 && res.status !== 404) {
+            throw new Error(`deleting the failover query in ${props.datacenter}: ${res.status} ${res.body.trim()}`);
+        }
+    },
+};
+
+export interface FailoverQueryArgs {
+    readonly httpAddr: pulumi.Input<string>;
+    readonly caPem: pulumi.Input<string>;
+    readonly token: pulumi.Input<string>;
+    readonly datacenter: string;
+    readonly definition: PreparedQueryDefinition;
+}
+
+export class FailoverQuery extends pulumi.dynamic.Resource {
+    constructor(name: string, args: FailoverQueryArgs, opts: pulumi.CustomResourceOptions) {
+        const inputs = { ...args, definition: JSON.stringify(args.definition) };
+        super(provider, name, inputs, { ...opts, additionalSecretOutputs: ["token"] });
+    }
+}

@@ -1,0 +1,35 @@
+// The failover prepared query template: its definition, and one per datacenter in the stack unless
+// failoverQueries is false, made with the management token as a secret.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { failoverQuery } from "../../components/render/prepared-query";
+import { fakeState, fakeSecretUuid } from "../support/fake-state";
+import { runProgram, stackConfig, unwrapSecret } from "../support/program";
+
+const dynamicType = "pulumi-nodejs:dynamic:Resource";
+
+test("a catch-all template: every service name, passing instances only, failing over to the other datacenters in stack order", () => {
+    assert.deepEqual(failoverQuery("dc2", ["dc1", "dc2", "dc3"]), {
+        Name: "",
+        Template: { Type: "name_prefix_match" },
+        Service: { Service: "${name.full}", OnlyPassing: true, Failover: { Datacenters: ["dc1", "dc3"] } },
+    });
+});
+
+test("the dev stack makes one template per datacenter through its published API, with the management token kept secret", async () => {
+    const run = await runProgram({ computeState: fakeState });
+    const queries = run.resources.filter((r) => r.type === dynamicType);
+    assert.deepEqual(queries.map((q) => q.name).sort(), ["consul-dc1-failover-query", "consul-dc2-failover-query"]);
+    for (const q of queries) {
+        const token = unwrapSecret(q.inputs.token);
+        assert.ok(token.secret, "the token input is a secret");
+        assert.equal(token.value, fakeSecretUuid("consul-acl-management-token"));
+        assert.equal(JSON.parse(q.inputs.definition as string).Name, "");
+    }
+    assert.equal(queries.find((q) => q.name === "consul-dc2-failover-query")?.inputs.httpAddr, "127.0.0.1:8501");
+});
+
+test("failoverQueries false makes none", async () => {
+    const run = await runProgram({ computeState: fakeState, config: stackConfig({ failoverQueries: false }) });
+    assert.deepEqual(run.resources.filter((r) => r.type === dynamicType), []);
+});
