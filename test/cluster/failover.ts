@@ -50,7 +50,8 @@ export function failoverTests(cluster: () => Cluster): void {
         });
 
         test("npm run demo:failover interrupted while dc1's instances are stopped: it starts them again", async () => {
-            const running = start("npm", demo, { cwd: projectRoot, env: engineEnv(), timeoutMs: 180_000 });
+            // The demo's own process, as Ctrl-C in a terminal signals it (npm would relay the signal).
+            const running = start(process.execPath, ["--import", "tsx", "scripts/failover-demo.ts", "--stack", tierStack], { cwd: projectRoot, env: engineEnv(), timeoutMs: 180_000 });
             await eventually("the demo stopping dc1's instances", 60, async () => (running.out().includes("stopped dc1-web") ? true : undefined));
             running.kill("SIGINT");
             const result = await running.finished;
