@@ -61,7 +61,8 @@ const [host, port] = dnsAddr.split(":");
 resolver.setServers([`${host}:${port}`]);
 const name = `${service}.query.consul`;
 const answer = () => resolver.resolve4(name).then((a) => a.sort(), () => [] as string[]);
-const fromHere = (a: string[]) => a.length > 0 && a.every((ip) => local.has(ip));
+// Every one of the datacenter's instances, and nothing else.
+const fromHere = (a: string[]) => a.length === local.size && a.every((ip) => local.has(ip));
 const fromElsewhere = (a: string[]) => a.length > 0 && a.every((ip) => !local.has(ip));
 
 /** Polls DNS every 100 ms until `wanted`; how long it took, and the answer. */
