@@ -35,6 +35,9 @@ export function failoverTests(cluster: () => Cluster): void {
 
         test("<service>.query.consul answers, without a token, with each datacenter's own passing instances", async () => {
             dnsAddrs = (await cluster().stack.outputs()).dnsAddrs.value as Record<string, string>;
+            // The tests before restart dc1's client, whose service checks start out critical: wait for both to pass.
+            await eventually("dc1's web instances passing", 30, async () =>
+                (await ask(dnsAddrs.dc1, "web.service.consul")).join() === webAddrs.dc1.join() ? true : undefined);
             assert.deepEqual(await ask(dnsAddrs.dc1, "web.query.consul"), webAddrs.dc1);
             assert.deepEqual(await ask(dnsAddrs.dc2, "web.query.consul"), webAddrs.dc2);
         });
