@@ -16,6 +16,9 @@ interface QueryInputs {
     readonly definition: string;
 }
 
+/** What the state keeps: the inputs, and the query's ID in Consul when it differs from the resource's (see update). */
+type QueryState = QueryInputs & { readonly queryId?: string };
+
 /** One HTTPS call to Consul; resolves with the status and body. Self-contained: the engine serializes it. */
 async function consulApi(inputs: QueryInputs, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
     const https = await import("node:https");
@@ -35,36 +38,50 @@ async function consulApi(inputs: QueryInputs, method: string, path: string, body
     });
 }
 
+/** Consul's answer for a query ID it does not have: 404, or a 500 that says so (a restored snapshot replaced it). */
+const missing = (res: { status: number; body: string }) => res.status === 404 || /non-existent prepared query/.test(res.body);
+
+/**
+ * Makes the datacenter's catch-all template, or adopts one the data holds already (data kept across a
+ * destroy, or a restored snapshot: Consul takes one per name) and brings it up to date. Its ID.
+ */
+async function ensureTemplate(inputs: QueryInputs): Promise<string> {
+    const listed = await consulApi(inputs, "GET", `/v1/query?dc=${inputs.datacenter}`);
+    if (listed.status !== 200) {
+        throw new Error(`listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ${listed.status} ${listed.body.trim()}`);
+    }
+    const existing = (JSON.parse(listed.body) as { ID: string; Name: string; Template?: { Type?: string } }[]).find(
+        (q) => q.Name === "" && q.Template?.Type === "name_prefix_match",
+    );
+    const res = existing
+        ? await consulApi(inputs, "PUT", `/v1/query/${existing.ID}?dc=${inputs.datacenter}`, inputs.definition)
+        : await consulApi(inputs, "POST", `/v1/query?dc=${inputs.datacenter}`, inputs.definition);
+    if (res.status !== 200) {
+        throw new Error(`creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`);
+    }
+    return existing?.ID ?? (JSON.parse(res.body).ID as string);
+}
+
 const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: QueryInputs) {
-        // Data kept across a destroy (keepData), or a restored snapshot, may hold a catch-all template
-        // already, and Consul takes only one per name: that one is adopted and brought up to date.
-        const listed = await consulApi(inputs, "GET", `/v1/query?dc=${inputs.datacenter}`);
-        if (listed.status !== 200) {
-            throw new Error(`listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ${listed.status} ${listed.body.trim()}`);
-        }
-        const existing = (JSON.parse(listed.body) as { ID: string; Name: string; Template?: { Type?: string } }[]).find(
-            (q) => q.Name === "" && q.Template?.Type === "name_prefix_match",
-        );
-        const res = existing
-            ? await consulApi(inputs, "PUT", `/v1/query/${existing.ID}?dc=${inputs.datacenter}`, inputs.definition)
-            : await consulApi(inputs, "POST", `/v1/query?dc=${inputs.datacenter}`, inputs.definition);
-        if (res.status !== 200) {
-            throw new Error(`creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`);
-        }
-        return { id: existing?.ID ?? (JSON.parse(res.body).ID as string), outs: inputs };
+        return { id: await ensureTemplate(inputs), outs: inputs };
     },
-    async update(id: string, _olds: QueryInputs, news: QueryInputs) {
-        const res = await consulApi(news, "PUT", `/v1/query/${id}?dc=${news.datacenter}`, news.definition);
+    // A restored snapshot may have replaced the template: then the one the data holds, or a new one,
+    // takes its place, and the state keeps its ID beside the resource's.
+    async update(id: string, olds: QueryState, news: QueryInputs) {
+        const res = await consulApi(news, "PUT", `/v1/query/${olds.queryId ?? id}?dc=${news.datacenter}`, news.definition);
+        if (missing(res)) {
+            return { outs: { ...news, queryId: await ensureTemplate(news) } };
+        }
         if (res.status !== 200) {
             throw new Error(`updating the failover query in ${news.datacenter}: ${res.status} ${res.body.trim()}`);
         }
-        return { outs: news };
+        return { outs: { ...news, ...(olds.queryId ? { queryId: olds.queryId } : {}) } };
     },
-    async delete(id: string, props: QueryInputs) {
-        // Gone already (a snapshot restore replaces the queries) is as good as deleted.
-        const res = await consulApi(props, "DELETE", `/v1/query/${id}?dc=${props.datacenter}`);
-        if (res.status !== 200 && res.status !== 404) {
+    async delete(id: string, props: QueryState) {
+        // Gone already (a restored snapshot replaces the queries) is as good as deleted.
+        const res = await consulApi(props, "DELETE", `/v1/query/${props.queryId ?? id}?dc=${props.datacenter}`);
+        if (res.status !== 200 && !missing(res)) {
             throw new Error(`deleting the failover query in ${props.datacenter}: ${res.status} ${res.body.trim()}`);
         }
     },
