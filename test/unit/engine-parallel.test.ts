@@ -19,14 +19,11 @@ test("as many waiting containers as --parallel start; one more is refused, sayin
     assert.match(parallelProblem(10, 8) as string, /starts 10 containers .* runs only 8 operations at once .* Run `pulumi up --parallel 10` \(or more\)/);
 });
 
-test("the dev stack (7 waiting containers) is refused at --parallel 4, as on one CPU, and taken at 8", async () => {
+test("the program counts the dev stack's 7 waiting containers, and refuses them at --parallel 4, as on one CPU", async () => {
     const before = process.env.PULUMI_NODEJS_PARALLEL;
     try {
         process.env.PULUMI_NODEJS_PARALLEL = "4";
         await assert.rejects(runProgram({ computeState: fakeState, preview: true }), /this stack starts 7 containers .* only 4 operations at once/);
-        process.env.PULUMI_NODEJS_PARALLEL = "8";
-        const run = await runProgram({ computeState: fakeState, preview: true });
-        assert.ok(run.resources.length > 0);
     } finally {
         if (before === undefined) delete process.env.PULUMI_NODEJS_PARALLEL;
         else process.env.PULUMI_NODEJS_PARALLEL = before;

@@ -1,10 +1,10 @@
-// The failover prepared query template: its definition, and one per datacenter in the stack unless
-// failoverQueries is false, made with the management token as a secret.
+// The failover prepared query template: its definition, and one per datacenter in the stack, made with
+// the management token as a secret (stack-config.test.ts: none with failoverQueries false).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { failoverQuery } from "../../components/render/prepared-query";
-import { fakeState, fakeSecretUuid } from "../support/fake-state";
-import { runProgram, stackConfig, unwrapSecret } from "../support/program";
+import { devStackRun, fakeSecretUuid } from "../support/fake-state";
+import { unwrapSecret } from "../support/program";
 
 const dynamicType = "pulumi-nodejs:dynamic:Resource";
 
@@ -17,7 +17,7 @@ test("a catch-all template: every service name, passing instances only, failing 
 });
 
 test("the dev stack makes one template per datacenter through its published API, with the management token kept secret", async () => {
-    const run = await runProgram({ computeState: fakeState });
+    const run = await devStackRun();
     const queries = run.resources.filter((r) => r.type === dynamicType);
     assert.deepEqual(queries.map((q) => q.name).sort(), ["consul-dc1-failover-query", "consul-dc2-failover-query"]);
     for (const q of queries) {
@@ -29,7 +29,3 @@ test("the dev stack makes one template per datacenter through its published API,
     assert.equal(queries.find((q) => q.name === "consul-dc2-failover-query")?.inputs.httpAddr, "127.0.0.1:8501");
 });
 
-test("failoverQueries false makes none", async () => {
-    const run = await runProgram({ computeState: fakeState, config: stackConfig({ failoverQueries: false }) });
-    assert.deepEqual(run.resources.filter((r) => r.type === dynamicType), []);
-});
