@@ -1,6 +1,7 @@
 // Which Docker host each datacenter runs on, and the ports its servers publish there when the
 // datacenters span several hosts. Pure: the caller lists the files in each dockerCertPath.
 import { isIPv4 } from "node:net";
+import { isWholeNumberIn, show } from "./describe";
 import { DatacenterSettings, StackSettings } from "./settings";
 
 /** The files a tcp:// host's dockerCertPath must hold, as Docker's DOCKER_CERT_PATH does. */
@@ -45,7 +46,6 @@ export function spansHosts(datacenters: readonly Pick<DatacenterSettings, "docke
     return new Set(datacenters.map(hostKey)).size > 1;
 }
 
-const show = (value: unknown) => JSON.stringify(value) ?? String(value);
 const endpointPatterns = {
     unix: /^unix:\/\/\/\S+$/,
     tcp: /^tcp:\/\/([A-Za-z0-9.-]+):(\d{1,5})$/,
@@ -135,8 +135,6 @@ export function dockerHostProblems(settings: StackSettings): string[] {
     return [...problems, ...hostPortProblems(settings, acrossHosts)];
 }
 
-const isPort = (p: unknown): p is number => typeof p === "number" && Number.isInteger(p) && p >= 1 && p <= 65535;
-
 /**
  * A port may be published once per host: each datacenter's httpPort and dnsPort and, across hosts,
  * its servers' ports. Ports that are not numbers are the port check's business (validate.ts).
@@ -159,7 +157,7 @@ function hostPortProblems(settings: StackSettings, acrossHosts: boolean): string
     };
     settings.datacenters.forEach((dc, i) => {
         for (const field of ["httpPort", "dnsPort"] as const) {
-            if (isPort(dc[field])) {
+            if (isWholeNumberIn(dc[field], 1, 65535)) {
                 claim(hostKey(dc), dc[field], `datacenters[${i}].${field}`, `datacenters[${i}].${field}`);
             }
         }

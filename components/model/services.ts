@@ -1,6 +1,7 @@
 // Demo services: the `services` of a datacenter in stack config, checked and laid out on fixed addresses
 // (render/service-definitions.ts turns them into what the agents load). Pure: no Pulumi, no Docker.
 import { hostAddress, Ipv4Cidr } from "./cidr";
+import { show } from "./describe";
 
 /** One entry of `datacenters[i].services`, as the user wrote it. */
 export interface ServiceSettings {
@@ -33,7 +34,6 @@ const serviceNamePattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const tagPattern = /^[A-Za-z0-9_.-]+$/;
 const checkPathPattern = /^\/[A-Za-z0-9._~\/-]*$/;
 
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 const wholeIn = (v: unknown, min: number, max: number): v is number =>
     typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 

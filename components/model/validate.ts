@@ -1,6 +1,7 @@
 // Every check of the stack config, each problem naming its config key and what is allowed. compile.ts
 // runs them all and lists every problem at once. Pure: no Pulumi, no Docker, no files.
 import { isIPv4 } from "node:net";
+import { isWholeNumberIn, show } from "./describe";
 import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
 import { dockerHostProblems } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
@@ -25,14 +26,6 @@ const imageReferencePattern = new RegExp(
         "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?" +
         "(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
 );
-
-function isWholeNumberIn(value: unknown, min: number, max: number): value is number {
-    return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
-}
-
-function show(value: unknown): string {
-    return JSON.stringify(value) ?? String(value);
-}
 
 function imageReferenceProblem(key: string, image: unknown): string | undefined {
     if (typeof image === "string" && image.length <= 255 && imageReferencePattern.test(image)) {
