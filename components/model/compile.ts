@@ -2,7 +2,7 @@
 // CompileTopology does): every problem of every key listed at once, or a StackModel that everything
 // later reads.
 import { hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
-import { DockerHostModel, hostKey, ServerHostPorts, serverHostPorts, spansHosts } from "./docker-hosts";
+import { DockerHostModel, hasPeering, hostKey, ServerHostPorts, serverHostPorts, spansHosts } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { nodeId } from "./node-id";
 import { serviceInstances } from "./services";
@@ -46,12 +46,13 @@ function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): Se
 
 /** Across hosts, every server is reached on its host's address, at ports that run on across the host's servers in config order. */
 function hostAddressesInOrder(datacenters: readonly DatacenterSettings[]): ServerWan[][] {
+    const peered = hasPeering(datacenters);
     const slots = new Map<string, number>();
     return datacenters.map((dc, i) =>
         Array.from({ length: dc.servers }, () => {
             const slot = slots.get(hostKey(dc)) ?? 0;
             slots.set(hostKey(dc), slot + 1);
-            return { address: dc.hostAddress as string, hostPorts: serverHostPorts(slot, i === 0) };
+            return { address: dc.hostAddress as string, hostPorts: serverHostPorts(slot, i === 0, peered) };
         }),
     );
 }
@@ -76,14 +77,22 @@ export function compileStack(settings: StackSettings): StackModel {
     const acrossHosts = spansHosts(settings.datacenters);
     const serverWan = acrossHosts ? hostAddressesInOrder(settings.datacenters) : wanAddressesInOrder(wan, settings.datacenters.map((dc) => dc.servers));
     const primaryWan = serverWan[0];
+    const peered = hasPeering(settings.datacenters);
     const prefix = settings.namePrefix;
     const datacenters = settings.datacenters.map((dc, i): DatacenterModel => {
         const subnet = parseCidr(dc.subnet) as Ipv4Cidr;
         const servers = agents(dc, subnet, prefix, "server", serverWan[i]);
         const clients = agents(dc, subnet, prefix, "client", []);
+        const federation = dc.federation ?? "wan";
+        const joins = i > 0 && federation === "wan";
         return {
             name: dc.name,
-            primaryDatacenter,
+            federation,
+            // A peering datacenter is a cluster of its own: its own primary, holding its own ACLs.
+            primaryDatacenter: federation === "peering" ? dc.name : primaryDatacenter,
+            ...(federation === "peering" ? { peersWith: primaryDatacenter } : {}),
+            // Where peers dial the first datacenter's servers: gRPC TLS on the WAN network, or on the host's address.
+            peeringAddresses: i === 0 && peered ? primaryWan.map((s) => `${s.address}:${s.hostPorts?.grpcTls ?? 8503}`) : [],
             subnet,
             gateway: hostAddress(subnet, 1),
             utilityAddress: hostAddress(subnet, serverOffset),
@@ -91,8 +100,8 @@ export function compileStack(settings: StackSettings): StackModel {
             clients,
             host: dockerHost(dc),
             // A secondary datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
-            wanJoin: i === 0 ? [] : primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address)),
-            primaryApis: i === 0 ? [] : primaryWan.map((s) => ({ address: s.address, port: s.hostPorts?.api ?? 8501 })),
+            wanJoin: joins ? primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address)) : [],
+            primaryApis: joins ? primaryWan.map((s) => ({ address: s.address, port: s.hostPorts?.api ?? 8501 })) : [],
             // The local engine publishes where the stack says; another host, where the user reaches it.
             publishAddress: dc.dockerHost !== undefined && dc.hostAddress !== undefined ? dc.hostAddress : settings.publishAddress,
             published: clients[0] ?? servers[0],
@@ -113,6 +122,7 @@ export function compileStack(settings: StackSettings): StackModel {
         primaryDatacenter,
         wan: { subnet: wan, gateway: hostAddress(wan, 1) },
         acrossHosts,
+        peered,
         datacenters,
         serviceNames: [...new Set(datacenters.flatMap((dc) => dc.services.map((s) => s.name)))].sort(),
         kvSeed: settings.kvSeed?.text !== undefined ? parseKvSeed(settings.kvSeed.text, "kvSeed", settings.kvSeed.path) : [],

@@ -26,6 +26,8 @@ export interface ServerHostPorts {
     readonly serfWan: number;
     /** Primary servers only: host port of their HTTPS API (8501 inside), where a new secondary server checks its replication token. */
     readonly api?: number;
+    /** Primary servers of a stack with peering datacenters only: host port of gRPC TLS (8503 inside), where peers dial. */
+    readonly grpcTls?: number;
 }
 
 /** The host's identity: datacenters with the same dockerHost share a Docker engine. */
@@ -33,13 +35,18 @@ export const hostKey = (dc: Pick<DatacenterSettings, "dockerHost">): string => d
 
 /**
  * The `slot`-th server on a host (0-based, counting the servers of the host's datacenters in config
- * order) publishes 8300+10·slot (RPC), 8302+10·slot (WAN Serf) and, in the primary, 8303+10·slot (HTTPS).
- * The first server on each host keeps Consul's own port numbers.
+ * order) publishes 8300+10·slot (RPC), 8302+10·slot (WAN Serf) and, in the primary, 8303+10·slot (HTTPS)
+ * and, when other clusters peer with it, 8304+10·slot (gRPC TLS). The first server on each host keeps
+ * Consul's own numbers for RPC and Serf.
  */
-export function serverHostPorts(slot: number, primary: boolean): ServerHostPorts {
+export function serverHostPorts(slot: number, primary: boolean, peered: boolean): ServerHostPorts {
     const base = 8300 + 10 * slot;
-    return { server: base, serfWan: base + 2, ...(primary ? { api: base + 3 } : {}) };
+    return { server: base, serfWan: base + 2, ...(primary ? { api: base + 3, ...(peered ? { grpcTls: base + 4 } : {}) } : {}) };
 }
+
+/** Some datacenter peers with the first, which then takes peering connections on its servers' gRPC TLS port. */
+export const hasPeering = (datacenters: readonly Pick<DatacenterSettings, "federation">[]): boolean =>
+    datacenters.some((dc) => dc.federation === "peering");
 
 /** True when the datacenters do not all share one Docker host: the WAN then runs over the hosts' addresses. */
 export function spansHosts(datacenters: readonly Pick<DatacenterSettings, "dockerHost">[]): boolean {
@@ -163,13 +170,14 @@ function hostPortProblems(settings: StackSettings, acrossHosts: boolean): string
         }
     });
     if (acrossHosts) {
+        const peered = hasPeering(settings.datacenters);
         const slots = new Map<string, number>();
         settings.datacenters.forEach((dc, i) => {
             for (let s = 1; s <= (Number.isInteger(dc.servers) ? dc.servers : 0); s++) {
                 const slot = slots.get(hostKey(dc)) ?? 0;
                 slots.set(hostKey(dc), slot + 1);
-                const ports = serverHostPorts(slot, i === 0);
-                for (const port of [ports.server, ports.serfWan, ...(ports.api ? [ports.api] : [])]) {
+                const ports = serverHostPorts(slot, i === 0, peered);
+                for (const port of [ports.server, ports.serfWan, ...(ports.api ? [ports.api] : []), ...(ports.grpcTls ? [ports.grpcTls] : [])]) {
                     claim(hostKey(dc), port, `datacenters[${i}].servers`, `${dc.name}-server${s}`);
                 }
             }

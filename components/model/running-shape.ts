@@ -2,6 +2,7 @@
 // take in one `pulumi up`. resources/running-cluster.ts reads the networks, so such a change is refused at preview, before any
 // datacenter is touched. Pure: no Pulumi, no I/O.
 import { cidrsOverlap, Ipv4Cidr, parseCidr, parseIpv4 } from "./cidr";
+import { Federation } from "./settings";
 import { StackModel } from "./stack-model";
 
 /** A server container that runs now. */
@@ -14,10 +15,14 @@ export interface RunningServer {
     readonly wanAddress?: string;
 }
 
-export interface RunningDatacenter {
-    readonly name: string;
-    /** Of its LAN network; unknown when the network could not be read. */
+/** What a running datacenter's LAN network says; each unknown when the network could not be read. */
+export interface RunningLan {
     readonly subnet?: string;
+    readonly federation?: Federation;
+}
+
+export interface RunningDatacenter extends RunningLan {
+    readonly name: string;
     /** By ordinal. A stopped server is not among them: it holds no address, and after `consul leave` no vote. */
     readonly servers: readonly RunningServer[];
 }
@@ -52,11 +57,11 @@ export function runningDatacenters(wanContainers: readonly { readonly name: stri
 
 /**
  * What runs now: the server containers on the WAN network (Docker lists an address as "10.201.0.11/24") and
- * the subnet of each of their datacenters' LAN networks. Undefined when no server runs.
+ * what each of their datacenters' LAN networks says. Undefined when no server runs.
  */
 export function runningShape(
     wanContainers: readonly { readonly name: string; readonly ipv4Address: string }[],
-    subnets: Readonly<Record<string, string | undefined>>,
+    lans: Readonly<Record<string, RunningLan>>,
     namePrefix: string,
 ): RunningShape | undefined {
     const servers = wanContainers
@@ -73,7 +78,8 @@ export function runningShape(
         primaryDatacenter: servers[0].datacenter,
         datacenters: names.map((name) => ({
             name,
-            subnet: subnets[name],
+            subnet: lans[name]?.subnet,
+            ...(lans[name]?.federation ? { federation: lans[name].federation } : {}),
             servers: servers.filter((s) => s.datacenter === name).sort((a, b) => a.ordinal - b.ordinal),
         })),
     };
@@ -84,7 +90,7 @@ export function runningShape(
  * datacenter's own host lists them, and the network's subnet. Undefined when no server runs.
  */
 export function runningShapeAcrossHosts(
-    lans: Readonly<Record<string, { readonly subnet?: string; readonly containers: readonly { readonly name: string }[] }>>,
+    lans: Readonly<Record<string, RunningLan & { readonly containers: readonly { readonly name: string }[] }>>,
     namePrefix: string,
 ): RunningShape | undefined {
     const datacenters = Object.entries(lans).flatMap(([name, lan]) => {
@@ -94,7 +100,7 @@ export function runningShapeAcrossHosts(
                 return server?.datacenter === name ? [{ name: c.name, ...server }] : [];
             })
             .sort((a, b) => a.ordinal - b.ordinal);
-        return servers.length > 0 ? [{ name, subnet: lan.subnet, servers }] : [];
+        return servers.length > 0 ? [{ name, subnet: lan.subnet, ...(lan.federation ? { federation: lan.federation } : {}), servers }] : [];
     });
     return datacenters.length > 0 ? { datacenters } : undefined;
 }
@@ -168,6 +174,9 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
                         : `to move ${dc.name}, remove it in one \`pulumi up\` and add it back in the next (its own data goes with it).`),
             );
         }
+        if (now.federation !== undefined && now.federation !== dc.federation) {
+            problems.push(federationSwitch(dc.name, now.federation, dc.federation, i));
+        }
         problems.push(...quorumProblems(now, dc.servers.length, `datacenters[${i}].servers`, warnings));
     });
     for (const dc of removed) {
@@ -179,6 +188,17 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
     }
     problems.push(...wanConflicts(running, plan));
     return { problems, warnings };
+}
+
+/** Consul cannot move a datacenter between a federation and a cluster of its own while it runs. */
+function federationSwitch(name: string, from: Federation, to: Federation, i: number): string {
+    const what = (f: Federation) => (f === "wan" ? "a WAN datacenter, which replicates the primary's ACLs" : "a cluster of its own, with its own primary and ACLs");
+    return (
+        `datacenters[${i}].federation: ${name} runs as ${what(from)}, and the config makes it ${what(to)}. Its servers' Raft data ` +
+        "holds the ACLs and the primary they were formed with, which Consul cannot change under a running datacenter. To switch, " +
+        `remove ${name} from datacenters in one \`pulumi up\` (its data goes with it: save what you need first, e.g. with ` +
+        `\`consul kv export\`), then add it back with federation "${to}" in the next.`
+    );
 }
 
 /**

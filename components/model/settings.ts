@@ -3,6 +3,14 @@
 // compiling stays pure.
 import { ServiceSettings } from "./services";
 
+/**
+ * How a datacenter connects to the first one: "wan" joins its federation (one set of ACLs, KV reads
+ * across, the WAN gossip pool); "peering" makes it a cluster of its own that peers with the first and
+ * shares only the services each exports.
+ */
+export type Federation = "wan" | "peering";
+export const federations: readonly Federation[] = ["wan", "peering"];
+
 /** One entry of the `datacenters` stack config. */
 export interface DatacenterSettings {
     readonly name: string;
@@ -21,6 +29,8 @@ export interface DatacenterSettings {
     readonly dockerSshOpts?: readonly string[];
     /** The IPv4 address other datacenters and the user reach its Docker host on. */
     readonly hostAddress?: string;
+    /** "wan" when unset. */
+    readonly federation?: Federation;
 }
 
 /** A file the config names: its path as written, for messages, and its text; undefined when it does not exist. */

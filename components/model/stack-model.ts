@@ -4,6 +4,7 @@
 import { Ipv4Cidr } from "./cidr";
 import { DockerHostModel, ServerHostPorts } from "./docker-hosts";
 import { ServiceInstance, ServiceSettings } from "./services";
+import { Federation } from "./settings";
 
 export type AgentRole = "server" | "client";
 
@@ -33,7 +34,14 @@ export interface AgentModel {
 
 export interface DatacenterModel {
     readonly name: string;
+    /** "wan": it joins the first datacenter's federation; "peering": a cluster of its own, peered with the first. */
+    readonly federation: Federation;
+    /** The first datacenter, or a peering datacenter itself: it holds the ACLs this one uses. */
     readonly primaryDatacenter: string;
+    /** Peering datacenters only: the datacenter it peers with, the first. */
+    readonly peersWith?: string;
+    /** The first datacenter of a stack with peering datacenters only: host:port of its servers' gRPC TLS, where peers dial. */
+    readonly peeringAddresses: readonly string[];
     readonly subnet: Ipv4Cidr;
     readonly gateway: string;
     /** A free address below the servers' range, for one-off tools such as the acl-init container. */
@@ -70,6 +78,8 @@ export interface StackModel {
     readonly wan: { readonly subnet: Ipv4Cidr; readonly gateway: string };
     /** The datacenters run on more than one Docker host: servers federate over the hosts' addresses, with no WAN network. */
     readonly acrossHosts: boolean;
+    /** Some datacenter peers with the first: the servers of both sides then run Connect, which peering needs. */
+    readonly peered: boolean;
     /** The primary first. */
     readonly datacenters: readonly DatacenterModel[];
     /** Every demo service name of any datacenter, sorted: one token each. */

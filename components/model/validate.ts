@@ -6,7 +6,7 @@ import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
 import { dockerHostProblems } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { instanceOffset, serviceProblems } from "./services";
-import { DatacenterSettings, StackSettings } from "./settings";
+import { DatacenterSettings, federations, StackSettings } from "./settings";
 import { baseConfigFileNames } from "./stack-model";
 
 // Fixed host offsets inside a subnet: .1 is Docker's gateway, servers from .11, clients from .101,
@@ -62,7 +62,18 @@ function datacenterProblems(dc: Partial<Record<keyof DatacenterSettings, unknown
     if (typeof subnet === "string") {
         problems.push(`${keyOf("subnet")} ${subnet}`);
     }
+    if (dc.federation !== undefined && !federations.includes(dc.federation as never)) {
+        problems.push(`${keyOf("federation")} must be ${federations.map((f) => `"${f}"`).join(" or ")}, not ${show(dc.federation)}`);
+    }
     return problems;
+}
+
+/** The first datacenter is the one every other joins or peers with, so it cannot peer itself. */
+function firstDatacenterProblem(first: Partial<Record<keyof DatacenterSettings, unknown>>): string | undefined {
+    return first.federation === "peering"
+        ? 'datacenters[0].federation cannot be "peering": the first datacenter is the primary, which WAN datacenters join and ' +
+              'peering datacenters peer with. Put a "wan" datacenter first, or leave federation unset there.'
+        : undefined;
 }
 
 export function datacenterWarnings(name: string, servers: number, key: string): string[] {
@@ -164,6 +175,7 @@ export function stackProblems(settings: StackSettings): string[] {
         return problems;
     }
 
+    push(firstDatacenterProblem(settings.datacenters[0]));
     const names = new Map<string, number>();
     settings.datacenters.forEach((dc, i) => {
         problems.push(...datacenterProblems(dc, `datacenters[${i}]`));

@@ -5,7 +5,7 @@ import { shellHealthcheck } from "../render/healthcheck";
 import { stackLabels } from "./labels";
 
 export interface AclBootstrapArgs {
-    /** The primary datacenter, whose servers hold the ACL data every datacenter replicates. */
+    /** The primary datacenter, whose servers hold the ACL data every datacenter replicates; or a peering datacenter, which holds its own. */
     readonly datacenter: string;
     readonly image: pulumi.Input<string>;
     /** The primary's LAN network, and a free fixed address on it for the acl-init container. */
@@ -23,7 +23,8 @@ export interface AclBootstrapArgs {
     readonly anonymous: { readonly policy: string; readonly grant: boolean };
     /** KV keys written once the primary is up, each only if it does not exist yet. */
     readonly kv: readonly (readonly [string, string])[];
-    readonly namePrefix?: string;
+    /** Of the container, which stays up: e.g. consul-acl-init. */
+    readonly containerName: string;
 }
 
 const workDir = "/consul/acl-init";
@@ -31,7 +32,7 @@ const doneFile = "/tmp/acl-init.done";
 const policyFile = (name: string) => `${workDir}/policy-${name}.hcl`;
 
 /**
- * Creates the stack's ACL policies and tokens in the primary datacenter during `pulumi up`, then seeds
+ * Creates the stack's ACL policies and tokens in a primary datacenter during `pulumi up`, then seeds
  * KV, with no hand step: a small container of the Consul image runs the generated script, and turns
  * healthy once every token and seed key exists. It keeps running so that `pulumi up` can wait on that healthcheck; a restart re-checks.
  */
@@ -51,7 +52,7 @@ export class AclBootstrap extends pulumi.ComponentResource {
                 kv: args.kv,
             }),
         );
-        const containerName = `${args.namePrefix ?? ""}consul-acl-init`;
+        const containerName = args.containerName;
         const container = new docker.Container(
             `${name}-container`,
             {

@@ -73,13 +73,15 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
                       { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "udp" },
                   ]
                 : []),
-            // Across hosts, other datacenters reach this server on its host's address (its WAN address): RPC and WAN Serf on the ports it binds.
+            // Across hosts, other datacenters reach this server on its host's address (its WAN address): RPC and WAN Serf on the ports it binds;
+            // a primary's HTTPS for new secondaries, and its gRPC TLS for peers.
             ...(h && agent.wanAddress
                 ? [
                       { internal: h.server, external: h.server, ip: agent.wanAddress, protocol: "tcp" },
                       { internal: h.serfWan, external: h.serfWan, ip: agent.wanAddress, protocol: "tcp" },
                       { internal: h.serfWan, external: h.serfWan, ip: agent.wanAddress, protocol: "udp" },
                       ...(h.api ? [{ internal: 8501, external: h.api, ip: agent.wanAddress, protocol: "tcp" }] : []),
+                      ...(h.grpcTls ? [{ internal: 8503, external: h.grpcTls, ip: agent.wanAddress, protocol: "tcp" }] : []),
                   ]
                 : []),
         ],

@@ -8,6 +8,7 @@ import { AgentModel, baseConfigFiles, DatacenterModel } from "../model/stack-mod
 import { aclTokensConfig } from "../render/acl";
 import { agentConfig, configDir, gossipConfig, renderJson, tlsDir } from "../render/agent-config";
 import { agentReadyScript, readyScriptPath } from "../render/agent-ready";
+import { peeringConfigFile, peeringServerConfig, takesPart } from "../render/peering";
 import { CertificatePem } from "./certificates";
 
 /**
@@ -69,6 +70,7 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
     return [
         ...baseConfigFiles[agent.role].map((file) => ({ file: `${configDir}/${file}`, content: shared.baseConfig[file] })),
         { file: `${configDir}/agent.json`, content: renderJson(agentConfig(dc, agent)) },
+        ...(isServer && takesPart(dc) ? [{ file: `${configDir}/${peeringConfigFile}`, content: peeringServerConfig }] : []),
         { file: `${configDir}/gossip.json`, content: pulumi.secret(pulumi.output(shared.gossipKey).apply((key) => renderJson(gossipConfig(key)))) },
         { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokens) },
         { file: `${tlsDir}/ca.pem`, content: shared.caCertPem },

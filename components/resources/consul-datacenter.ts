@@ -9,6 +9,7 @@ import { agentContainerArgs } from "./agent-container";
 import { agentFiles, DatacenterFiles } from "./agent-files";
 import { CertificatePem, datacenterCertificates } from "./certificates";
 import { imageOnHost } from "./image-on-host";
+import { federationOption } from "./running-cluster";
 import { stackLabels } from "./labels";
 import { serviceInstanceContainers } from "./service-instances";
 
@@ -71,6 +72,9 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             driver: "bridge",
             ipamConfigs: [{ subnet: dc.subnet.text, gateway: dc.gateway }],
             labels: labels({}),
+            // The preview reads a running datacenter's federation here (Docker's network data source returns
+            // options, not labels); WAN datacenters have none, so stacks without peering keep their networks.
+            ...(dc.federation === "peering" ? { options: { [federationOption]: "peering" } } : {}),
         }, { parent: this });
         // keepLocally: a destroy never deletes the user's image.
         const image = new docker.RemoteImage(`${name}-image`, { name: imageOnHost(dc, args.image, this), keepLocally: true }, { parent: this });

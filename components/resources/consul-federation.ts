@@ -1,15 +1,18 @@
 // The whole federation as one component: stack settings in, one compiled model, then the stack's CA,
-// tokens and WAN network, one ConsulDatacenter per datacenter (the first is primary) and the ACL
-// bootstrap. Another Pulumi program gets a multi-datacenter Consul with `new ConsulFederation(...)`.
+// tokens and WAN network, one ConsulDatacenter per datacenter (the first is primary), each cluster's ACL
+// bootstrap (the first datacenter's, and each peering datacenter's own), the failover queries and the
+// peerings. Another Pulumi program gets a multi-datacenter Consul with `new ConsulFederation(...)`.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { compileStack } from "../model/compile";
 import { ConfigProblems, DatacenterSettings, NamedFile, StackSettings } from "../model/settings";
-import { StackModel } from "../model/stack-model";
+import { DatacenterModel, StackModel } from "../model/stack-model";
 import { appPolicyName, appPolicyRules, dnsPolicyName, dnsPolicyRules, replicationPolicyName, replicationPolicyRules, TokenSpec } from "../render/acl";
+import { exportedServices } from "../render/peering";
 import { failoverQuery } from "../render/prepared-query";
 import { AclBootstrap } from "./acl-bootstrap";
 import { certificateAuthority } from "./certificates";
+import { ClusterPeering } from "./cluster-peering";
 import { ConsulDatacenter } from "./consul-datacenter";
 import { dockerProvider } from "./docker-provider";
 import { engineParallel, parallelProblem } from "./engine-parallel";
@@ -70,8 +73,12 @@ export class ConsulFederation extends pulumi.ComponentResource {
     public readonly primaryDatacenter: pulumi.Output<string>;
     /** A secret. */
     public readonly gossipKey: pulumi.Output<string>;
-    /** The initial management token; a secret. */
+    /** The initial management token of the first datacenter and the WAN datacenters; a secret. */
     public readonly aclBootstrapToken: pulumi.Output<string>;
+    /** By datacenter: the management token of its cluster (a peering datacenter has its own); a secret. */
+    public readonly aclBootstrapTokens: pulumi.Output<Record<string, string>>;
+    /** By peering datacenter: the state of its peering with the first datacenter on each side, e.g. { dc3: { dc1: "ACTIVE", dc3: "ACTIVE" } }. */
+    public readonly peerings: pulumi.Output<Record<string, Record<string, string>>>;
     /** The example app's least-privilege token; a secret. */
     public readonly appToken: pulumi.Output<string>;
     public readonly appKvPrefix: pulumi.Output<string>;
@@ -81,7 +88,8 @@ export class ConsulFederation extends pulumi.ComponentResource {
     constructor(name: string, args: ConsulFederationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulFederation", name, {}, opts);
         const model = this.compile(args);
-        const waiting = model.datacenters.reduce((n, dc) => n + dc.servers.length + dc.clients.length, 1);
+        // Every agent, and each cluster's acl-init.
+        const waiting = model.datacenters.reduce((n, dc) => n + dc.servers.length + dc.clients.length + (dc.primaryDatacenter === dc.name ? 1 : 0), 0);
         const tooFew = parallelProblem(waiting, engineParallel());
         if (tooFew) {
             throw new pulumi.ResourceError(tooFew, this, true);
@@ -92,6 +100,12 @@ export class ConsulFederation extends pulumi.ComponentResource {
         // One key for every agent in every datacenter: 32 random bytes, as `consul keygen` makes.
         this.gossipKey = model.gossipKey ? pulumi.secret(model.gossipKey) : randomGossipKey(`${name}-gossip-key`, child);
         this.aclBootstrapToken = randomSecretUuid(`${name}-acl-management-token`, child);
+        // Each cluster has its own ACLs: the first datacenter's (with the WAN datacenters that replicate them),
+        // and each peering datacenter's.
+        const clusters = model.datacenters.filter((dc) => dc.primaryDatacenter === dc.name);
+        const managementTokens = Object.fromEntries(clusters.map((dc, i) =>
+            [dc.name, i === 0 ? this.aclBootstrapToken : randomSecretUuid(`${name}-${dc.name}-acl-management-token`, child)]));
+        const managementOf = (dc: DatacenterModel) => managementTokens[dc.primaryDatacenter];
         const tokens = this.tokens(name, model);
         const ca = certificateAuthority(`${name}-ca`, child);
         // On one Docker host a bridge network stands in for the WAN; across hosts the servers federate over
@@ -106,6 +120,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
               }, child);
         // Each datacenter's resources, and the reads of what runs there, go through its own host's engine.
         const providers = model.datacenters.map((dc) => dockerProvider(`${name}-${dc.name}-docker`, dc.host, child));
+        const providerOf = (i: number) => (providers[i] ? [providers[i]] : []);
 
         // What runs now: a running datacenter's servers are replaced one at a time, and a change the running
         // cluster cannot take is refused before any datacenter is touched.
@@ -120,44 +135,68 @@ export class ConsulFederation extends pulumi.ComponentResource {
             gossipKey: this.gossipKey,
             wanNetwork: wan?.name,
             ca,
-            acl: i === 0
-                ? { agentTokens: tokens.agentSecrets, initialManagementToken: this.aclBootstrapToken }
+            acl: dc.primaryDatacenter === dc.name
+                ? { agentTokens: tokens.agentSecrets, initialManagementToken: managementOf(dc) }
                 : { agentTokens: tokens.agentSecrets, replicationToken: tokens.replication.apply((t) => t.secretId) },
             services: { image: model.demoImage, tokens: tokens.serviceSecrets },
-        }, { parent: this, dependsOn: running.checked, providers: providers[i] ? [providers[i]] : [] }));
+        }, { parent: this, dependsOn: running.checked, providers: providerOf(i) }));
 
-        // Creates every token in the primary once its servers elect a leader; healthy when all exist.
-        const primary = model.datacenters[0];
-        const acl = new AclBootstrap(`${name}-acl`, {
-            datacenter: primary.name,
-            image: datacenters[0].imageId,
-            network: datacenters[0].lanNetwork,
-            address: primary.utilityAddress,
-            serverAddresses: primary.servers.map((s) => s.lanAddress),
-            caCertPem: ca.certPem,
-            managementToken: this.aclBootstrapToken,
-            tokens: tokens.all,
-            policies: [
-                { name: replicationPolicyName, rules: replicationPolicyRules },
-                ...(model.dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
-                { name: appPolicyName, rules: appPolicyRules({ service: appService, kvPrefix: `${appService}/`, discovers: model.serviceNames }) },
-            ],
-            anonymous: { policy: dnsPolicyName, grant: model.dnsAnonymousRead },
-            kv: model.kvSeed,
-            namePrefix: model.namePrefix,
-        }, { parent: this, dependsOn: running.checked, providers: providers[0] ? [providers[0]] : [] });
+        // Creates every token of a cluster in its primary once its servers elect a leader; healthy when all exist.
+        const acls = clusters.map((primary) => {
+            const main = primary.name === model.primaryDatacenter;
+            const i = model.datacenters.indexOf(primary);
+            return new AclBootstrap(main ? `${name}-acl` : `${name}-${primary.name}-acl`, {
+                datacenter: primary.name,
+                image: datacenters[i].imageId,
+                network: datacenters[i].lanNetwork,
+                address: primary.utilityAddress,
+                serverAddresses: primary.servers.map((s) => s.lanAddress),
+                caCertPem: ca.certPem,
+                managementToken: managementOf(primary),
+                tokens: tokens.of(primary.name),
+                policies: [
+                    ...(main ? [{ name: replicationPolicyName, rules: replicationPolicyRules }] : []),
+                    ...(model.dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
+                    ...(main ? [{ name: appPolicyName, rules: appPolicyRules({ service: appService, kvPrefix: `${appService}/`, discovers: model.serviceNames }) }] : []),
+                ],
+                anonymous: { policy: dnsPolicyName, grant: model.dnsAnonymousRead },
+                kv: main ? model.kvSeed : [],
+                containerName: `${model.namePrefix}consul-acl-init${main ? "" : `-${primary.name}`}`,
+            }, { parent: this, dependsOn: running.checked, providers: providerOf(i) });
+        });
+        const aclOf = (dc: DatacenterModel) => acls[clusters.findIndex((c) => c.name === dc.primaryDatacenter)];
 
-        // <service>.query.consul in every datacenter, failing over to the others in stack order.
+        // <service>.query.consul in every datacenter, failing over to the others of its cluster in stack order.
         if (model.failoverQueries) {
-            const names = model.datacenters.map((dc) => dc.name);
             model.datacenters.forEach((dc, i) => new FailoverQuery(`${name}-${dc.name}-failover-query`, {
                 httpAddr: datacenters[i].httpAddr,
                 caPem: ca.certPem,
-                token: this.aclBootstrapToken,
+                token: managementOf(dc),
                 datacenter: dc.name,
-                definition: failoverQuery(dc.name, names),
-            }, { parent: this, dependsOn: [datacenters[i], acl] }));
+                definition: failoverQuery(dc.name, model.datacenters.filter((d) => d.primaryDatacenter === dc.primaryDatacenter).map((d) => d.name)),
+            }, { parent: this, dependsOn: [datacenters[i], aclOf(dc)] }));
         }
+
+        // Each peering datacenter peers with the first, and each side exports its demo services to the other.
+        const first = model.datacenters[0];
+        const peerings = model.datacenters.flatMap((dc, i) => {
+            if (dc.federation !== "peering") {
+                return [];
+            }
+            const side = (d: DatacenterModel, j: number, peer: string) => ({
+                httpAddr: datacenters[j].httpAddr,
+                datacenter: d.name,
+                token: managementOf(d),
+                ...(d.services.length > 0 ? { exports: exportedServices(d.services.map((s) => s.name), peer) } : {}),
+            });
+            const peering = new ClusterPeering(`${name}-${dc.name}-peering`, {
+                caPem: ca.certPem,
+                acceptor: side(first, 0, dc.name),
+                dialer: side(dc, i, first.name),
+                serverAddresses: first.peeringAddresses,
+            }, { parent: this, dependsOn: [datacenters[0], datacenters[i], aclOf(first), aclOf(dc)] });
+            return [[dc.name, peering.states] as const];
+        });
 
         const byDatacenter = <T>(pick: (dc: ConsulDatacenter) => pulumi.Output<T>) =>
             pulumi.all(Object.fromEntries(model.datacenters.map((dc, i) => [dc.name, pick(datacenters[i])])));
@@ -165,6 +204,8 @@ export class ConsulFederation extends pulumi.ComponentResource {
         this.httpAddrs = byDatacenter((dc) => dc.httpAddr);
         this.dnsAddrs = byDatacenter((dc) => dc.dnsAddr);
         this.containers = byDatacenter((dc) => pulumi.all([dc.serverNames, dc.clientNames]).apply(([servers, clients]) => ({ servers, clients })));
+        this.peerings = pulumi.all(Object.fromEntries(peerings));
+        this.aclBootstrapTokens = pulumi.secret(pulumi.all(Object.fromEntries(model.datacenters.map((dc) => [dc.name, managementOf(dc)]))));
         this.services = pulumi.output(Object.fromEntries(model.datacenters.map((dc) => [dc.name, dc.services.map((s) => s.name)])));
         // A refused change fails this output too, so the program fails while its outputs are pending, which
         // is when Pulumi prints a RunError's message without a stack trace.
@@ -174,7 +215,8 @@ export class ConsulFederation extends pulumi.ComponentResource {
         this.caCertPem = ca.certPem;
         this.registerOutputs({
             uiUrls: this.uiUrls, httpAddrs: this.httpAddrs, dnsAddrs: this.dnsAddrs, containers: this.containers, services: this.services,
-            primaryDatacenter: this.primaryDatacenter, gossipKey: this.gossipKey, aclBootstrapToken: this.aclBootstrapToken,
+            peerings: this.peerings, primaryDatacenter: this.primaryDatacenter, gossipKey: this.gossipKey,
+            aclBootstrapToken: this.aclBootstrapToken, aclBootstrapTokens: this.aclBootstrapTokens,
             appToken: this.appToken, appKvPrefix: this.appKvPrefix, caCertPem: this.caCertPem,
         });
     }
@@ -210,12 +252,25 @@ export class ConsulFederation extends pulumi.ComponentResource {
         const app = fixedToken(`${name}-${appService}-token`, { description: `${appService} (examples/app.ts)`, policy: appPolicyName }, child);
         const secrets = (names: readonly string[], specs: pulumi.Output<TokenSpec>[]) =>
             Object.fromEntries(names.map((n, i) => [n, specs[i].apply((t) => t.secretId)]));
+        /** The tokens a cluster's acl-init creates: its agents', its services', and in the first cluster the replication and app tokens. */
+        const of = (primary: string) => {
+            const dcs = model.datacenters.filter((dc) => dc.primaryDatacenter === primary);
+            const agentsIn = new Set(dcs.flatMap((dc) => [...dc.servers, ...dc.clients].map((a) => a.name)));
+            const servicesIn = new Set(dcs.flatMap((dc) => dc.services.map((s) => s.name)));
+            const main = primary === model.primaryDatacenter;
+            return [
+                ...agentTokens.filter((_, i) => agentsIn.has(agents[i].name)),
+                ...(main ? [replication] : []),
+                ...serviceTokens.filter((_, i) => servicesIn.has(model.serviceNames[i])),
+                ...(main ? [app] : []),
+            ];
+        };
         return {
             agentSecrets: secrets(agents.map((a) => a.name), agentTokens),
             serviceSecrets: secrets(model.serviceNames, serviceTokens),
             replication,
             app,
-            all: [...agentTokens, replication, ...serviceTokens, app],
+            of,
         };
     }
 }

@@ -4,6 +4,7 @@
 // a dynamic resource: the engine runs these functions in its nodejs dynamic provider.
 import * as pulumi from "@pulumi/pulumi";
 import { PreparedQueryDefinition } from "../render/prepared-query";
+import { ConsulAnswer, consulApi } from "./consul-api";
 
 interface QueryInputs {
     /** host:port of the datacenter's published HTTPS API. */
@@ -19,27 +20,8 @@ interface QueryInputs {
 /** What the state keeps: the inputs, and the query's ID in Consul when it differs from the resource's (see update). */
 type QueryState = QueryInputs & { readonly queryId?: string };
 
-/** One HTTPS call to Consul; resolves with the status and body. Self-contained: the engine serializes it. */
-async function consulApi(inputs: QueryInputs, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-    const https = await import("node:https");
-    const [host, port] = inputs.httpAddr.split(":");
-    return new Promise((resolve, reject) => {
-        const req = https.request(
-            { host, port: Number(port), path, method, ca: inputs.caPem, headers: { "X-Consul-Token": inputs.token }, agent: false, timeout: 15_000 },
-            (res) => {
-                let text = "";
-                res.on("data", (d) => (text += d));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-            },
-        );
-        req.on("timeout", () => req.destroy(new Error(`no answer from https://${inputs.httpAddr} within 15 s`)));
-        req.on("error", reject);
-        req.end(body);
-    });
-}
-
 /** Consul's answer for a query ID it does not have: 404, or a 500 that says so (a restored snapshot replaced it). */
-const missing = (res: { status: number; body: string }) => res.status === 404 || /non-existent prepared query/.test(res.body);
+const missing = (res: ConsulAnswer) => res.status === 404 || /non-existent prepared query/.test(res.body);
 
 /**
  * Makes the datacenter's catch-all template, or adopts one the data holds already (data kept across a

@@ -14,6 +14,13 @@ export interface RunningCluster {
     readonly checked: pulumi.Output<pulumi.Resource[]>;
 }
 
+/** The LAN network option that marks a peering datacenter (consul-datacenter.ts sets it). */
+export const federationOption = "io.consul-multi-dc.federation";
+
+/** What a datacenter's LAN network says: its subnet, and whether it peers. */
+const lanOf = (lan: docker.GetNetworkResult | undefined) =>
+    ({ subnet: lan?.ipamConfigs[0]?.subnet, ...(lan ? { federation: lan.options?.[federationOption] === "peering" ? "peering" : "wan" } as const : {}) });
+
 /**
  * A refusal touches no datacenter, even with --skip-preview, because every datacenter depends on the
  * check. One error for all that fails on it: the engine reports it once.
@@ -25,12 +32,12 @@ export function runningCluster(model: StackModel, providers: readonly (docker.Pr
     const shape = model.acrossHosts
         ? Promise.all(model.datacenters.map(async (dc, i) => {
               const lan = await lookUp(`${prefix}${dc.name}-lan`, providers[i]);
-              return [dc.name, { subnet: lan?.ipamConfigs[0]?.subnet, containers: lan?.containers ?? [] }] as const;
+              return [dc.name, { ...lanOf(lan), containers: lan?.containers ?? [] }] as const;
           })).then((lans) => runningShapeAcrossHosts(Object.fromEntries(lans), prefix))
         : lookUp(`${prefix}consul-wan`).then(async (wan) => {
               const running = wan?.containers ?? [];
-              const subnets = runningDatacenters(running, prefix).map(async (dc) => [dc, (await lookUp(`${prefix}${dc}-lan`))?.ipamConfigs[0]?.subnet]);
-              return runningShape(running, Object.fromEntries(await Promise.all(subnets)), prefix);
+              const lans = runningDatacenters(running, prefix).map(async (dc) => [dc, lanOf(await lookUp(`${prefix}${dc}-lan`))]);
+              return runningShape(running, Object.fromEntries(await Promise.all(lans)), prefix);
           });
     const refusal = pulumi.output(shape).apply((shape) => {
         const change = shapeChangeProblems(shape, model);

@@ -22,7 +22,7 @@ const wanOf = (p: StackModel, stopped: string[] = []) =>
         .filter((c) => !stopped.includes(c.name));
 const running = (dcs: Dc[], stopped: string[] = []): RunningShape | undefined => {
     const p = plan(...dcs);
-    return runningShape(wanOf(p, stopped), Object.fromEntries(p.datacenters.map((dc) => [dc.name, dc.subnet.text])), "");
+    return runningShape(wanOf(p, stopped), Object.fromEntries(p.datacenters.map((dc) => [dc.name, { subnet: dc.subnet.text, federation: dc.federation }])), "");
 };
 const change = (now: RunningShape | undefined, next: Dc[]) => shapeChangeProblems(now, plan(...next));
 /** Asserts one problem per pattern, in any order; each starts with its config key. */
@@ -48,12 +48,13 @@ describe("what runs, from the Docker host's networks", () => {
             { name: "dc1-server1", ipv4Address: "10.201.0.11/24" },
             { name: "someone-else", ipv4Address: "10.201.0.99/24" },
         ];
-        assert.deepEqual(runningShape(wan, { dc1: "10.201.1.0/24" }, ""), {
+        assert.deepEqual(runningShape(wan, { dc1: { subnet: "10.201.1.0/24", federation: "wan" } }, ""), {
             primaryDatacenter: "dc1",
             datacenters: [
                 {
                     name: "dc1",
                     subnet: "10.201.1.0/24",
+                    federation: "wan",
                     servers: [
                         { name: "dc1-server1", datacenter: "dc1", ordinal: 1, wanAddress: "10.201.0.11" },
                         { name: "dc1-server3", datacenter: "dc1", ordinal: 3, wanAddress: "10.201.0.13" },

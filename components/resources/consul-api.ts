@@ -1,0 +1,34 @@
+// One HTTPS call to a datacenter's published Consul API, with TLS checked against the stack's CA. The
+// dynamic resources (failover queries, peerings) make their changes through it: the engine serializes
+// it with them, so it imports nothing at module level.
+
+/** Where and as whom to call: host:port of the published HTTPS API, the CA that signed it, an ACL token. */
+export interface ConsulEndpoint {
+    readonly httpAddr: string;
+    readonly caPem: string;
+    readonly token: string;
+}
+
+export interface ConsulAnswer {
+    readonly status: number;
+    readonly body: string;
+}
+
+/** Resolves with the status and body; rejects only when no answer arrives. The token never appears in an error. */
+export async function consulApi(to: ConsulEndpoint, method: string, path: string, body?: string): Promise<ConsulAnswer> {
+    const https = await import("node:https");
+    const [host, port] = to.httpAddr.split(":");
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            { host, port: Number(port), path, method, ca: to.caPem, headers: { "X-Consul-Token": to.token }, agent: false, timeout: 15_000 },
+            (res) => {
+                let text = "";
+                res.on("data", (d) => (text += d));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer from https://${to.httpAddr} within 15 s`)));
+        req.on("error", reject);
+        req.end(body);
+    });
+}
