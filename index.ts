@@ -35,6 +35,10 @@ export const dnsAddrs = federation.dnsAddrs;
 export const containers = federation.containers;
 export const gossipKey = federation.gossipKey;
 export const aclBootstrapToken = federation.aclBootstrapToken;
+/** By datacenter: its cluster's management token (a peering datacenter has its own). */
+export const aclBootstrapTokens = federation.aclBootstrapTokens;
+/** By peering datacenter: the state of its peering with the first datacenter, on each side. */
+export const peerings = federation.peerings;
 /** The example app's least-privilege token: reads the demo services and its KV prefix. */
 export const appToken = federation.appToken;
 export const appKvPrefix = federation.appKvPrefix;

@@ -127,7 +127,7 @@ export interface ClusterPeeringArgs {
 
 export class ClusterPeering extends pulumi.dynamic.Resource {
     /** The peering's state on each side, by datacenter, as of the last `pulumi up` or `pulumi refresh`. */
-    public readonly states!: pulumi.Output<Record<string, string>>;
+    declare public readonly states: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: ClusterPeeringArgs, opts: pulumi.CustomResourceOptions) {
         const side = (s: ClusterPeeringSide) => ({ httpAddr: s.httpAddr, datacenter: s.datacenter, exports: s.exports ? JSON.stringify(s.exports) : "" });
