@@ -1,9 +1,11 @@
 // The example app: how an application uses the cluster. It talks only to its own datacenter's local
 // agent (the published HTTPS address), trusts the stack's CA, and uses its own least-privilege token;
 // all three come from the stack outputs. It discovers the demo service in every datacenter, reads its
-// settings from KV, then watches one key and prints each change.
+// settings from KV, then watches one key and prints each change. With --peer it lists instead what a
+// peered cluster exports, through the same local agent.
 //
 //   npm run example -- [--dc dc1] [--service web] [--watch KEY] [--once] [--stack NAME]
+//   npm run example -- --peer dc3 [--stack NAME]
 //
 // CONSUL_HTTP_TOKEN, when set, replaces the appToken output (as for the consul CLI).
 import { execFileSync } from "node:child_process";
@@ -20,17 +22,21 @@ interface Options {
     watch?: string;
     once: boolean;
     stack?: string;
+    peer?: string;
 }
 
 function optionsFrom(argv: string[]): Options {
     try {
         const { values } = parseArgs({
             args: argv,
-            options: { dc: { type: "string" }, service: { type: "string" }, watch: { type: "string" }, once: { type: "boolean", default: false }, stack: { type: "string" } },
+            options: {
+                dc: { type: "string" }, service: { type: "string" }, watch: { type: "string" }, once: { type: "boolean", default: false },
+                stack: { type: "string" }, peer: { type: "string" },
+            },
         });
         return values as Options;
     } catch (e) {
-        throw new UsageError(`${(e as Error).message}; use --dc NAME, --service NAME, --watch KEY, --once, --stack NAME`);
+        throw new UsageError(`${(e as Error).message}; use --dc NAME, --service NAME, --watch KEY, --once, --stack NAME, --peer NAME`);
     }
 }
 
@@ -41,6 +47,8 @@ interface Outputs {
     appKvPrefix: string;
     services: Record<string, string[]>;
     primaryDatacenter: string;
+    /** Absent from stacks deployed before peering existed. */
+    peerings?: Record<string, Record<string, string>>;
 }
 
 /** The stack outputs, through the project's pulumi (scripts/pulumi.sh: npm start's backend, or yours). */
@@ -77,9 +85,66 @@ function explain(err: unknown, address: string): Error {
     return err instanceof Error ? err : new Error(String(err));
 }
 
+/**
+ * The passing instances of `service` that `peer` exports, as the local agent imports them
+ * (GET /v1/health/service/NAME?peer=PEER). The consul package has no `peer` option, so this one call is plain HTTPS.
+ */
+function peerInstances(address: string, agent: https.Agent, token: string, service: string, peer: string): Promise<string[]> {
+    const [host, port] = address.split(":");
+    const path = `/v1/health/service/${encodeURIComponent(service)}?peer=${encodeURIComponent(peer)}&passing=true`;
+    return new Promise((resolve, reject) => {
+        https.get({ host, port: Number(port), path, agent, headers: { "X-Consul-Token": token } }, (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => {
+                if (res.statusCode !== 200) {
+                    reject(Object.assign(new Error(body), { statusCode: res.statusCode, response: { statusCode: res.statusCode, body } }));
+                    return;
+                }
+                const entries = JSON.parse(body) as { Service: { Address: string; Port: number } }[];
+                resolve(entries.map((e) => `${e.Service.Address}:${e.Service.Port}`).sort());
+            });
+        }).on("error", reject);
+    });
+}
+
+/** --peer: every demo service the peer runs, as its peering exports it to the first datacenter. */
+async function listPeer(outputs: Outputs, options: Options, token: string): Promise<void> {
+    const peer = options.peer as string;
+    const peers = Object.keys(outputs.peerings ?? {});
+    if (!peers.includes(peer)) {
+        throw new UsageError(`--peer ${peer}: the stack has no peering datacenter ${peer}; ${peers.length > 0 ? `it has ${peers.join(", ")}` : "none of its datacenters has federation: peering"}`);
+    }
+    // Peering datacenters peer with the first datacenter, whose agents hold the imported services.
+    const dc = outputs.primaryDatacenter;
+    if (options.dc && options.dc !== dc) {
+        throw new UsageError(`--dc ${options.dc}: ${peer} peers with ${dc}; leave --dc out, or pass --dc ${dc}`);
+    }
+    const address = outputs.httpAddrs[dc];
+    const agent = new https.Agent({ ca: outputs.caCertPem });
+    const services = options.service ? [options.service] : (outputs.services[peer] ?? []);
+    if (services.length === 0) {
+        throw new UsageError(`${peer} runs no demo service; pass --service NAME`);
+    }
+    console.log(`example-app: talking to the local agent of ${dc} at https://${address}, about its peer ${peer} (state ${JSON.stringify(outputs.peerings?.[peer])})`);
+    try {
+        for (const service of services) {
+            const found = await peerInstances(address, agent, token, service, peer);
+            console.log(`${service} in peer ${peer} (passing): ${found.length > 0 ? found.join(", ") : "none"}`);
+        }
+    } catch (e) {
+        throw explain(e, address);
+    } finally {
+        agent.destroy();
+    }
+}
+
 async function main(): Promise<void> {
     const options = optionsFrom(process.argv.slice(2));
     const outputs = stackOutputs(options.stack);
+    if (options.peer !== undefined) {
+        return listPeer(outputs, options, process.env.CONSUL_HTTP_TOKEN || outputs.appToken);
+    }
     const datacenters = Object.keys(outputs.httpAddrs);
     const dc = options.dc ?? datacenters[0];
     const address = outputs.httpAddrs[dc];

@@ -21,6 +21,17 @@ export interface RunningLan {
     readonly federation?: Federation;
 }
 
+/** The LAN network option that marks a peering datacenter (consul-datacenter.ts sets it). */
+export const federationOption = "io.consul-multi-dc.federation";
+
+/**
+ * What a datacenter's LAN network says, as Docker's network data source reads it (options, not labels):
+ * its subnet, and "peering" when marked, else "wan". Nothing when there is no such network.
+ */
+export function runningLan(network: { readonly ipamConfigs: readonly { readonly subnet?: string }[]; readonly options?: Readonly<Record<string, string>> } | undefined): RunningLan {
+    return network ? { subnet: network.ipamConfigs[0]?.subnet, federation: network.options?.[federationOption] === "peering" ? "peering" : "wan" } : {};
+}
+
 export interface RunningDatacenter extends RunningLan {
     readonly name: string;
     /** By ordinal. A stopped server is not among them: it holds no address, and after `consul leave` no vote. */

@@ -2,6 +2,7 @@
 // certificates of its servers and clients, and a container per agent and per demo service instance.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { federationOption } from "../model/running-shape";
 import { AgentModel, DatacenterModel } from "../model/stack-model";
 import { renderJson } from "../render/agent-config";
 import { serviceDefinitions } from "../render/service-definitions";
@@ -9,7 +10,6 @@ import { agentContainerArgs } from "./agent-container";
 import { agentFiles, DatacenterFiles } from "./agent-files";
 import { CertificatePem, datacenterCertificates } from "./certificates";
 import { imageOnHost } from "./image-on-host";
-import { federationOption } from "./running-cluster";
 import { stackLabels } from "./labels";
 import { serviceInstanceContainers } from "./service-instances";
 

@@ -3,7 +3,7 @@
 // the new model can replace it in one `pulumi up`.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { runningDatacenters, runningShape, runningShapeAcrossHosts, shapeChangeProblems } from "../model/running-shape";
+import { runningDatacenters, runningLan as lanOf, runningShape, runningShapeAcrossHosts, shapeChangeProblems } from "../model/running-shape";
 import { ConfigProblems } from "../model/settings";
 import { StackModel } from "../model/stack-model";
 
@@ -13,13 +13,6 @@ export interface RunningCluster {
     /** Fails when the running cluster cannot take the model; every datacenter waits on it. */
     readonly checked: pulumi.Output<pulumi.Resource[]>;
 }
-
-/** The LAN network option that marks a peering datacenter (consul-datacenter.ts sets it). */
-export const federationOption = "io.consul-multi-dc.federation";
-
-/** What a datacenter's LAN network says: its subnet, and whether it peers. */
-const lanOf = (lan: docker.GetNetworkResult | undefined) =>
-    ({ subnet: lan?.ipamConfigs[0]?.subnet, ...(lan ? { federation: lan.options?.[federationOption] === "peering" ? "peering" : "wan" } as const : {}) });
 
 /**
  * A refusal touches no datacenter, even with --skip-preview, because every datacenter depends on the

@@ -66,6 +66,7 @@ export interface MockNetwork {
     readonly subnet: string;
     /** Addresses as Docker lists them, e.g. "10.201.0.11/24". */
     readonly containers: { readonly name: string; readonly ipv4Address: string }[];
+    readonly options?: Record<string, string>;
 }
 
 /** Resolves with an Output's value, or rejects with the error it failed with, which `valueOf` never sees. */
@@ -129,7 +130,7 @@ export async function runProgram(options: {
                     if (network === undefined) {
                         throw new Error(`Error: Unable to find network "${args.inputs.name}"`);
                     }
-                    return { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }] };
+                    return { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }], options: network.options ?? {} };
                 }
                 // An image is on every Docker host unless listed, and no registry answers, as on this machine.
                 if (args.token === "docker:index/getRemoteImage:getRemoteImage" && !options.missingImages?.includes(args.inputs.name)) {

@@ -30,16 +30,17 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
     });
 
-    test("gossipKey, aclBootstrapToken and appToken are secret outputs; no other output is secret or holds a secret", async () => {
+    test("gossipKey, aclBootstrapToken(s) and appToken are secret outputs; no other output is secret or holds a secret", async () => {
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapToken), true);
         assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeSecretUuid("consul-acl-management-token"));
+        assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapTokens), true);
         assert.equal(await pulumi.isSecret(run.outputs.appToken), true);
         assert.equal(await valueOf(run.outputs.appToken), fakeSecretUuid("consul-example-app-token-secret"));
         // gossip key, 6 agent tokens, the replication, web service, app and management tokens, 4 private keys and the CA's
         assert.equal(secretValues(run).length, 1 + 6 + 4 + 4 + 1);
-        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken", "appToken"].includes(k))) {
+        for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken", "aclBootstrapTokens", "appToken"].includes(k))) {
             assert.equal(await pulumi.isSecret(output), false, `${key} should not be secret`);
             const text = JSON.stringify(await valueOf(output));
             assert.ok(secretValues(run).every((v) => !text.includes(v)), `${key} holds a secret`);
