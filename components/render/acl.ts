@@ -33,13 +33,16 @@ service_prefix "" {
 
 /**
  * The example app's least privilege: read its own service and the demo services it discovers (health
- * lists also need the nodes they run on), and read its KV prefix. No writes anywhere.
+ * lists also need the nodes they run on), and read its KV prefix. No writes, but one where peers export
+ * services to its cluster (`fromPeers`): Consul shows a token services imported from a peer only when it
+ * may read every service or write some service, a service of the cluster. The app is one, so it may
+ * register itself, as its own name and nothing else.
  */
-export function appPolicyRules(app: { service: string; kvPrefix: string; discovers: readonly string[] }): string {
+export function appPolicyRules(app: { service: string; kvPrefix: string; discovers: readonly string[]; fromPeers?: boolean }): string {
     const services = [...new Set([app.service, ...app.discovers])].sort();
     return [
         ...services.map((s) => `service "${s}" {
-  policy = "read"
+  policy = "${s === app.service && app.fromPeers ? "write" : "read"}"
 }`),
         `node_prefix "" {
   policy = "read"
@@ -85,7 +88,8 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * A POSIX sh script, run by the acl-init container with the management token in CONSUL_HTTP_TOKEN.
- * It waits for the primary's servers, creates whatever policy or token is missing, sets the anonymous
+ * It waits for the primary's servers, creates whatever policy or token is missing (and brings each policy's
+ * rules up to date, so a changed stack takes effect on a running cluster), sets the anonymous
  * token's policy, writes each KV seed key that does not exist yet (a value a user changed is never
  * reset), marks itself done and stays up, so its healthcheck tells `pulumi up` that all of it is there.
  * Re-running it is safe.
@@ -125,7 +129,7 @@ export function aclInitScript(args: {
         "# and only when that fails asks whether the object is already there: one CLI call per object, not two.",
         "# The retry message names the step and the policy name or token accessor ID, never a secret.",
         'ensure() { until "$@"; do echo "acl-init: retrying $1 $2" >&2; sleep 1; done; }',
-        "policy() { consul acl policy create -name \"$1\" -rules \"@$2\" >/dev/null 2>&1 || consul acl policy read -name \"$1\" >/dev/null 2>&1; }",
+        "policy() { consul acl policy create -name \"$1\" -rules \"@$2\" >/dev/null 2>&1 || consul acl policy update -name \"$1\" -rules \"@$2\" >/dev/null 2>&1; }",
         "token() { consul acl token create -accessor \"$1\" -secret \"$2\" -description \"$3\" \"$4\" \"$5\" >/dev/null 2>&1 || consul acl token read -id \"$1\" >/dev/null 2>&1; }",
         "# A key that exists is left as it is; -cas with index 0 writes only if it still does not.",
         "revoke() { ! consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy delete -name \"$1\" >/dev/null; }",

@@ -157,7 +157,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
                 policies: [
                     ...(main ? [{ name: replicationPolicyName, rules: replicationPolicyRules }] : []),
                     ...(model.dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
-                    ...(main ? [{ name: appPolicyName, rules: appPolicyRules({ service: appService, kvPrefix: `${appService}/`, discovers: model.serviceNames }) }] : []),
+                    ...(main ? [{ name: appPolicyName, rules: appPolicyRules({ service: appService, kvPrefix: `${appService}/`, discovers: model.serviceNames, fromPeers: model.peered }) }] : []),
                 ],
                 anonymous: { policy: dnsPolicyName, grant: model.dnsAnonymousRead },
                 kv: main ? model.kvSeed : [],

@@ -1,4 +1,5 @@
 // Reads Consul's own CLI output inside the containers, and its HTTPS API through the published ports.
+import { promises as dns } from "node:dns";
 import * as https from "node:https";
 import { exec } from "../support/docker";
 
@@ -119,4 +120,12 @@ export async function reaches(from: string, address: string): Promise<boolean> {
         { CONSUL_HTTP_SSL_VERIFY: "false" },
     );
     return result.code === 0;
+}
+
+/** The A records DNS at dnsAddr (host:port, as the dnsAddrs output gives it) answers for name, sorted; none when it has no answer. */
+export async function dnsA(dnsAddr: string, name: string): Promise<string[]> {
+    const [host, port] = dnsAddr.split(":");
+    const resolver = new dns.Resolver({ timeout: 2000, tries: 2 });
+    resolver.setServers([`${host}:${port}`]);
+    return resolver.resolve4(name).then((a) => a.sort(), () => []);
 }

@@ -1,26 +1,17 @@
 // Failover across datacenters: the stack's prepared query template in every datacenter, over DNS from
 // the host with no token; the failover demo, run to its end and interrupted; and the failoverQueries key.
 import assert from "node:assert/strict";
-import { promises as dns } from "node:dns";
 import { describe, test } from "node:test";
 import { dockerOk } from "../support/docker";
 import { echo, engineEnv, tierStack } from "../support/engine";
 import { run, start } from "../support/process";
 import { projectRoot } from "../support/program";
-import { api } from "./consul-cli";
+import { api, dnsA as ask } from "./consul-cli";
 import type { Cluster } from "./state";
 import { eventually } from "./wait";
 
 const dc1Web = ["dc1-web-1", "dc1-web-2"];
 const webAddrs = { dc1: ["10.201.1.201", "10.201.1.202"], dc2: ["10.201.2.201"] };
-
-/** The A records DNS at dnsAddr gives for name, sorted; none when it has no answer. */
-async function ask(dnsAddr: string, name: string): Promise<string[]> {
-    const [host, port] = dnsAddr.split(":");
-    const resolver = new dns.Resolver({ timeout: 2000, tries: 2 });
-    resolver.setServers([`${host}:${port}`]);
-    return resolver.resolve4(name).then((a) => a.sort(), () => []);
-}
 
 const demo = ["run", "--silent", "demo:failover", "--", "--stack", tierStack];
 

@@ -94,4 +94,9 @@ describe("appPolicyRules", () => {
         ].join("\n"));
         assert.ok(!rules.includes("write"));
     });
+    test("where peers export to its cluster, it may write its own service, and only that: Consul then shows it imported services", () => {
+        const rules = appPolicyRules({ service: "example-app", kvPrefix: "example-app/", discovers: ["web"], fromPeers: true });
+        assert.deepEqual(rules.match(/service "[^"]+" \{\n {2}policy = "write"/g), ['service "example-app" {\n  policy = "write"']);
+        assert.equal(rules.match(/write/g)?.length, 1);
+    });
 });

@@ -95,7 +95,7 @@ describe("a running datacenter cannot switch between WAN federation and peering"
     const deployed = (dcs: DatacenterSettings[]) => {
         const model = compileStack(settings(dcs));
         const wan = model.datacenters.flatMap((dc) => dc.servers.map((s) => ({ name: s.name, ipv4Address: `${s.wanAddress}/24` })));
-        const options = (dc: (typeof model.datacenters)[number]) => (dc.federation === "peering" ? { "io.consul-multi-dc.federation": "peering" } : {});
+        const options = (dc: (typeof model.datacenters)[number]): Record<string, string> => (dc.federation === "peering" ? { "io.consul-multi-dc.federation": "peering" } : {});
         return runningShape(wan, Object.fromEntries(model.datacenters.map((dc) => [dc.name, runningLan({ ipamConfigs: [{ subnet: dc.subnet.text }], options: options(dc) })])), "");
     };
     const asWan = () => peeringDatacenters().map((dc) => ({ ...dc, federation: undefined }));
