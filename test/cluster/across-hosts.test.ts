@@ -1,6 +1,7 @@
 // Cluster tier, across Docker hosts: the federation spread over three engines (dc1 on this machine's,
 // dc2 and dc3 each on a test host from scripts/test-hosts.sh, reached over tcp:// with TLS), through
-// the real engine. The servers federate over the hosts' addresses; the tests probe it through each
+// the real engine, with dc4 beside dc3, a cluster of its own that peers with dc1. The servers federate (and
+// peer) over the hosts' addresses; the tests probe it through each
 // datacenter's published API on its host's address, cut a host's link, restart a host's engine, roll a
 // base-config change over every host, and check that `pulumi destroy` leaves nothing on any of them.
 import assert from "node:assert/strict";
@@ -15,7 +16,7 @@ import { run } from "../support/process";
 import { projectRoot, stackConfig } from "../support/program";
 import { leftovers, tearDown } from "../support/teardown";
 import { acrossHostsPrefix as prefix, acrossHostsSettings, engineOf, TestHost, TestHosts, testHosts, testHostsScript } from "../support/test-hosts";
-import { api, ConsulCli } from "./consul-cli";
+import { api, ConsulCli, dnsA } from "./consul-cli";
 import { assertOneAtATime, containerEvents } from "./day-two";
 import { checkPrerequisites } from "./prerequisites";
 import { eventually, sleep } from "./wait";
@@ -23,7 +24,7 @@ import { eventually, sleep } from "./wait";
 const stackName = "hosts-tier";
 const image = stackConfig().image as string;
 const datacenters = ["dc1", "dc2", "dc3"];
-/** More than the stack's 9 waiting containers (components/resources/engine-parallel.ts says why). */
+/** More than the stack's 12 waiting containers (components/resources/engine-parallel.ts says why). */
 const parallel = 16;
 
 let pulumi: PulumiCommand;
@@ -31,10 +32,10 @@ let stack: Stack;
 let hosts: TestHosts;
 let upStartedAt = 0;
 let upError: Error | undefined;
-let out: { httpAddrs: Record<string, string>; ca: string; token: string };
+let out: { httpAddrs: Record<string, string>; dnsAddrs: Record<string, string>; ca: string; token: string; tokens: Record<string, string>; peerings: unknown };
 
 /** The engine each datacenter runs on: docker's -H flags, empty for this machine's. */
-const engines = (): Record<string, string[]> => ({ dc1: [], dc2: engineOf(hosts.hosts[0]), dc3: engineOf(hosts.hosts[1]) });
+const engines = (): Record<string, string[]> => ({ dc1: [], dc2: engineOf(hosts.hosts[0]), dc3: engineOf(hosts.hosts[1]), dc4: engineOf(hosts.hosts[1]) });
 const hostB = (): TestHost => hosts.hosts[0];
 
 /** The consul CLI in a container on a datacenter's engine, with the management token in its environment. */
@@ -67,13 +68,16 @@ before(async () => {
         assert.equal(loaded.code, 0, `the image ${image} is not on test host ${host.name}: run scripts/test-hosts.sh up (or npm run prereqs)`);
     }
     assert.deepEqual(await tearDown(pulumi, stackName, Object.values(engines())), [], "an earlier run's cluster could not be removed");
-    stack = await createStack(pulumi, stackName, acrossHostsSettings(hosts));
+    stack = await createStack(pulumi, stackName, acrossHostsSettings(hosts, { peer: true }));
     upStartedAt = Date.now();
     try {
         await stack.up({ onOutput: echo("  hosts up |"), parallel });
         console.log(`across hosts: pulumi up returned in ${Date.now() - upStartedAt} ms`);
         const outputs = await stack.outputs();
-        out = { httpAddrs: outputs.httpAddrs.value, ca: outputs.caCertPem.value, token: outputs.aclBootstrapToken.value };
+        out = {
+            httpAddrs: outputs.httpAddrs.value, dnsAddrs: outputs.dnsAddrs.value, ca: outputs.caCertPem.value,
+            token: outputs.aclBootstrapToken.value, tokens: outputs.aclBootstrapTokens.value, peerings: outputs.peerings.value,
+        };
     } catch (e) {
         upError = e as Error;
     }
@@ -87,13 +91,14 @@ after(async () => {
 });
 
 describe("across Docker hosts", () => {
-    test("`pulumi up` deploys dc1 here and dc2, dc3 on two other Docker hosts", () => {
+    test("`pulumi up` deploys dc1 here, dc2 on a second Docker host, and dc3 and its peering neighbour dc4 on a third", () => {
         if (upError) {
             throw upError;
         }
-        assert.deepEqual(Object.keys(out.httpAddrs).sort(), datacenters);
+        assert.deepEqual(Object.keys(out.httpAddrs).sort(), [...datacenters, "dc4"]);
         assert.equal(out.httpAddrs.dc2, `${hosts.hosts[0].address}:8500`, "dc2 publishes on its host's address");
         assert.equal(out.httpAddrs.dc3, `${hosts.hosts[1].address}:8500`, "dc3 publishes on its host's address");
+        assert.equal(out.httpAddrs.dc4, `${hosts.hosts[1].address}:8501`, "dc4 publishes on its host's address, beside dc3");
     });
 
     test("the WAN pool lists every server alive, and a key written in dc1 reads back through dc2's and dc3's published APIs", async () => {
@@ -116,12 +121,28 @@ describe("across Docker hosts", () => {
         }
     });
 
-    test("each host runs only its own datacenter's containers", async () => {
-        for (const [dc, engine] of Object.entries(engines())) {
+    test("dc4, a cluster of its own beside dc3 on host C, peers with dc1 over the hosts' addresses: each finds the other's web over HTTP and DNS", async () => {
+        assert.deepEqual(out.peerings, { dc4: { dc1: "ACTIVE", dc4: "ACTIVE" } });
+        // ACTIVE means the stream is up; the exported services follow over it.
+        const imported = async (through: string, peer: string) => {
+            const res = await api(out.httpAddrs[through], `/v1/health/service/web?peer=${peer}&passing`, { ca: out.ca, token: out.tokens[through] });
+            return res.status === 200 ? (JSON.parse(res.body) as { Service: { Address: string } }[]).map((e) => e.Service.Address).sort().join() : undefined;
+        };
+        const dc1Web = "10.202.1.201,10.202.1.202";
+        await eventually("each side importing the other's web", 30, async () =>
+            (await imported("dc1", "dc4")) === "10.202.4.201" && (await imported("dc4", "dc1")) === dc1Web ? true : undefined);
+        console.log(`across hosts: dc4's web found through dc1's API, and dc1's through dc4's, at +${Date.now() - upStartedAt} ms from the start of pulumi up`);
+        assert.deepEqual(await dnsA(out.dnsAddrs.dc1, "web.service.dc4.peer.consul"), ["10.202.4.201"]);
+        assert.equal((await dnsA(out.dnsAddrs.dc4, "web.service.dc1.peer.consul")).join(), dc1Web);
+        assert.ok(!(await aliveWan()).some((m) => m.endsWith(".dc4")), "dc4 is not in the WAN pool");
+    });
+
+    test("each host runs only its own datacenters' containers", async () => {
+        const own: Record<string, string[]> = { dc1: ["dc1-", "consul-acl-init"], dc2: ["dc2-"], dc3: ["dc3-", "dc4-", "consul-acl-init-dc4"] };
+        for (const [dc, engine] of Object.entries(engines()).filter(([dc]) => own[dc])) {
             const names = (await dockerOk([...engine, "ps", "-a", "--filter", `label=consul.stack=${stackName}`, "--format", "{{.Names}}"])).trim().split("\n").filter(Boolean);
-            const own = dc === "dc1" ? [`${prefix}dc1-`, `${prefix}consul-acl-init`] : [`${prefix}${dc}-`];
             assert.ok(names.length >= 3, `${dc}'s host runs ${names.join(", ")}`);
-            assert.deepEqual(names.filter((n) => !own.some((p) => n.startsWith(p))), [], `containers on ${dc}'s host that are not ${dc}'s`);
+            assert.deepEqual(names.filter((n) => !own[dc].some((p) => n.startsWith(`${prefix}${p}`))), [], `containers on ${dc}'s host that are not its datacenters'`);
         }
     });
 
@@ -130,10 +151,10 @@ describe("across Docker hosts", () => {
         assert.deepEqual(changes(preview.changeSummary), {});
     });
 
-    test("at Pulumi's default --parallel on two cores, 8, the preview refuses the stack's 9 waiting containers, naming the --parallel that works", async () => {
+    test("at Pulumi's default --parallel on two cores, 8, the preview refuses the stack's 12 waiting containers, naming the --parallel that works", async () => {
         const refused = await stack.preview({ onOutput: echo("  hosts preview |"), parallel: 8 }).then(() => undefined, (e: Error) => e);
         assert.ok(refused, "the preview went through");
-        assert.match(refused.message, /this stack starts 9 containers .* runs only 8 operations at once .* Run `pulumi up --parallel 9` \(or more\)/);
+        assert.match(refused.message, /this stack starts 12 containers .* runs only 8 operations at once .* Run `pulumi up --parallel 12` \(or more\)/);
     });
 
     test("an image missing on a host fails the preview, naming the host and how to load the image there", async () => {
@@ -209,10 +230,11 @@ describe("across Docker hosts", () => {
             const events = await containerEvents(async () => {
                 await stack.setConfig("baseConfigDir", { value: dir });
                 const up = await stack.up({ onOutput: echo("  hosts rollout |"), parallel });
-                assert.equal(up.summary.resourceChanges?.replace, 8, "every agent of every datacenter is replaced");
+                assert.equal(up.summary.resourceChanges?.replace, 10, "every agent of every datacenter is replaced");
             });
             assertOneAtATime(events, dc1Servers);
-            const agents = { dc1: [...dc1Servers, `${prefix}dc1-client1`], dc2: [`${prefix}dc2-server1`, `${prefix}dc2-client1`], dc3: [`${prefix}dc3-server1`, `${prefix}dc3-client1`] };
+            const agents = Object.fromEntries(["dc2", "dc3", "dc4"].map((dc) => [dc, [`${prefix}${dc}-server1`, `${prefix}${dc}-client1`]]));
+            agents.dc1 = [...dc1Servers, `${prefix}dc1-client1`];
             for (const [dc, names] of Object.entries(agents)) {
                 for (const name of names) {
                     const common = await dockerOk([...engines()[dc], "exec", name, "cat", "/consul/config/common.hcl"]);

@@ -40,8 +40,8 @@ export const engineOf = (host: TestHost): string[] => ["-H", host.socket];
 /** The name prefix of the stack across hosts, so that its containers never meet the dev stack's. */
 export const acrossHostsPrefix = "xh-";
 
-/** The dev stack's settings (YAML) with dc1 on this machine and dc2, dc3 each on a test host. */
-export function acrossHostsSettings(hosts: TestHosts): string {
+/** The dev stack's settings (YAML) with dc1 on this machine and dc2, dc3 each on a test host; with `peer`, dc4 too. */
+export function acrossHostsSettings(hosts: TestHosts, options: { peer?: boolean } = {}): string {
     const settings = YAML.parse(devSettings());
     const config = settings.config as Record<string, unknown>;
     const [dc1, dc2] = config["consul-multi-dc:datacenters"] as Record<string, unknown>[];
@@ -59,6 +59,8 @@ export function acrossHostsSettings(hosts: TestHosts): string {
         { ...dc1, subnet: "10.202.1.0/24", hostAddress: hosts.local.address },
         onHost(hosts.hosts[0], "dc2", 2),
         onHost(hosts.hosts[1], "dc3", 3),
+        // With `peer`, a cluster of its own beside dc3 on host C, peering with dc1 over the hosts' addresses.
+        ...(options.peer ? [{ ...onHost(hosts.hosts[1], "dc4", 4), federation: "peering", httpPort: 8501, dnsPort: 8601 }] : []),
     ];
     config["consul-multi-dc:namePrefix"] = acrossHostsPrefix;
     config["consul-multi-dc:wanSubnet"] = "10.202.0.0/24";
