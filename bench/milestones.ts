@@ -1,7 +1,9 @@
-// Milestones of a forming cluster, probed the same way for ours and for the seed: Consul's own HTTP API on
-// each agent's loopback (127.0.0.1:8500 inside its network namespace, which both setups serve), and
-// Docker's own record of each container. The probes enter the namespace with nsenter and ask with curl,
-// which costs a few milliseconds; `docker exec` every 100 ms would itself slow the cluster being timed.
+// Milestones of a forming cluster, probed as an application reaches it: through each datacenter's
+// published client agent (ours: its HTTPS API on the host, with the stack's CA; the seed publishes nothing,
+// so its client agent's loopback, 127.0.0.1:8500 inside its network namespace). The WAN pool is a
+// servers' matter, asked of the first server. Docker's own record gives each container's start. Loopback
+// probes enter the namespace with nsenter and ask with curl, which costs a few milliseconds; `docker exec`
+// every 100 ms would itself slow the cluster being timed.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import { docker, dockerOk } from "../test/support/docker";
@@ -16,7 +18,11 @@ export interface ClusterShape {
     readonly healthchecked: readonly string[];
     /** A token for the CLI, once it can be had (ours: ACLs deny without one), or none. */
     readonly token: () => Promise<string | undefined>;
+    /** A call to the agent an application in datacenter `dc` talks to. */
+    readonly published: (dc: string) => AgentCall;
 }
+
+export type AgentCall = (method: string, urlPath: string, token?: string, body?: string) => Promise<{ status: number; body: string }>;
 
 export interface Timeline {
     /** Epoch ms of the first agent container's start, from Docker. */
@@ -55,8 +61,8 @@ async function pidOf(container: string): Promise<number> {
     return pid;
 }
 
-/** An HTTP request to the agent in `container`; the token goes to curl on stdin, never in its arguments. */
-async function agentApi(container: string, method: string, urlPath: string, token?: string, body?: string): Promise<{ status: number; body: string }> {
+/** An HTTP request to the agent in `container` on its loopback; the token goes to curl on stdin, never in its arguments. */
+export async function agentApi(container: string, method: string, urlPath: string, token?: string, body?: string): Promise<{ status: number; body: string }> {
     const pid = await pidOf(container);
     const args = [`--net=/proc/${pid}/ns/net`, "curl", "-s", "-m", "3", "-X", method, "-H", "@-", "-w", "\n%{http_code}",
         ...(body !== undefined ? ["--data-binary", body] : []), `http://127.0.0.1:8500${urlPath}`];
@@ -70,8 +76,9 @@ async function agentApi(container: string, method: string, urlPath: string, toke
     });
 }
 
+/** Every datacenter's published agent names a leader. */
 async function leaders(shape: ClusterShape): Promise<boolean> {
-    const answers = await Promise.all(shape.datacenters.map((dc) => agentApi(dc.servers[0], "GET", "/v1/status/leader")));
+    const answers = await Promise.all(shape.datacenters.map((dc) => shape.published(dc.name)("GET", "/v1/status/leader")));
     return answers.every((a) => a.status === 200 && /:8300"/.test(a.body));
 }
 
@@ -82,13 +89,13 @@ async function wan(shape: ClusterShape, token?: string): Promise<boolean> {
     return res.status === 200 && (JSON.parse(res.body) as { Status: number }[]).filter((m) => m.Status === 1).length === servers;
 }
 
-/** A key written in the primary is read back through every other datacenter's server. */
+/** A key written through the primary's published agent is read back through every other datacenter's. */
 async function crossDcKv(shape: ClusterShape, token?: string): Promise<boolean> {
     const [primary, ...others] = shape.datacenters;
     const stamp = `bench-${Date.now()}`;
-    const put = await agentApi(primary.servers[0], "PUT", "/v1/kv/bench/probe", token, stamp);
+    const put = await shape.published(primary.name)("PUT", "/v1/kv/bench/probe", token, stamp);
     if (put.status !== 200) return false;
-    const reads = await Promise.all(others.map((dc) => agentApi(dc.servers[0], "GET", `/v1/kv/bench/probe?dc=${primary.name}&raw`, token)));
+    const reads = await Promise.all(others.map((dc) => shape.published(dc.name)("GET", `/v1/kv/bench/probe?dc=${primary.name}&raw`, token)));
     return reads.every((r) => r.status === 200 && r.body === stamp);
 }
 

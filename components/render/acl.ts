@@ -13,6 +13,8 @@ export interface TokenSpec {
     readonly serviceIdentity?: string;
     /** A named policy, created by the script when missing. */
     readonly policy?: string;
+    /** An agent waits for it before its first start (agent-ready.ts): the script makes it early. */
+    readonly awaited?: boolean;
 }
 
 export const replicationPolicyName = "acl-replication";
@@ -135,20 +137,30 @@ export function aclInitScript(args: {
         "revoke() { ! consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy delete -name \"$1\" >/dev/null; }",
         "seed() { consul kv put -cas -modify-index=0 \"$1\" \"$2\" >/dev/null 2>&1 || consul kv get \"$1\" >/dev/null 2>&1; }",
         "",
-        "# Policies first, since tokens name them; then the tokens that unblock other datacenters (a secondary",
-        "# server waits for its replication token before its first start), then the rest. One at a time: at",
-        "# 24 agents, creating them all at once took 39 s on two cores, against seconds in turn.",
-        ...args.policies.map((p) => `ensure policy ${quote(p.name)} ${quote(p.file)}`),
+        "# What agents wait for comes first: the replication token (a secondary server waits for it before its",
+        "# first start) and its policy, then the clients' tokens and the tokens their services register with.",
+        "# Then the rest, each policy before the tokens that name it. One at a time: at 24 agents, creating them",
+        "# all at once took 39 s on two cores, against seconds in turn.",
     ];
-    const first = (t: TokenSpec) => (t.policy === replicationPolicyName ? 0 : 1);
-    for (const t of [...args.tokens].sort((a, b) => first(a) - first(b))) {
+    // Stable within each group, so the script's text follows the stack config's order.
+    const rank = (t: TokenSpec) => (t.policy === replicationPolicyName ? 0 : t.awaited ? 1 : 2);
+    const tokens = [...args.tokens].sort((a, b) => rank(a) - rank(b));
+    const earlyPolicies = new Set(tokens.filter((t) => rank(t) < 2 && t.policy).map((t) => t.policy));
+    const policyLine = (p: { name: string; file: string }) => `ensure policy ${quote(p.name)} ${quote(p.file)}`;
+    const tokenLine = (t: TokenSpec) => {
         const grant = t.nodeIdentity
             ? ["-node-identity", `${t.nodeIdentity.node}:${t.nodeIdentity.datacenter}`]
             : t.serviceIdentity
               ? ["-service-identity", t.serviceIdentity]
               : ["-policy-name", t.policy ?? ""];
-        lines.push(`ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")}`);
-    }
+        return `ensure token ${[t.accessorId, t.secretId, t.description, ...grant].map(quote).join(" ")}`;
+    };
+    lines.push(
+        ...args.policies.filter((p) => earlyPolicies.has(p.name)).map(policyLine),
+        ...tokens.filter((t) => rank(t) < 2).map(tokenLine),
+        ...args.policies.filter((p) => !earlyPolicies.has(p.name)).map(policyLine),
+        ...tokens.filter((t) => rank(t) === 2).map(tokenLine),
+    );
     if (args.anonymous.grant) {
         const update = ["consul", "acl", "token", "update", "-accessor-id", anonymousAccessorId, "-description", "Anonymous Token",
             "-policy-name", args.anonymous.policy];

@@ -242,13 +242,15 @@ export class ConsulFederation extends pulumi.ComponentResource {
     private tokens(name: string, model: StackModel) {
         const child = { parent: this };
         const agents = model.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients]);
+        // A client waits for its tokens before its first start, so acl-init makes those first (agent-ready.ts).
         const agentTokens = agents.map((agent) => fixedToken(`${name}-${agent.name}-token`, {
             description: `agent token for ${agent.name}`,
             nodeIdentity: { node: agent.name, datacenter: agent.datacenter },
+            ...(agent.role === "client" ? { awaited: true } : {}),
         }, child));
         const serviceTokens = model.serviceNames.map((service) =>
-            fixedToken(`${name}-service-${service}-token`, { description: `registers the ${service} service`, serviceIdentity: service }, child));
-        const replication = fixedToken(`${name}-acl-replication-token`, { description: "ACL replication for secondary datacenters", policy: replicationPolicyName }, child);
+            fixedToken(`${name}-service-${service}-token`, { description: `registers the ${service} service`, serviceIdentity: service, awaited: true }, child));
+        const replication = fixedToken(`${name}-acl-replication-token`, { description: "ACL replication for secondary datacenters", policy: replicationPolicyName, awaited: true }, child);
         const app = fixedToken(`${name}-${appService}-token`, { description: `${appService} (examples/app.ts)`, policy: appPolicyName }, child);
         const secrets = (names: readonly string[], specs: pulumi.Output<TokenSpec>[]) =>
             Object.fromEntries(names.map((n, i) => [n, specs[i].apply((t) => t.secretId)]));

@@ -10,7 +10,8 @@ import { aclInitScript, aclTokensConfig, appPolicyRules, dnsPolicyName, replicat
 const tokens = [
     { description: "agent token for dc1-server1", accessorId: "acc-1", secretId: "sec-1", nodeIdentity: { node: "dc1-server1", datacenter: "dc1" } },
     { description: "it's replication", accessorId: "acc-2", secretId: "sec-2", policy: replicationPolicyName },
-    { description: "registers web", accessorId: "acc-3", secretId: "sec-3", serviceIdentity: "web" },
+    { description: "registers web", accessorId: "acc-3", secretId: "sec-3", serviceIdentity: "web", awaited: true },
+    { description: "agent token for dc1-client1", accessorId: "acc-4", secretId: "sec-4", nodeIdentity: { node: "dc1-client1", datacenter: "dc1" }, awaited: true },
 ];
 const base = {
     serverAddresses: ["10.0.0.11", "10.0.0.12"],
@@ -54,9 +55,11 @@ describe("aclInitScript", () => {
         assert.ok(script.includes("ensure seed 'app/config/size' '10'\n"), script);
         assert.ok(script.includes("ensure seed 'app/config/quote' 'it'\\''s'"), script);
         assert.match(script, /seed\(\) \{ consul kv put -cas -modify-index=0 "\$1" "\$2" >\/dev\/null 2>&1 \|\| consul kv get "\$1"/);
-        assert.ok(script.indexOf("ensure token") > script.lastIndexOf("ensure policy"), "tokens after the policies they name");
-        assert.ok(script.indexOf("ensure token 'acc-2'") < script.indexOf("ensure token 'acc-1'"), "the replication token first: secondary servers wait for it");
         assert.ok(script.indexOf("touch '/tmp/done'") > script.lastIndexOf("ensure seed"), "marks itself done only after every token and key");
+    });
+    test("what agents wait for first: the replication policy and token, then the tokens clients start with; then the other policies and tokens", () => {
+        const order = [...script.matchAll(/^ensure (policy|token) '([^']+)'/gm)].map((m) => m[2]);
+        assert.deepEqual(order, [replicationPolicyName, "acc-2", "acc-3", "acc-4", dnsPolicyName, "acc-1"]);
     });
     test("tries every server over HTTPS with the server's TLS name", () => {
         assert.match(script, /for address in '10\.0\.0\.11' '10\.0\.0\.12'; do/);
