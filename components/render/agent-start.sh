@@ -10,6 +10,9 @@
 # says what to do. The key itself is never printed.
 set -eu
 
+# The agent's files (config, certificates, tokens, the first-start wait) arrive as one script: write them.
+sh /consul/files.sh
+
 key=$(sed -n 's/.*"encrypt": *"\([^"]*\)".*/\1/p' /consul/config/gossip.json)
 for keyring in /consul/data/serf/local.keyring /consul/data/serf/remote.keyring; do
   if [ -f "$keyring" ] && ! grep -qF "\"$key\"" "$keyring"; then

@@ -2,6 +2,7 @@
 // with, this says how Docker runs it.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { fileBundlePath, fileBundleScript } from "../render/file-bundle";
 import { AgentFile, agentStartScript } from "./agent-files";
 import { AgentModel } from "../model/stack-model";
 import { shellHealthcheck } from "../render/healthcheck";
@@ -64,7 +65,9 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         networksAdvanced: networks,
         // Raft data, node ID and keyring outlive a container replacement on their own volume.
         volumes: [{ volumeName: inputs.dataVolume, containerPath: "/consul/data" }],
-        uploads: inputs.files,
+        // One upload, not one per file (file-bundle.ts says why); the start script writes the files from it.
+        uploads: [{ file: fileBundlePath, content: pulumi.secret(pulumi.all(inputs.files.map((f) => f.content)).apply((contents) =>
+            fileBundleScript(inputs.files.map((f, i) => ({ file: f.file, content: contents[i] }))))) }],
         ports: [
             ...(p
                 ? [

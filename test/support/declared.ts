@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid } from "./fake-state";
+import { fileBundlePath } from "../../components/render/file-bundle";
 import { DeclaredResource, ProgramRun, unwrapSecret } from "./program";
 
 /** Resource types, by what the tests call them. */
@@ -33,8 +34,18 @@ export const named = (run: ProgramRun, type: string, name: string) => {
 
 export type Upload = { file: string; content: unknown };
 
-// Pulumi marks a whole input property secret when any part of it is, so `uploads` arrives wrapped.
-export const uploads = (c: DeclaredResource) => unwrapSecret(c.inputs.uploads).value as Upload[];
+/** The files a bundle (components/render/file-bundle.ts) writes, each with its content. */
+export function bundledFiles(script: string): Upload[] {
+    const unquote = (s: string) => s.replace(/'\\''/g, "'");
+    return [...script.matchAll(/^printf '%s' '((?:[^']|'\\'')*)' > '([^']+)'$/gm)].map((m) => ({ file: m[2], content: unquote(m[1]) }));
+}
+
+// Pulumi marks a whole input property secret when any part of it is, so `uploads` arrives wrapped. An
+// agent's one upload is the bundle of its files: these are the files it writes.
+export const uploads = (c: DeclaredResource): Upload[] => {
+    const raw = unwrapSecret(c.inputs.uploads).value as Upload[];
+    return raw.length === 1 && raw[0].file === fileBundlePath ? bundledFiles(unwrapSecret(raw[0].content).value as string) : raw;
+};
 
 /** A container's upload by its path relative to /consul/config; fails when there is none. */
 export const upload = (c: DeclaredResource, file: string) => {
