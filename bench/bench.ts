@@ -90,8 +90,11 @@ async function ours(pulumi: PulumiCommand, stackName: string, settings: string):
     const events: ReceivedEvent[] = [];
     const t0 = Date.now();
     const watching = watchMilestones(shape, 240_000, () => done);
-    const up = await stack.up({ parallel: 64, onEvent: (event) => events.push({ at: Date.now(), event }) });
-    const upMs = Date.now() - t0;
+    // The user's command returns when `pulumi up` prints its last line: the Automation API then runs another
+    // CLI process to read the outputs, which a user's `pulumi up` does not.
+    let lastOutput = t0;
+    const up = await stack.up({ parallel: 64, onEvent: (event) => events.push({ at: Date.now(), event }), onOutput: () => (lastOutput = Date.now()) });
+    const upMs = lastOutput - t0;
     if (up.summary.result !== "succeeded") throw new Error(`pulumi up: ${up.summary.result}`);
     const timeline = await watching;
     done = true;
