@@ -176,9 +176,10 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
     for (const [kind, label] of [["rss", "RSS"], ["pss", "PSS (shared binary divided)"], ["anon", "anonymous (own) memory"]] as const) {
         rows.push([`agents' ${label}, total (MiB)`, fmt(stats(oursRuns.map((r) => totalMemory(r, kind)))), fmt(stats(seedRuns.map((r) => totalMemory(r, kind))))]);
     }
-    const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), 18));
+    const header = ["", `ours (min / median / max, ${oursRuns.length} runs)`, `seed (${seedRuns.length} runs)`];
+    const width = [0, 1, 2].map((i) => Math.max(...[header, ...rows].map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(width[i])).join(" | ")} |`;
-    console.log(`\n${line(["", `ours (min / median / max, ${oursRuns.length} runs)`, `seed (${seedRuns.length} runs)`])}`);
+    console.log(`\n${line(header)}`);
     console.log(line(width.map((w) => "-".repeat(w))));
     rows.forEach((r) => console.log(line(r)));
     console.log("Milestones are probed through each datacenter's published client agent (ours: its HTTPS API on the host; the seed publishes nothing: its client's loopback), the WAN pool through the first server.");
