@@ -27,7 +27,11 @@ export interface ExportedServicesEntry {
     readonly Services: readonly { readonly Name: string; readonly Consumers: readonly { readonly Peer: string }[] }[];
 }
 
-/** Exports `services` (a datacenter's demo services, nothing else) to the peer named `peer`. */
-export function exportedServices(services: readonly string[], peer: string): ExportedServicesEntry {
-    return { Kind: "exported-services", Name: "default", Services: [...services].sort().map((name) => ({ Name: name, Consumers: [{ Peer: peer }] })) };
+/**
+ * Exports `services` (a datacenter's demo services, nothing else) to each of `peers`. A datacenter has one
+ * such entry, so the first datacenter's names every datacenter that peers with it.
+ */
+export function exportedServices(services: readonly string[], peers: readonly string[]): ExportedServicesEntry {
+    const consumers = [...peers].sort().map((peer) => ({ Peer: peer }));
+    return { Kind: "exported-services", Name: "default", Services: [...services].sort().map((name) => ({ Name: name, Consumers: consumers })) };
 }

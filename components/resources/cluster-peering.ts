@@ -1,10 +1,9 @@
 // A cluster peering between the first datacenter (the acceptor) and a peering datacenter (the dialer),
-// made through each side's published HTTPS API: each side exports its demo services to the other, the
-// acceptor generates a peering token and the dialer establishes with it. The token lives only inside
-// these calls: it is never an input, an output or a log line. A dynamic resource, as failover-query.ts
-// says why.
+// made through each side's published HTTPS API: the acceptor generates a peering token and the dialer
+// establishes with it. The token lives only inside these calls: it is never an input, an output or a log
+// line. What each side shares is its exported-services entry (exported-services.ts). A dynamic resource,
+// as failover-query.ts says why.
 import * as pulumi from "@pulumi/pulumi";
-import { ExportedServicesEntry } from "../render/peering";
 import { ConsulAnswer, consulApi } from "./consul-api";
 
 /** One side of the peering. Its peering is named after the other side's datacenter. */
@@ -12,15 +11,13 @@ interface Side {
     /** host:port of its published HTTPS API. */
     readonly httpAddr: string;
     readonly datacenter: string;
-    /** Its exported-services config entry, as JSON; "" when it exports nothing. */
-    readonly exports: string;
 }
 
 interface PeeringInputs {
     readonly caPem: string;
     readonly acceptor: Side;
     readonly dialer: Side;
-    /** Each side's management token: peering and config entry writes need operator write. */
+    /** Each side's management token: peering writes need operator write. */
     readonly acceptorToken: string;
     readonly dialerToken: string;
     /** host:port of the acceptor's servers' gRPC TLS, as the dialer reaches them: the token names them. */
@@ -55,16 +52,6 @@ async function states(inputs: PeeringInputs): Promise<Record<string, string>> {
     return { [inputs.acceptor.datacenter]: acceptor ?? "NONE", [inputs.dialer.datacenter]: dialer ?? "NONE" };
 }
 
-/** Writes each side's exported-services entry, or deletes it when the side exports nothing. */
-async function writeExports(inputs: PeeringInputs): Promise<void> {
-    for (const side of ["acceptor", "dialer"] as const) {
-        const exports = inputs[side].exports;
-        await (exports
-            ? call(inputs, side, "PUT", "/v1/config", exports)
-            : call(inputs, side, "DELETE", "/v1/config/exported-services/default", undefined, [200, 404]));
-    }
-}
-
 /**
  * Establishes the peering unless the dialer's side is ACTIVE already (kept data, or a second run), then
  * waits until both sides say ACTIVE. A new token for an existing peering is how Consul re-establishes one.
@@ -91,12 +78,10 @@ async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, stri
 
 const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: PeeringInputs) {
-        await writeExports(inputs);
         const outs: PeeringOutputs = { ...inputs, states: await ensurePeering(inputs) };
         return { id: `${inputs.acceptor.datacenter}-${inputs.dialer.datacenter}`, outs };
     },
     async update(_id: string, _olds: PeeringOutputs, news: PeeringInputs) {
-        await writeExports(news);
         return { outs: { ...news, states: await ensurePeering(news) } };
     },
     // `pulumi refresh` records each side's state as it is now.
@@ -106,14 +91,12 @@ const provider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, props: PeeringOutputs) {
         await call(props, "dialer", "DELETE", `/v1/peering/${props.acceptor.datacenter}`, undefined, [200, 404]);
         await call(props, "acceptor", "DELETE", `/v1/peering/${props.dialer.datacenter}`, undefined, [200, 404]);
-        await writeExports({ ...props, acceptor: { ...props.acceptor, exports: "" }, dialer: { ...props.dialer, exports: "" } });
     },
 };
 
 export interface ClusterPeeringSide {
     readonly httpAddr: pulumi.Input<string>;
     readonly datacenter: string;
-    readonly exports?: ExportedServicesEntry;
     /** Its management token. */
     readonly token: pulumi.Input<string>;
 }
@@ -130,7 +113,7 @@ export class ClusterPeering extends pulumi.dynamic.Resource {
     declare public readonly states: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: ClusterPeeringArgs, opts: pulumi.CustomResourceOptions) {
-        const side = (s: ClusterPeeringSide) => ({ httpAddr: s.httpAddr, datacenter: s.datacenter, exports: s.exports ? JSON.stringify(s.exports) : "" });
+        const side = (s: ClusterPeeringSide) => ({ httpAddr: s.httpAddr, datacenter: s.datacenter });
         const inputs = {
             caPem: args.caPem,
             acceptor: side(args.acceptor),

@@ -1,5 +1,5 @@
 // One HTTPS call to a datacenter's published Consul API, with TLS checked against the stack's CA. The
-// dynamic resources (failover queries, peerings) make their changes through it: the engine serializes
+// dynamic resources (failover queries, peerings, exported services) make their changes through it: the engine serializes
 // it with them, so it imports nothing at module level.
 
 /** Where and as whom to call: host:port of the published HTTPS API, the CA that signed it, an ACL token. */

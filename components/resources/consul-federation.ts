@@ -13,6 +13,7 @@ import { failoverQuery } from "../render/prepared-query";
 import { AclBootstrap } from "./acl-bootstrap";
 import { certificateAuthority } from "./certificates";
 import { ClusterPeering } from "./cluster-peering";
+import { ExportedServices } from "./exported-services";
 import { ConsulDatacenter } from "./consul-datacenter";
 import { dockerProvider } from "./docker-provider";
 import { engineParallel, parallelProblem } from "./engine-parallel";
@@ -177,22 +178,33 @@ export class ConsulFederation extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: [datacenters[i], aclOf(dc)] }));
         }
 
-        // Each peering datacenter peers with the first, and each side exports its demo services to the other.
+        // Each peering datacenter peers with the first. Each side exports its demo services to the other: the
+        // first datacenter's one entry names every peer.
         const first = model.datacenters[0];
+        const peers = model.datacenters.filter((dc) => dc.federation === "peering");
+        const exported = (dc: DatacenterModel, i: number, to: readonly string[]) =>
+            dc.services.length > 0
+                ? [new ExportedServices(`${name}-${dc.name}-exported-services`, {
+                      httpAddr: datacenters[i].httpAddr,
+                      caPem: ca.certPem,
+                      token: managementOf(dc),
+                      datacenter: dc.name,
+                      entry: exportedServices(dc.services.map((s) => s.name), to),
+                  }, { parent: this, dependsOn: [datacenters[i], aclOf(dc)] })]
+                : [];
+        if (peers.length > 0) {
+            exported(first, 0, peers.map((p) => p.name));
+        }
         const peerings = model.datacenters.flatMap((dc, i) => {
             if (dc.federation !== "peering") {
                 return [];
             }
-            const side = (d: DatacenterModel, j: number, peer: string) => ({
-                httpAddr: datacenters[j].httpAddr,
-                datacenter: d.name,
-                token: managementOf(d),
-                ...(d.services.length > 0 ? { exports: exportedServices(d.services.map((s) => s.name), peer) } : {}),
-            });
+            exported(dc, i, [first.name]);
+            const side = (d: DatacenterModel, j: number) => ({ httpAddr: datacenters[j].httpAddr, datacenter: d.name, token: managementOf(d) });
             const peering = new ClusterPeering(`${name}-${dc.name}-peering`, {
                 caPem: ca.certPem,
-                acceptor: side(first, 0, dc.name),
-                dialer: side(dc, i, first.name),
+                acceptor: side(first, 0),
+                dialer: side(dc, i),
                 serverAddresses: first.peeringAddresses,
             }, { parent: this, dependsOn: [datacenters[0], datacenters[i], aclOf(first), aclOf(dc)] });
             return [[dc.name, peering.states] as const];

@@ -83,11 +83,12 @@ describe("the model of a peering datacenter", () => {
     });
 });
 
-test("each side exports its demo services, and nothing else, to the peer", () => {
-    assert.deepEqual(exportedServices(["web", "api"], "dc3"), {
+test("a datacenter exports its demo services, and nothing else, to each of its peers", () => {
+    const both = [{ Peer: "dc3" }, { Peer: "dc4" }];
+    assert.deepEqual(exportedServices(["web", "api"], ["dc4", "dc3"]), {
         Kind: "exported-services",
         Name: "default",
-        Services: [{ Name: "api", Consumers: [{ Peer: "dc3" }] }, { Name: "web", Consumers: [{ Peer: "dc3" }] }],
+        Services: [{ Name: "api", Consumers: both }, { Name: "web", Consumers: both }],
     });
 });
 
@@ -115,10 +116,12 @@ describe("a running datacenter cannot switch between WAN federation and peering"
     });
 });
 
-describe("a stack with a peering datacenter, under mocks", () => {
+describe("a stack with two peering datacenters, under mocks", () => {
     let run: ProgramRun;
+    // dc3 as above, and dc4, a second peering datacenter with no demo service.
+    const dc4: DatacenterSettings = { name: "dc4", federation: "peering", servers: 1, clients: 0, subnet: "10.201.4.0/24", httpPort: 8503, dnsPort: 8603 };
     before(async () => {
-        run = await runProgram({ computeState: fakeState, config: stackConfig({ datacenters: peeringDatacenters() }) });
+        run = await runProgram({ computeState: fakeState, config: stackConfig({ datacenters: [...peeringDatacenters(), dc4] }) });
     });
     const initScript = (name: string) => upload(named(run, T.container, name), "../acl-init/init.sh").content as string;
 
@@ -140,12 +143,13 @@ describe("a stack with a peering datacenter, under mocks", () => {
             dc1: fakeSecretUuid("consul-acl-management-token"),
             dc2: fakeSecretUuid("consul-acl-management-token"),
             dc3: fakeSecretUuid("consul-dc3-acl-management-token"),
+            dc4: fakeSecretUuid("consul-dc4-acl-management-token"),
         });
     });
 
     test("Connect runs on the servers of dc1 and dc3 only, and dc3's LAN network says it peers", () => {
         const withConnect = agents(run).filter((c) => uploads(c).some((u) => u.file.endsWith("/peering.hcl"))).map((c) => c.inputs.name).sort();
-        assert.deepEqual(withConnect, ["dc1-server1", "dc1-server2", "dc1-server3", "dc3-server1"]);
+        assert.deepEqual(withConnect, ["dc1-server1", "dc1-server2", "dc1-server3", "dc3-server1", "dc4-server1"]);
         assert.equal(upload(named(run, T.container, "dc3-server1"), "peering.hcl").content, peeringServerConfig);
         assert.deepEqual(named(run, T.network, "dc3-lan").inputs.options, { "io.consul-multi-dc.federation": "peering" });
         assert.equal(named(run, T.network, "dc2-lan").inputs.options, undefined);
@@ -153,20 +157,28 @@ describe("a stack with a peering datacenter, under mocks", () => {
         assert.deepEqual((named(run, T.container, "dc3-server1").inputs.networksAdvanced as { name: string }[]).map((n) => n.name), ["dc3-lan", "consul-wan"]);
     });
 
-    test("one peering, between dc1 and dc3, exporting each side's demo services, with both management tokens secret", () => {
+    test("a peering per peering datacenter, each with the first, with both sides' management tokens secret", () => {
         const peerings = ofType(run, dynamicType).filter((r) => r.name.endsWith("-peering"));
-        assert.deepEqual(peerings.map((p) => p.name), ["consul-dc3-peering"]);
-        const inputs = peerings[0].inputs;
+        assert.deepEqual(peerings.map((p) => p.name).sort(), ["consul-dc3-peering", "consul-dc4-peering"]);
+        const inputs = (peerings.find((p) => p.name === "consul-dc3-peering") as (typeof peerings)[number]).inputs;
         for (const key of ["acceptorToken", "dialerToken"]) {
             assert.ok(unwrapSecret(inputs[key]).secret, `${key} is a secret`);
         }
         assert.equal(unwrapSecret(inputs.dialerToken).value, fakeSecretUuid("consul-dc3-acl-management-token"));
-        const side = (s: unknown) => reveal(s) as { httpAddr: string; datacenter: string; exports: string };
-        assert.deepEqual([side(inputs.acceptor).httpAddr, side(inputs.acceptor).datacenter, side(inputs.dialer).httpAddr, side(inputs.dialer).datacenter],
-            ["127.0.0.1:8500", "dc1", "127.0.0.1:8502", "dc3"]);
-        assert.deepEqual(JSON.parse(side(inputs.acceptor).exports), exportedServices(["web"], "dc3"));
-        assert.deepEqual(JSON.parse(side(inputs.dialer).exports), exportedServices(["api"], "dc1"));
+        const side = (s: unknown) => reveal(s) as { httpAddr: string; datacenter: string };
+        assert.deepEqual([side(inputs.acceptor), side(inputs.dialer)], [{ httpAddr: "127.0.0.1:8500", datacenter: "dc1" }, { httpAddr: "127.0.0.1:8502", datacenter: "dc3" }]);
         assert.deepEqual(inputs.serverAddresses, ["10.201.0.11:8503", "10.201.0.12:8503", "10.201.0.13:8503"]);
+    });
+
+    test("one exported-services entry per datacenter with demo services: dc1's names both peers, dc3's names dc1, dc4 exports nothing", () => {
+        const entries = ofType(run, dynamicType).filter((r) => r.name.endsWith("-exported-services"));
+        assert.deepEqual(entries.map((e) => e.name).sort(), ["consul-dc1-exported-services", "consul-dc3-exported-services"]);
+        const entry = (dc: string) => entries.find((e) => e.name === `consul-${dc}-exported-services`)?.inputs as Record<string, unknown>;
+        assert.deepEqual(JSON.parse(entry("dc1").entry as string), exportedServices(["web"], ["dc3", "dc4"]));
+        assert.deepEqual(JSON.parse(entry("dc3").entry as string), exportedServices(["api"], ["dc1"]));
+        assert.equal(entry("dc3").httpAddr, "127.0.0.1:8502");
+        assert.ok(unwrapSecret(entry("dc3").token).secret, "the token is a secret");
+        assert.equal(unwrapSecret(entry("dc3").token).value, fakeSecretUuid("consul-dc3-acl-management-token"));
     });
 
     test("failover queries fail over within their own cluster: dc1 and dc2 to each other, dc3 to none", () => {
