@@ -1,6 +1,16 @@
 // One HTTPS call to a datacenter's published Consul API, with TLS checked against the stack's CA. The
 // dynamic resources (failover queries, peerings, exported services) make their changes through it: the engine serializes
-// it with them, so it imports nothing at module level.
+// it with them, so it imports nothing at module level but types.
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The args every such resource takes: the datacenter, its published API, and the token to call it with. */
+export interface DatacenterApiArgs {
+    readonly httpAddr: pulumi.Input<string>;
+    readonly caPem: pulumi.Input<string>;
+    /** Its cluster's management token. */
+    readonly token: pulumi.Input<string>;
+    readonly datacenter: string;
+}
 
 /** Where and as whom to call: host:port of the published HTTPS API, the CA that signed it, an ACL token. */
 export interface ConsulEndpoint {

@@ -4,7 +4,7 @@
 // peer, lives as long as any peering does and no peering's removal takes it from the others.
 import * as pulumi from "@pulumi/pulumi";
 import { ExportedServicesEntry } from "../render/peering";
-import { consulApi } from "./consul-api";
+import { consulApi, DatacenterApiArgs } from "./consul-api";
 
 interface EntryInputs {
     /** host:port of the datacenter's published HTTPS API. */
@@ -41,11 +41,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-export interface ExportedServicesArgs {
-    readonly httpAddr: pulumi.Input<string>;
-    readonly caPem: pulumi.Input<string>;
-    readonly token: pulumi.Input<string>;
-    readonly datacenter: string;
+export interface ExportedServicesArgs extends DatacenterApiArgs {
     readonly entry: ExportedServicesEntry;
 }
 

@@ -4,7 +4,7 @@
 // a dynamic resource: the engine runs these functions in its nodejs dynamic provider.
 import * as pulumi from "@pulumi/pulumi";
 import { PreparedQueryDefinition } from "../render/prepared-query";
-import { ConsulAnswer, consulApi } from "./consul-api";
+import { ConsulAnswer, consulApi, DatacenterApiArgs } from "./consul-api";
 
 interface QueryInputs {
     /** host:port of the datacenter's published HTTPS API. */
@@ -69,11 +69,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-export interface FailoverQueryArgs {
-    readonly httpAddr: pulumi.Input<string>;
-    readonly caPem: pulumi.Input<string>;
-    readonly token: pulumi.Input<string>;
-    readonly datacenter: string;
+export interface FailoverQueryArgs extends DatacenterApiArgs {
     readonly definition: PreparedQueryDefinition;
 }
 
