@@ -24,8 +24,35 @@ export interface ConsulAnswer {
     readonly body: string;
 }
 
-/** Resolves with the status and body; rejects only when no answer arrives. The token never appears in an error. */
+/**
+ * An answer that means "not yet", not "no": a datacenter that has just started (or restarted on kept data)
+ * answers before its servers have a leader, or before a secondary has ACLs from the primary to resolve the
+ * token with.
+ */
+export function notYet(res: ConsulAnswer): boolean {
+    return (
+        (res.status === 403 && /ACL system must be bootstrapped|ACL not found/.test(res.body)) ||
+        (res.status === 500 && /No cluster leader/.test(res.body))
+    );
+}
+
+/**
+ * Resolves with the status and body, asking again every half second for up to a minute while the answer is
+ * only "not yet"; rejects only when no answer arrives. The token never appears in an error.
+ */
 export async function consulApi(to: ConsulEndpoint, method: string, path: string, body?: string): Promise<ConsulAnswer> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+        const res = await consulCall(to, method, path, body);
+        if (!notYet(res) || Date.now() > deadline) {
+            return res;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
+
+/** One HTTPS call. */
+async function consulCall(to: ConsulEndpoint, method: string, path: string, body?: string): Promise<ConsulAnswer> {
     const https = await import("node:https");
     const [host, port] = to.httpAddr.split(":");
     return new Promise((resolve, reject) => {

@@ -1,8 +1,10 @@
 // The failover prepared query template: its definition, and one per datacenter in the stack, made with
-// the management token as a secret (stack-config.test.ts: none with failoverQueries false).
+// the management token as a secret (stack-config.test.ts: none with failoverQueries false); and the answers
+// the dynamic resources wait out.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { failoverQuery } from "../../components/render/prepared-query";
+import { notYet } from "../../components/resources/consul-api";
 import { devStackRun, fakeSecretUuid } from "../support/fake-state";
 import { unwrapSecret } from "../support/program";
 
@@ -29,3 +31,12 @@ test("the dev stack makes one template per datacenter through its published API,
     assert.equal(queries.find((q) => q.name === "consul-dc2-failover-query")?.inputs.httpAddr, "127.0.0.1:8501");
 });
 
+
+test("the dynamic resources ask again while a datacenter answers 'not yet' (no leader, ACLs not there yet), never on a real refusal", () => {
+    assert.equal(notYet({ status: 403, body: "rpc error making call: ACL system must be bootstrapped before making any requests that require authorization: ACL not found" }), true);
+    assert.equal(notYet({ status: 403, body: "ACL not found" }), true);
+    assert.equal(notYet({ status: 500, body: "No cluster leader" }), true);
+    assert.equal(notYet({ status: 403, body: "Permission denied: token with AccessorID '…' lacks permission 'query:write'" }), false);
+    assert.equal(notYet({ status: 500, body: "non-existent prepared query" }), false);
+    assert.equal(notYet({ status: 200, body: "[]" }), false);
+});
