@@ -89,8 +89,11 @@ export class ConsulFederation extends pulumi.ComponentResource {
     constructor(name: string, args: ConsulFederationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulFederation", name, {}, opts);
         const model = this.compile(args);
+        // Each cluster has its own ACLs: the first datacenter's (with the WAN datacenters that replicate them),
+        // and each peering datacenter's.
+        const clusters = model.datacenters.filter((dc) => dc.primaryDatacenter === dc.name);
         // Every agent, and each cluster's acl-init.
-        const waiting = model.datacenters.reduce((n, dc) => n + dc.servers.length + dc.clients.length + (dc.primaryDatacenter === dc.name ? 1 : 0), 0);
+        const waiting = model.datacenters.reduce((n, dc) => n + dc.servers.length + dc.clients.length, clusters.length);
         const tooFew = parallelProblem(waiting, engineParallel());
         if (tooFew) {
             throw new pulumi.ResourceError(tooFew, this, true);
@@ -101,9 +104,6 @@ export class ConsulFederation extends pulumi.ComponentResource {
         // One key for every agent in every datacenter: 32 random bytes, as `consul keygen` makes.
         this.gossipKey = model.gossipKey ? pulumi.secret(model.gossipKey) : randomGossipKey(`${name}-gossip-key`, child);
         this.aclBootstrapToken = randomSecretUuid(`${name}-acl-management-token`, child);
-        // Each cluster has its own ACLs: the first datacenter's (with the WAN datacenters that replicate them),
-        // and each peering datacenter's.
-        const clusters = model.datacenters.filter((dc) => dc.primaryDatacenter === dc.name);
         const managementTokens = Object.fromEntries(clusters.map((dc, i) =>
             [dc.name, i === 0 ? this.aclBootstrapToken : randomSecretUuid(`${name}-${dc.name}-acl-management-token`, child)]));
         const managementOf = (dc: DatacenterModel) => managementTokens[dc.primaryDatacenter];
@@ -136,7 +136,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
             gossipKey: this.gossipKey,
             wanNetwork: wan?.name,
             ca,
-            acl: dc.primaryDatacenter === dc.name
+            acl: clusters.includes(dc)
                 ? { agentTokens: tokens.agentSecrets, initialManagementToken: managementOf(dc) }
                 : { agentTokens: tokens.agentSecrets, replicationToken: tokens.replication.apply((t) => t.secretId) },
             services: { image: model.demoImage, tokens: tokens.serviceSecrets },
