@@ -85,8 +85,11 @@ export function compileStack(settings: StackSettings): StackModel {
         const clients = agents(dc, subnet, prefix, "client", []);
         const federation = dc.federation ?? "wan";
         const joins = i > 0 && federation === "wan";
+        const holdsAcls = i === 0 || federation === "peering";
         return {
             name: dc.name,
+            lanNetworkName: `${prefix}${dc.name}-lan`,
+            ...(holdsAcls ? { aclInitContainer: `${prefix}consul-acl-init${i === 0 ? "" : `-${dc.name}`}` } : {}),
             federation,
             // A peering datacenter is a cluster of its own: its own primary, holding its own ACLs.
             primaryDatacenter: federation === "peering" ? dc.name : primaryDatacenter,
@@ -120,7 +123,7 @@ export function compileStack(settings: StackSettings): StackModel {
         dnsAnonymousRead: settings.dnsAnonymousRead,
         failoverQueries: settings.failoverQueries,
         primaryDatacenter,
-        wan: { subnet: wan, gateway: hostAddress(wan, 1) },
+        wan: { networkName: `${prefix}consul-wan`, subnet: wan, gateway: hostAddress(wan, 1) },
         acrossHosts,
         peered,
         datacenters,

@@ -34,6 +34,10 @@ export interface AgentModel {
 
 export interface DatacenterModel {
     readonly name: string;
+    /** The Docker network of its LAN, e.g. dc1-lan. */
+    readonly lanNetworkName: string;
+    /** Datacenters that hold their cluster's ACLs only (the first, and each peering one): the container that makes its tokens. */
+    readonly aclInitContainer?: string;
     /** "wan": it joins the first datacenter's federation; "peering": a cluster of its own, peered with the first. */
     readonly federation: Federation;
     /** The first datacenter, or a peering datacenter itself: it holds the ACLs this one uses. */
@@ -75,7 +79,7 @@ export interface StackModel {
     readonly failoverQueries: boolean;
     readonly primaryDatacenter: string;
     /** The Docker network that joins every datacenter's servers, when they share one Docker host. */
-    readonly wan: { readonly subnet: Ipv4Cidr; readonly gateway: string };
+    readonly wan: { readonly networkName: string; readonly subnet: Ipv4Cidr; readonly gateway: string };
     /** The datacenters run on more than one Docker host: servers federate over the hosts' addresses, with no WAN network. */
     readonly acrossHosts: boolean;
     /** Some datacenter peers with the first: the servers of both sides then run Connect, which peering needs. */

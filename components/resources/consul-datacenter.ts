@@ -68,7 +68,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         const hostIp = pulumi.output(dc.publishAddress);
 
         const lan = new docker.Network(`${name}-lan`, {
-            name: `${args.namePrefix}${dc.name}-lan`,
+            name: dc.lanNetworkName,
             driver: "bridge",
             ipamConfigs: [{ subnet: dc.subnet.text, gateway: dc.gateway }],
             labels: labels({}),

@@ -114,7 +114,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
         const wan = model.acrossHosts
             ? undefined
             : new docker.Network(`${name}-wan`, {
-                  name: `${model.namePrefix}consul-wan`,
+                  name: model.wan.networkName,
                   driver: "bridge",
                   ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
                   labels: stackLabels({ "consul.role": "wan" }),
@@ -162,7 +162,7 @@ export class ConsulFederation extends pulumi.ComponentResource {
                 ],
                 anonymous: { policy: dnsPolicyName, grant: model.dnsAnonymousRead },
                 kv: main ? model.kvSeed : [],
-                containerName: `${model.namePrefix}consul-acl-init${main ? "" : `-${primary.name}`}`,
+                containerName: primary.aclInitContainer as string,
             }, { parent: this, dependsOn: running.checked, providers: providerOf(i) });
         });
         const aclOf = (dc: DatacenterModel) => acls[clusters.findIndex((c) => c.name === dc.primaryDatacenter)];

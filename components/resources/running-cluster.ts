@@ -24,10 +24,10 @@ export function runningCluster(model: StackModel, providers: readonly (docker.Pr
         docker.getNetwork({ name }, { ...opts, ...(provider ? { provider } : {}) }).then((n) => n, () => undefined);
     const shape = model.acrossHosts
         ? Promise.all(model.datacenters.map(async (dc, i) => {
-              const lan = await lookUp(`${prefix}${dc.name}-lan`, providers[i]);
+              const lan = await lookUp(dc.lanNetworkName, providers[i]);
               return [dc.name, { ...lanOf(lan), containers: lan?.containers ?? [] }] as const;
           })).then((lans) => runningShapeAcrossHosts(Object.fromEntries(lans), prefix))
-        : lookUp(`${prefix}consul-wan`).then(async (wan) => {
+        : lookUp(model.wan.networkName).then(async (wan) => {
               const running = wan?.containers ?? [];
               const lans = runningDatacenters(running, prefix).map(async (dc) => [dc, lanOf(await lookUp(`${prefix}${dc}-lan`))]);
               return runningShape(running, Object.fromEntries(await Promise.all(lans)), prefix);

@@ -44,7 +44,7 @@ describe("compileStack", () => {
         assert.deepEqual(dc1.instances.map((i) => [i.id, i.address]), [["dc1-web-1", "10.201.1.201"], ["dc1-web-2", "10.201.1.202"]]);
         assert.deepEqual(model.serviceNames, ["web"]);
         assert.deepEqual(model.kvSeed, [["app/config", "x"]]);
-        assert.deepEqual(model.wan, { subnet: model.wan.subnet, gateway: "10.201.0.1" });
+        assert.deepEqual(model.wan, { networkName: "consul-wan", subnet: model.wan.subnet, gateway: "10.201.0.1" });
     });
 
     test("every problem of every key is listed at once, each naming its key", () => {
