@@ -1,6 +1,7 @@
 // ACL tokens: the config that hands each agent its own tokens, and the script that creates them all in
 // the primary datacenter, then seeds KV. Pure: plain strings in, plain strings out, so both are tested
 // on their own.
+import { DatacenterModel, StackModel } from "../model/stack-model";
 
 /** A token whose accessor and secret IDs are fixed in advance by the stack. */
 export interface TokenSpec {
@@ -65,6 +66,22 @@ service_prefix "" {
   intentions = "read"
 }
 `;
+
+/** The example app (examples/app.ts): its own least-privilege token reads its KV prefix and discovers services. */
+export const exampleApp = { service: "example-app", kvPrefix: "example-app/" } as const;
+
+/**
+ * The policies a cluster's acl-init makes: in the first datacenter, the replication and example app
+ * policies; in every cluster, the anonymous token's DNS policy when the stack grants it.
+ */
+export function clusterPolicies(model: StackModel, cluster: DatacenterModel): { readonly name: string; readonly rules: string }[] {
+    const main = cluster.name === model.primaryDatacenter;
+    return [
+        ...(main ? [{ name: replicationPolicyName, rules: replicationPolicyRules }] : []),
+        ...(model.dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
+        ...(main ? [{ name: appPolicyName, rules: appPolicyRules({ ...exampleApp, discovers: model.serviceNames, fromPeers: model.peered }) }] : []),
+    ];
+}
 
 /** The tokens one agent runs with. Never the management token: that one only bootstraps ACLs. */
 export interface AgentTokens {

@@ -38,6 +38,8 @@ const policyFile = (name: string) => `${workDir}/policy-${name}.hcl`;
  */
 export class AclBootstrap extends pulumi.ComponentResource {
     public readonly containerName: pulumi.Output<string>;
+    /** Changes when the container is replaced. */
+    public readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: AclBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:AclBootstrap", name, {}, opts);
@@ -73,13 +75,13 @@ export class AclBootstrap extends pulumi.ComponentResource {
                     { file: `${workDir}/ca.pem`, content: pulumi.output(args.caCertPem) },
                     { file: `${workDir}/management.token`, content: pulumi.secret(pulumi.output(args.managementToken)) },
                 ],
+                // Its datacenter's readiness step (datacenter-readiness.ts) waits for it.
                 healthcheck: shellHealthcheck(`test -f ${doneFile}`, { interval: 1, timeout: 2, startPeriod: 120, retries: 3 }),
-                wait: true,
-                waitTimeout: 180,
             },
             { parent: this },
         );
         this.containerName = container.name;
-        this.registerOutputs({ containerName: this.containerName });
+        this.containerId = container.id;
+        this.registerOutputs({ containerName: this.containerName, containerId: this.containerId });
     }
 }

@@ -27,6 +27,9 @@ function leaderHealthcheck(rpcPorts: readonly number[]) {
  */
 export const stopGraceSeconds = 30;
 
+/** How long `pulumi up` waits for an agent, or a whole datacenter, to turn healthy (agents-healthy.ts). */
+export const agentHealthySeconds = 180;
+
 export interface AgentContainerInputs {
     readonly image: pulumi.Input<string>;
     readonly labels: { label: string; value: pulumi.Input<string> }[];
@@ -90,9 +93,5 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         ],
         healthcheck: leaderHealthcheck(inputs.serverRpcPorts),
         destroyGraceSeconds: stopGraceSeconds,
-        // `pulumi up` moves on from an agent only once it is healthy: the cluster has formed, and in a
-        // rolling change a replaced server is back before the next one goes.
-        wait: true,
-        waitTimeout: 180,
     };
 }

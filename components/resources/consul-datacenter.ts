@@ -3,12 +3,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { federationOption } from "../model/running-shape";
-import { AgentModel, DatacenterModel } from "../model/stack-model";
+import { AgentModel, DatacenterModel, StackModel } from "../model/stack-model";
 import { renderJson } from "../render/agent-config";
 import { serviceDefinitions } from "../render/service-definitions";
-import { agentContainerArgs } from "./agent-container";
+import { agentContainerArgs, agentHealthySeconds } from "./agent-container";
+import { AgentsHealthy } from "./agents-healthy";
 import { agentFiles, DatacenterFiles } from "./agent-files";
 import { CertificatePem, datacenterCertificates } from "./certificates";
+import { engineAddress } from "./docker-provider";
 import { imageOnHost } from "./image-on-host";
 import { stackLabels } from "./labels";
 import { serviceInstanceContainers } from "./service-instances";
@@ -16,36 +18,28 @@ import { serviceInstanceContainers } from "./service-instances";
 export interface ConsulDatacenterArgs {
     /** The datacenter as compileStack laid it out: agents, addresses, published ports, service instances. */
     readonly model: DatacenterModel;
-    /** Prefix for network and volume names, so stacks can share a Docker host (agent names carry it already). */
-    readonly namePrefix: string;
+    /** What every datacenter shares: the images, the base config files, keepData. */
+    readonly stack: Pick<StackModel, "image" | "demoImage" | "baseConfig" | "keepData">;
     /**
      * The datacenter already runs: the stack deployed it before. A change that replaces its servers then
      * replaces them one at a time, each back as a voter before the next goes. A new datacenter starts all
      * its servers at once, since none can elect a leader before bootstrap_expect of them run.
      */
     readonly formed?: pulumi.Input<boolean>;
-    /** Keep the agents' data volumes when the stack is destroyed, for the next `pulumi up` to reuse. */
-    readonly keepData?: boolean;
-    /** The base config files every agent loads (common.hcl, server.hcl, client.hcl), by name. */
-    readonly baseConfig: Readonly<Record<string, string>>;
-    /** Image reference, e.g. hashicorp/consul:1.22.7. */
-    readonly image: pulumi.Input<string>;
-    /** Base64 gossip encryption key, shared by every agent of every datacenter. Treated as a secret. */
-    readonly gossipKey: pulumi.Input<string>;
     /** The Docker network every datacenter's servers share, the WAN; none when datacenters span Docker hosts. */
     readonly wanNetwork?: pulumi.Input<string>;
     /** The stack's CA: it signs this datacenter's server and client certificates. */
     readonly ca: CertificatePem;
-    readonly acl: {
-        /** Each agent's own token (its secret ID), by agent name. */
-        readonly agentTokens: Readonly<Record<string, pulumi.Input<string>>>;
-        /** Primary datacenter only: the management token its servers bootstrap ACLs with. */
-        readonly initialManagementToken?: pulumi.Input<string>;
-        /** Secondary datacenters only: the token their servers replicate ACLs with. */
-        readonly replicationToken?: pulumi.Input<string>;
-    };
-    /** The demo instances' image, and the token that may register each service (its secret ID), by name. */
-    readonly services: { readonly image: pulumi.Input<string>; readonly tokens: Readonly<Record<string, pulumi.Input<string>>> };
+    /** Base64 gossip encryption key, shared by every agent of every datacenter. Treated as a secret. */
+    readonly gossipKey: pulumi.Input<string>;
+    /** Each agent's own token (its secret ID), by agent name. */
+    readonly agentTokens: Readonly<Record<string, pulumi.Input<string>>>;
+    /** The token that may register each demo service (its secret ID), by service name. */
+    readonly serviceTokens: Readonly<Record<string, pulumi.Input<string>>>;
+    /** A datacenter that holds its cluster's ACLs only: the management token its servers bootstrap ACLs with. */
+    readonly initialManagementToken?: pulumi.Input<string>;
+    /** WAN secondary datacenters only: the token their servers replicate ACLs with. */
+    readonly replicationToken?: pulumi.Input<string>;
 }
 
 export class ConsulDatacenter extends pulumi.ComponentResource {
@@ -60,6 +54,10 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     /** The Docker network of this datacenter's LAN. */
     public readonly lanNetwork: pulumi.Output<string>;
     public readonly imageId: pulumi.Output<string>;
+    /** Every agent's container, servers first. */
+    public readonly agentContainers: readonly docker.Container[];
+    /** The demo service instances' containers. */
+    public readonly instanceContainers: readonly docker.Container[];
 
     constructor(name: string, args: ConsulDatacenterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
@@ -77,11 +75,12 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             ...(dc.federation === "peering" ? { options: { [federationOption]: "peering" } } : {}),
         }, { parent: this });
         // keepLocally: a destroy never deletes the user's image.
-        const image = new docker.RemoteImage(`${name}-image`, { name: imageOnHost(dc, args.image, this), keepLocally: true }, { parent: this });
+        const image = new docker.RemoteImage(`${name}-image`, { name: imageOnHost(dc, args.stack.image, this), keepLocally: true }, { parent: this });
         const { servers, clients } = this.agents(name, args, { image: image.imageId, lan: lan.name, hostIp, labels });
+        this.instanceContainers = [];
         if (dc.instances.length > 0) {
-            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: imageOnHost(dc, args.services.image, this), keepLocally: true }, { parent: this });
-            serviceInstanceContainers(name, { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
+            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: imageOnHost(dc, args.stack.demoImage, this), keepLocally: true }, { parent: this });
+            this.instanceContainers = serviceInstanceContainers(name, { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
         }
 
         // A URL must name a host to connect to; 0.0.0.0 means "every interface" and answers on loopback.
@@ -93,6 +92,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         this.uiUrl = pulumi.interpolate`https://${this.httpAddr}/ui/${dc.name}`;
         this.lanNetwork = lan.name;
         this.imageId = image.imageId;
+        this.agentContainers = [...servers, ...clients];
         this.registerOutputs({
             serverNames: this.serverNames, clientNames: this.clientNames, uiUrl: this.uiUrl, httpAddr: this.httpAddr,
             dnsAddr: this.dnsAddr, lanNetwork: this.lanNetwork, imageId: this.imageId,
@@ -106,20 +106,20 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         const published = dc.host.endpoint !== undefined && dc.publishAddress !== "127.0.0.1" ? [dc.publishAddress] : [];
         const certs = datacenterCertificates(name, dc.name, { withClients: dc.clients.length > 0, ipAddresses: published }, args.ca, { parent: this });
         return {
-            baseConfig: args.baseConfig,
+            baseConfig: args.stack.baseConfig,
             gossipKey: args.gossipKey,
             caCertPem: args.ca.certPem,
             serverCert: certs.server,
             clientCert: certs.client,
-            agentTokens: args.acl.agentTokens,
-            initialManagementToken: args.acl.initialManagementToken,
-            replicationToken: args.acl.replicationToken,
+            agentTokens: args.agentTokens,
+            initialManagementToken: args.initialManagementToken,
+            replicationToken: args.replicationToken,
             // Services belong to their local agent: the datacenter's first client registers all of them.
             services:
                 dc.instances.length > 0 && dc.clients[0]
                     ? {
                           host: dc.clients[0].name,
-                          definitions: pulumi.secret(pulumi.all(args.services.tokens).apply((tokens) => renderJson(serviceDefinitions(dc.instances, tokens)))),
+                          definitions: pulumi.secret(pulumi.all(args.serviceTokens).apply((tokens) => renderJson(serviceDefinitions(dc.instances, tokens)))),
                       }
                     : undefined,
         };
@@ -134,12 +134,12 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         const dc = args.model;
         const shared = this.sharedFiles(name, args);
         const formed = pulumi.output(args.formed ?? false);
-        const container = (agent: AgentModel, after: pulumi.Resource | undefined) => {
+        const container = (agent: AgentModel, after: AgentsHealthy | undefined) => {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
             const data = new docker.Volume(
                 `${resourceName}-data`,
                 { name: `${agent.name}-data`, labels: on.labels({ "consul.role": agent.role }) },
-                { parent: this, retainOnDelete: args.keepData === true },
+                { parent: this, retainOnDelete: args.stack.keepData },
             );
             return new docker.Container(
                 resourceName,
@@ -156,14 +156,23 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                 { parent: this, dependsOn: after ? formed.apply((f) => (f ? [after] : [])) : [] },
             );
         };
-        // In a formed datacenter each server waits for the one before it: the engine replaces it (a
-        // SIGTERM, on which a leader hands over leadership) only once the previous one is healthy again.
-        // Clients go last, when every server is back: a client that restarts while a server is away
-        // spends its start trying to reach that server.
+        // In a formed datacenter each server waits for the one before it to be healthy again: the engine
+        // replaces it (a SIGTERM, on which a leader hands over leadership) only then. Clients go last, when
+        // every server is back: a client that restarts while a server is away spends its start trying to
+        // reach that server. A forming datacenter starts every agent at once (none can elect a leader before
+        // bootstrap_expect servers run), and the federation's readiness step waits for all of them.
         const servers: docker.Container[] = [];
+        let back: AgentsHealthy | undefined;
         for (const agent of dc.servers) {
-            servers.push(container(agent, servers[servers.length - 1]));
+            const server = container(agent, back);
+            servers.push(server);
+            back = new AgentsHealthy(`${name}-${agent.role}${agent.ordinal}-healthy`, {
+                host: engineAddress(dc.host),
+                containers: [{ name: server.name, id: server.id }],
+                wait: formed,
+                timeoutSeconds: agentHealthySeconds,
+            }, { parent: this });
         }
-        return { servers, clients: dc.clients.map((agent) => container(agent, servers[servers.length - 1])) };
+        return { servers, clients: dc.clients.map((agent) => container(agent, back)) };
     }
 }

@@ -3,6 +3,14 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerHostModel } from "../model/docker-hosts";
+import { EngineAddress } from "./docker-engine-api";
+
+/** The host as the readiness step reaches it; a certPath is relative to the project, where Pulumi runs the program. */
+export const engineAddress = (host: DockerHostModel): EngineAddress => ({
+    ...(host.endpoint !== undefined ? { endpoint: host.endpoint } : {}),
+    ...(host.certPath !== undefined ? { certPath: path.resolve(host.certPath) } : {}),
+    sshOpts: host.sshOpts,
+});
 
 /**
  * A provider for the datacenter's own Docker host, or undefined for the local engine: its resources then

@@ -1,6 +1,7 @@
 // The demo service instances of one datacenter: one small container each, serving a page that names it
 // and its health check path with busybox httpd, on its fixed LAN address. The client agent registers them
-// (services.ts); these are the real processes its checks ask.
+// (services.ts); these are the real processes its checks ask. Their datacenter's readiness step waits for them
+// to be healthy (datacenter-readiness.ts).
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceInstance } from "../model/services";
@@ -39,8 +40,6 @@ export function serviceInstanceContainers(name: string, args: ServiceInstanceArg
                         startPeriod: 30,
                         retries: 3,
                     }),
-                    wait: true,
-                    waitTimeout: 60,
                 },
                 opts,
             ),

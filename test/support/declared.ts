@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid } from "./fake-state";
 import { fileBundlePath } from "../../components/render/file-bundle";
-import { DeclaredResource, ProgramRun, unwrapSecret } from "./program";
+import { DeclaredResource, ProgramRun, reveal, unwrapSecret } from "./program";
 
 /** Resource types, by what the tests call them. */
 export const T = {
@@ -66,9 +66,13 @@ export const instances = (run: ProgramRun) => ofType(run, T.container).filter((c
 /** For each container that waits on others at the engine level (dependsOn or data), the names of those. */
 export const containerWaits = (run: ProgramRun) => {
     const containers = ofType(run, T.container);
+    // A container waits on another through that one's readiness step (agents-healthy.ts), when the step waits.
+    const steps = run.resources.filter((r) => r.name.endsWith("-healthy") && reveal(r.inputs.wait) === true);
+    const waitedOn = (c: DeclaredResource) =>
+        steps.filter((s) => c.dependencies.includes(s.urn)).flatMap((s) => containers.filter((o) => s.dependencies.includes(o.urn)));
     return Object.fromEntries(
         containers
-            .map((c) => [c.inputs.name, containers.filter((o) => c.dependencies.includes(o.urn)).map((o) => o.inputs.name)] as const)
+            .map((c) => [c.inputs.name, waitedOn(c).map((o) => o.inputs.name)] as const)
             .filter(([, deps]) => deps.length > 0),
     );
 };

@@ -175,7 +175,7 @@ export async function runProgram(options: {
 
     // The dynamic providers' modules stay loaded: each provider object keys Pulumi's cache of the provider's
     // serialized code, and serializing it afresh for every run cost the unit tier seconds.
-    const kept = ["failover-query.ts", "cluster-peering.ts", "exported-services.ts", "consul-api.ts"].map((f) => path.join(projectRoot, "components", "resources", f));
+    const kept = ["failover-query.ts", "cluster-peering.ts", "exported-services.ts", "consul-api.ts", "agents-healthy.ts", "docker-engine-api.ts"].map((f) => path.join(projectRoot, "components", "resources", f));
     for (const file of Object.keys(require.cache)) {
         if (file.startsWith(projectRoot) && !kept.includes(file) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.includes(`${path.sep}test${path.sep}`)) {
             delete require.cache[file];

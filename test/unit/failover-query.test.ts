@@ -20,7 +20,7 @@ test("a catch-all template: every service name, passing instances only, failing 
 
 test("the dev stack makes one template per datacenter through its published API, with the management token kept secret", async () => {
     const run = await devStackRun();
-    const queries = run.resources.filter((r) => r.type === dynamicType);
+    const queries = run.resources.filter((r) => r.type === dynamicType && r.name.endsWith("-failover-query"));
     assert.deepEqual(queries.map((q) => q.name).sort(), ["consul-dc1-failover-query", "consul-dc2-failover-query"]);
     for (const q of queries) {
         const token = unwrapSecret(q.inputs.token);

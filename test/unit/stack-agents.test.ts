@@ -89,7 +89,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             assert.deepEqual(hc.tests, ["CMD-SHELL", "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -q ':8300'"]);
             assert.equal(c.inputs.image, `sha256:consul-${name.split("-")[0]}-image`, "image is the RemoteImage's ID");
             assert.deepEqual(c.inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/consul/data" }]);
-            assert.equal(c.inputs.wait, true);
+            assert.equal(c.inputs.wait, undefined, "no container waits inside its own create");
         }
     });
 

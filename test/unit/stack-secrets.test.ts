@@ -103,7 +103,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             "the replication token with its policy",
         );
         assert.ok(!script.includes(fakeSecretUuid("consul-acl-management-token")), "the management token is not in the script");
-        assert.equal(init.inputs.wait, true);
+        assert.equal(init.inputs.wait, undefined, "its datacenter's readiness step waits for it, not its own create");
     });
 
     test("acl-init seeds KV from consul-config/kv/dev.json, grants DNS reads to the anonymous token, and creates the app and service tokens", () => {

@@ -24,7 +24,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.deepEqual(JSON.parse(files["/www/index.html"] as string), { service: "web", instance: "dc1-web-2", datacenter: "dc1" });
         assert.equal(files["/www/health"], "ok\n");
         assert.deepEqual((web.inputs.healthcheck as { tests: string[] }).tests, ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health"]);
-        assert.equal(web.inputs.wait, true);
+        assert.equal(web.inputs.wait, undefined, "its datacenter's readiness step waits for it");
         assert.deepEqual(web.inputs.ports ?? [], [], "instances publish nothing: clients find them through Consul");
     });
 

@@ -1,0 +1,34 @@
+// The value of every stack setting that has one: the stack config's defaults (Pulumi.yaml declares the same,
+// and a unit test keeps the two in step) and ConsulFederation's, so a program may pass only its datacenters.
+// Pure: no Pulumi, no files.
+import { StackSettings } from "./settings";
+
+export const stackDefaults = {
+    image: "hashicorp/consul:1.22.7",
+    wanSubnet: "10.201.0.0/24",
+    publishAddress: "127.0.0.1",
+    namePrefix: "",
+    demoImage: "consul-multi-dc/demo-web:1.0",
+    keepData: false,
+    dnsAnonymousRead: true,
+    failoverQueries: true,
+} as const satisfies Partial<StackSettings>;
+
+/** The settings that have a default. */
+export type DefaultedSetting = keyof typeof stackDefaults;
+
+/** `given` over the defaults; a key given as undefined keeps its default. */
+export function withDefaults<T extends Partial<Pick<StackSettings, DefaultedSetting>>>(given: T): T & Pick<StackSettings, DefaultedSetting> {
+    const or = <K extends DefaultedSetting>(key: K) => given[key] ?? stackDefaults[key];
+    return {
+        ...given,
+        image: or("image"),
+        wanSubnet: or("wanSubnet"),
+        publishAddress: or("publishAddress"),
+        namePrefix: or("namePrefix"),
+        demoImage: or("demoImage"),
+        keepData: or("keepData"),
+        dnsAnonymousRead: or("dnsAnonymousRead"),
+        failoverQueries: or("failoverQueries"),
+    };
+}
