@@ -2,22 +2,17 @@
 // of its own. Run it from this directory with `pulumi up` (it shares the repository's node_modules).
 import { ConsulFederation } from "consul-multi-dc";
 
+// Only the datacenters are required; every other setting has the stack config's default.
 const federation = new ConsulFederation("lab", {
-    image: "hashicorp/consul:1.22.7",
-    demoImage: "consul-multi-dc/demo-web:1.0",
     // The primary first; every datacenter on its own LAN, the servers of all three on one WAN network.
     datacenters: [
         { name: "east", servers: 3, clients: 1, subnet: "10.210.1.0/24", httpPort: 9500, dnsPort: 9600, services: [{ name: "web", port: 8080 }] },
         { name: "west", servers: 3, clients: 1, subnet: "10.210.2.0/24", httpPort: 9501, dnsPort: 9601, services: [{ name: "web", port: 8080 }] },
         { name: "edge", servers: 1, clients: 2, subnet: "10.210.3.0/24", httpPort: 9502, dnsPort: 9602 },
     ],
+    // Its own names and WAN subnet, so it can share a Docker host with the dev stack.
     wanSubnet: "10.210.0.0/24",
-    publishAddress: "127.0.0.1",
-    // Its own names, so it can share a Docker host with the dev stack.
     namePrefix: "lab-",
-    keepData: false,
-    dnsAnonymousRead: true,
-    failoverQueries: true,
 });
 
 export const uiUrls = federation.uiUrls;

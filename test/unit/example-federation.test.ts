@@ -1,10 +1,14 @@
 // examples/three-datacenters: another Pulumi program that imports ConsulFederation from the package by
 // name, under mocks: what it declares follows from its args alone.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
 import { before, describe, test } from "node:test";
 import { agents, named, ofType, T, upload } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { ProgramRun, runProgram, valueOf } from "../support/program";
+import { ProgramRun, projectRoot, runProgram, valueOf } from "../support/program";
+import { stackDefaults } from "../../components/model/defaults";
 
 describe("examples/three-datacenters, a program that imports consul-multi-dc", () => {
     let run: ProgramRun;
@@ -38,4 +42,22 @@ describe("examples/three-datacenters, a program that imports consul-multi-dc", (
         });
         assert.deepEqual((await valueOf(run.outputs.containers) as Record<string, { servers: string[] }>).edge.servers, ["lab-edge-server1"]);
     });
+
+    test("what it leaves out takes the stack config's defaults: the image, ports on 127.0.0.1, DNS reads, failover queries", () => {
+        assert.equal(run.resources.find((r) => r.type === T.image && r.name === "lab-east-image")?.inputs.name, stackDefaults.image);
+        const published = named(run, T.container, "lab-east-client1").inputs.ports as { ip: string }[];
+        assert.ok(published.length > 0 && published.every((p) => p.ip === "127.0.0.1"), JSON.stringify(published));
+        const init = upload(named(run, T.container, "lab-consul-acl-init"), "../acl-init/init.sh").content as string;
+        assert.match(init, /anonymous-dns-read/);
+        assert.deepEqual(run.resources.filter((r) => r.name.endsWith("-failover-query")).map((r) => r.name), [
+            "lab-east-failover-query", "lab-west-failover-query", "lab-edge-failover-query",
+        ]);
+    });
+});
+
+test("the component's defaults are the ones Pulumi.yaml declares for the stack config", () => {
+    const declared = (YAML.parse(fs.readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> }).config;
+    for (const [key, value] of Object.entries(stackDefaults)) {
+        assert.deepEqual(declared[key]?.default, value, key);
+    }
 });
