@@ -5,7 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
-import { datacenterConfigKeys, serviceCheckConfigKeys, serviceConfigKeys, stackConfigKeys } from "../../components/model/config-keys";
+import {
+    datacenterConfigKeys,
+    serviceCheckConfigKeys,
+    serviceConfigKeys,
+    stackConfigKeys,
+} from "../../components/model/config-keys";
 
 const root = path.join(__dirname, "..", "..");
 const reference = "docs/configuration.md";

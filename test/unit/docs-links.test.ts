@@ -10,7 +10,11 @@ const root = path.join(__dirname, "..", "..");
 const pages = [
     "README.md",
     "CHANGELOG.md",
-    ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`),
+    ...fs
+        .readdirSync(path.join(root, "docs"))
+        .filter((f) => f.endsWith(".md"))
+        .sort()
+        .map((f) => `docs/${f}`),
 ];
 
 /** The lines GitHub renders as markdown: fenced code blocks left out. */
@@ -34,7 +38,10 @@ function headingSlugs(markdown: string): string[] {
             return [];
         }
         const text = heading[1].replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/[`*]/g, "");
-        const base = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "").replace(/ /g, "-");
+        const base = text
+            .toLowerCase()
+            .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+            .replace(/ /g, "-");
         const n = seen.get(base) ?? 0;
         seen.set(base, n + 1);
         return [n === 0 ? base : `${base}-${n}`];
@@ -44,15 +51,29 @@ function headingSlugs(markdown: string): string[] {
 /** Every link target outside code: fenced blocks and inline code spans are not links. */
 function linkTargets(markdown: string): string[] {
     return proseLines(markdown).flatMap((line) =>
-        [...line.replace(/`[^`]*`/g, "").matchAll(/\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1]));
+        [...line.replace(/`[^`]*`/g, "").matchAll(/\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1]),
+    );
 }
 
 test("headingSlugs follows GitHub's rules", () => {
-    const md = "# What `pulumi up` waits for\n## Cluster peering or WAN federation\n### Limits\n```\n# not a heading\n```\n### Limits\n"
-        + "## Backup and restore (every cluster)\n## `datacenters[i].federation`: peering\n";
+    const md = [
+        "# What `pulumi up` waits for",
+        "## Cluster peering or WAN federation",
+        "### Limits",
+        "```",
+        "# not a heading",
+        "```",
+        "### Limits",
+        "## Backup and restore (every cluster)",
+        "## `datacenters[i].federation`: peering",
+    ].join("\n");
     assert.deepEqual(headingSlugs(md), [
-        "what-pulumi-up-waits-for", "cluster-peering-or-wan-federation", "limits", "limits-1",
-        "backup-and-restore-every-cluster", "datacentersifederation-peering",
+        "what-pulumi-up-waits-for",
+        "cluster-peering-or-wan-federation",
+        "limits",
+        "limits-1",
+        "backup-and-restore-every-cluster",
+        "datacentersifederation-peering",
     ]);
 });
 
@@ -64,7 +85,8 @@ for (const page of pages) {
                 continue; // https:, mailto:: not ours to check offline
             }
             const [file, anchor] = target.split("#", 2);
-            const resolved = file === "" ? path.join(root, page) : path.join(root, path.dirname(page), decodeURIComponent(file));
+            const resolved =
+                file === "" ? path.join(root, page) : path.join(root, path.dirname(page), decodeURIComponent(file));
             if (!fs.existsSync(resolved)) {
                 dead.push(`${target}: no file ${path.relative(root, resolved)}`);
             } else if (anchor !== undefined && !headingSlugs(fs.readFileSync(resolved, "utf8")).includes(anchor)) {
