@@ -1,15 +1,16 @@
-// The dev stack's config (Pulumi.yaml defaults and Pulumi.dev.yaml) as compileStack reads it, and its model,
-// for the pure tests.
+// A stack's config (Pulumi.yaml defaults and Pulumi.<stack>.yaml) as compileStack reads it, and its model:
+// the dev stack's for the pure tests, any stack's for the benchmark.
 import assert from "node:assert/strict";
 import { compileStack } from "../../components/model/compile";
 import { ConfigProblems, StackSettings } from "../../components/model/settings";
 import { StackModel } from "../../components/model/stack-model";
 import { readBaseConfig, readNamedFile } from "../../components/resources/stack-files";
-import { projectRoot, stackConfig } from "./program";
+import { stackConfig } from "../../scripts/stack-config";
+import { projectRoot, stackName } from "./program";
 
-/** The dev stack's settings, with `overrides` (config keys as in the stack file) on top. */
-export function devSettings(overrides: Record<string, unknown> = {}): StackSettings {
-    const config = stackConfig(overrides) as Record<string, unknown> & StackSettings;
+/** A stack's settings, as the program hands them to compileStack, with `overrides` (config keys as in the stack file) on top. */
+export function stackSettings(stack: string, overrides: Record<string, unknown> = {}): StackSettings {
+    const config = stackConfig(stack, overrides) as Record<string, unknown> & StackSettings;
     return {
         ...config,
         namePrefix: (config.namePrefix as string | undefined) ?? "",
@@ -17,6 +18,9 @@ export function devSettings(overrides: Record<string, unknown> = {}): StackSetti
         baseConfig: readBaseConfig(config.baseConfigDir as unknown as string, projectRoot),
     };
 }
+
+/** The dev stack's settings, with `overrides` on top. */
+export const devSettings = (overrides: Record<string, unknown> = {}): StackSettings => stackSettings(stackName, overrides);
 
 export function devModel(overrides: Record<string, unknown> = {}): StackModel {
     return compileStack(devSettings(overrides));

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { compileStack } from "../../components/model/compile";
-import { runningDatacenters, runningShape, RunningShape, runningShapeAcrossHosts, serverOf, shapeChangeProblems, shrinkSteps } from "../../components/model/running-shape";
+import { NetworkRead, runningShape, RunningShape, shapeChangeProblems, shrinkSteps } from "../../components/model/running-shape";
 import { StackModel } from "../../components/model/stack-model";
 import { fakeState } from "../support/fake-state";
 import { devModel, devSettings } from "../support/model";
@@ -20,11 +20,24 @@ const wanOf = (p: StackModel, stopped: string[] = []) =>
     p.datacenters
         .flatMap((dc) => dc.servers.map((s) => ({ name: s.name, ipv4Address: `${s.wanAddress}/24` })))
         .filter((c) => !stopped.includes(c.name));
-const running = (dcs: Dc[], stopped: string[] = []): RunningShape | undefined => {
+/** A datacenter's LAN network as Docker reads it: its subnet, its federation's mark, its running agents at their addresses. */
+const lanOf = (dc: StackModel["datacenters"][number], stopped: string[] = []): NetworkRead => ({
+    ipamConfigs: [{ subnet: dc.subnet.text }],
+    options: dc.federation === "peering" ? { "io.consul-multi-dc.federation": "peering" } : {},
+    containers: [...dc.servers, ...dc.clients].filter((a) => !stopped.includes(a.name)).map((a) => ({ name: a.name, ipv4Address: `${a.lanAddress}/24` })),
+});
+/** The Docker host's networks once `dcs` were deployed and `stopped` have stopped since. */
+const running = (dcs: Dc[], stopped: string[] = []) => {
     const p = plan(...dcs);
-    return runningShape(wanOf(p, stopped), Object.fromEntries(p.datacenters.map((dc) => [dc.name, { subnet: dc.subnet.text, federation: dc.federation }])), "");
+    return { lans: Object.fromEntries(p.datacenters.map((dc) => [dc.name, lanOf(dc, stopped)])), wan: { ipamConfigs: [{ subnet: p.wan.subnet.text }], containers: wanOf(p, stopped) } };
 };
-const change = (now: RunningShape | undefined, next: Dc[]) => shapeChangeProblems(now, plan(...next));
+/** What the program reads of `deployed` for a plan of `next`: the LAN networks its datacenters name, and the WAN network. */
+const readFor = (deployed: ReturnType<typeof running>, next: StackModel) =>
+    runningShape(Object.fromEntries(next.datacenters.map((dc) => [dc.name, deployed.lans[dc.name]])), deployed.wan);
+const change = (deployed: ReturnType<typeof running> | undefined, next: Dc[]) => {
+    const p = plan(...next);
+    return shapeChangeProblems(deployed && readFor(deployed, p), p);
+};
 /** Asserts one problem per pattern, in any order; each starts with its config key. */
 const refuses = (result: { problems: string[] }, ...expected: RegExp[]) => {
     assert.equal(result.problems.length, expected.length, result.problems.join("\n"));
@@ -35,21 +48,28 @@ const refuses = (result: { problems: string[] }, ...expected: RegExp[]) => {
 const allows = (result: { problems: string[] }) => assert.deepEqual(result.problems, []);
 
 describe("what runs, from the Docker host's networks", () => {
-    test("a server's datacenter and ordinal come from its container name, after the prefix", () => {
-        assert.deepEqual(serverOf("t-dc-east-server12", "t-"), { datacenter: "dc-east", ordinal: 12 });
-        assert.equal(serverOf("dc1-server1", "t-"), undefined);
-        assert.equal(serverOf("dc1-client1", ""), undefined);
-        assert.deepEqual(runningDatacenters([{ name: "dc2-server1" }, { name: "dc1-server1" }, { name: "dc2-server2" }, { name: "other" }], ""), ["dc2", "dc1"]);
+    const lan = (subnet: string, containers: [string, number][]): NetworkRead => ({
+        ipamConfigs: [{ subnet }],
+        containers: containers.map(([name, host]) => ({ name, ipv4Address: `${subnet.replace(/0\/24$/, String(host))}/24` })),
     });
-    test("servers by datacenter and ordinal, addresses without their prefix length, the primary from the lowest address", () => {
-        const wan = [
-            { name: "dc2-server1", ipv4Address: "10.201.0.14/24" },
-            { name: "dc1-server3", ipv4Address: "10.201.0.13/24" },
-            { name: "dc1-server1", ipv4Address: "10.201.0.11/24" },
-            { name: "someone-else", ipv4Address: "10.201.0.99/24" },
-        ];
-        assert.deepEqual(runningShape(wan, { dc1: { subnet: "10.201.1.0/24", federation: "wan" } }, ""), {
-            primaryDatacenter: "dc1",
+    test("a server is known by the LAN network that holds it and its address there, never by its name", () => {
+        const shape = runningShape({ "dc-east": lan("10.9.1.0/24", [["anything", 12], ["t-dc-east-client1", 101], ["t-dc-east-web-1", 201], ["acl-init", 10]]) });
+        assert.deepEqual(shape, { datacenters: [{ name: "dc-east", subnet: "10.9.1.0/24", federation: "wan", servers: [{ name: "anything", datacenter: "dc-east", ordinal: 2 }] }], unknownServers: [] });
+        assert.equal(runningShape({ dc1: lan("10.9.1.0/24", [["dc1-client1", 101]]), dc2: undefined }), undefined, "no server runs");
+    });
+    test("servers by datacenter and ordinal, WAN addresses without their prefix length, the primary from the lowest, and WAN servers of no LAN read", () => {
+        const wan = {
+            ipamConfigs: [{ subnet: "10.201.0.0/24" }],
+            containers: [
+                { name: "dc2-server1", ipv4Address: "10.201.0.14/24" },
+                { name: "dc1-server3", ipv4Address: "10.201.0.13/24" },
+                { name: "dc1-server1", ipv4Address: "10.201.0.11/24" },
+                { name: "someone-else", ipv4Address: "10.201.0.99/24" },
+            ],
+        };
+        const dc1 = { ...lan("10.201.1.0/24", [["dc1-server1", 11], ["dc1-server3", 13], ["dc1-client1", 101]]), options: {} };
+        assert.deepEqual(runningShape({ dc1 }, wan), {
+            primary: { server: "dc1-server1", datacenter: "dc1" },
             datacenters: [
                 {
                     name: "dc1",
@@ -60,10 +80,11 @@ describe("what runs, from the Docker host's networks", () => {
                         { name: "dc1-server3", datacenter: "dc1", ordinal: 3, wanAddress: "10.201.0.13" },
                     ],
                 },
-                { name: "dc2", subnet: undefined, servers: [{ name: "dc2-server1", datacenter: "dc2", ordinal: 1, wanAddress: "10.201.0.14" }] },
             ],
+            unknownServers: [{ name: "dc2-server1", wanAddress: "10.201.0.14" }, { name: "someone-else", wanAddress: "10.201.0.99" }],
         });
-        assert.equal(runningShape([], {}, ""), undefined);
+        assert.deepEqual(runningShape({}, { ...wan, containers: wan.containers.slice(0, 2) })?.primary, { server: "dc1-server3" }, "a primary the config does not name");
+        assert.equal(runningShape({}, { ...wan, containers: [] }), undefined);
     });
 });
 
@@ -97,19 +118,24 @@ describe("shape changes a running cluster can take", () => {
     });
     test("appending a datacenter, and removing the last one with a warning about its data and WAN members", () => {
         allows(change(running([dc1(), dc2()]), [dc1(), dc2(), dc3(3)]));
-        const removal = change(running([dc1(), dc2()]), [dc1()]);
+        const removal = change(running([dc1(), dc2(3)]), [dc1()]);
         allows(removal);
-        assert.match(removal.warnings[0], /^datacenters: dc2 is no longer in the config, so this update deletes its agents and their data volumes/);
-        assert.match(removal.warnings[0], /consul force-leave -prune -wan <server>\.dc2/);
+        assert.match(
+            removal.warnings[0],
+            /^datacenters: dc2-server1, dc2-server2, dc2-server3 run on the WAN network, and no datacenter of the config has them: their datacenter is no longer in the config \(removed or renamed\), so this update deletes its agents and their data volumes/,
+        );
+        assert.match(removal.warnings[0], /consul force-leave -prune -wan <server>\.<datacenter>/);
     });
     test("removing servers that have left Raft and stopped: they neither vote nor hold a WAN address", () => {
         allows(change(running([dc1(), dc2(3)], ["dc2-server2", "dc2-server3"]), [dc1(), dc2(1)]));
         allows(change(running([dc1(), dc2()], ["dc1-server3"]), [dc1(2), dc2()]));
         allows(change(running([dc1(), dc2()], ["dc1-server2", "dc1-server3"]), [dc1(1), dc2()]));
     });
-    test("a subnet the Docker host could not tell", () => {
-        const p = plan(dc1(), dc2());
-        allows(change(runningShape(wanOf(p), {}, ""), [dc1(), { ...dc2(), subnet: "10.201.9.0/24" }]));
+    test("a datacenter whose LAN network has no subnet Docker can tell holds no known server", () => {
+        const deployed = running([dc1(), dc2()]);
+        const shape = runningShape({ dc1: deployed.lans.dc1, dc2: { ...deployed.lans.dc2, ipamConfigs: [] } }, deployed.wan);
+        assert.deepEqual(shape?.datacenters.map((dc) => dc.name), ["dc1"]);
+        assert.deepEqual(shape?.unknownServers, [{ name: "dc2-server1", wanAddress: "10.201.0.14" }]);
     });
 });
 
@@ -159,9 +185,11 @@ describe("shape changes refused, each naming its key and the safe way", () => {
             /^datacenters\[1\]: .*dc3-server1 would start on 10\.201\.0\.14, which dc2-server1 holds .*Add dc3 after the datacenters that run/,
         );
     });
-    test("changing the primary datacenter", () => {
+    test("changing the primary datacenter, or renaming it", () => {
         const { problems } = change(running([dc1(), dc2()]), [dc2(), dc1()]);
         assert.match(problems[0], /^datacenters\[0\]\.name: the running federation's primary datacenter is dc1\. .*Keep dc1 first .*`pulumi destroy` with keepData off/);
+        const renamed = change(running([dc1(), dc2()]), [{ ...dc1(), name: "dc0" }, dc2()]).problems;
+        assert.match(renamed[0], /^datacenters\[0\]\.name: the running federation's primary datacenter is the one of dc1-server1, which the config no longer has\. .*Keep it, under its name, first .*keeps its KV and ACLs first/);
     });
     test("moving a running datacenter to another subnet", () => {
         refuses(
@@ -170,24 +198,21 @@ describe("shape changes refused, each naming its key and the safe way", () => {
         );
         refuses(change(running([dc1(), dc2()]), [{ ...dc1(), subnet: "10.201.9.0/24" }, dc2()]), /^datacenters\[0\]\.subnet: .*dc1 is the primary, so `pulumi destroy` first/);
     });
-    test("renaming a datacenter in place: the new one needs the subnet and WAN addresses the old one keeps until the end", () => {
+    test("renaming a datacenter in place: the new one needs the WAN addresses the old one keeps until the end", () => {
         const result = change(running([dc1(), dc2()]), [dc1(), { ...dc3(), subnet: "10.201.2.0/24" }]);
-        refuses(
-            result,
-            /^datacenters\[1\]\.subnet: dc3 takes 10\.201\.2\.0\/24, which overlaps 10\.201\.2\.0\/24 of dc2, a datacenter this update removes\. .*Remove dc2 in one `pulumi up`, then add dc3 in the next/,
-            /^datacenters: WAN addresses .*dc3-server1 would start on 10\.201\.0\.14, which dc2-server1 holds until Pulumi deletes it/,
-        );
-        assert.match(result.warnings[0], /^datacenters: dc2 is no longer in the config/);
+        refuses(result, /^datacenters: WAN addresses .*dc3-server1 would start on 10\.201\.0\.14, which dc2-server1 holds until Pulumi deletes it/);
+        assert.match(result.warnings[0], /^datacenters: dc2-server1 run on the WAN network, and no datacenter of the config has them/);
     });
 });
 
 describe("the program checks what runs on the Docker host", () => {
     // The dev stack running as deployed: dc1's three servers and dc2's one on the WAN network, and their LANs.
-    const lan = (subnet: string, names: string[]): MockNetwork => ({ subnet, containers: names.map((name) => ({ name, ipv4Address: "" })) });
+    const now = plan(dc1(), dc2());
+    const lan = (dc: StackModel["datacenters"][number]): MockNetwork => ({ subnet: dc.subnet.text, containers: [...lanOf(dc).containers] });
     const deployed: Record<string, MockNetwork> = {
-        "consul-wan": { subnet: "10.201.0.0/24", containers: wanOf(plan(dc1(), dc2())) },
-        "dc1-lan": lan("10.201.1.0/24", ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1"]),
-        "dc2-lan": lan("10.201.2.0/24", ["dc2-server1", "dc2-client1"]),
+        "consul-wan": { subnet: "10.201.0.0/24", containers: wanOf(now) },
+        "dc1-lan": lan(now.datacenters[0]),
+        "dc2-lan": lan(now.datacenters[1]),
     };
     const withServers = (servers: number) => {
         const config = stackConfig();
@@ -211,29 +236,36 @@ describe("the program checks what runs on the Docker host", () => {
 });
 
 describe("what runs across Docker hosts, from each datacenter's LAN network on its own host", () => {
+    const on = (subnet: string, containers: [string, number][]): NetworkRead => ({
+        ipamConfigs: [{ subnet }],
+        containers: containers.map(([name, host]) => ({ name, ipv4Address: `${subnet.replace(/0\/24$/, String(host))}/24` })),
+    });
     const lans = {
-        dc1: { subnet: "10.202.1.0/24", containers: [{ name: "xh-dc1-server2" }, { name: "xh-dc1-server1" }, { name: "xh-dc1-client1" }, { name: "xh-dc1-web-1" }] },
-        dc2: { subnet: "10.202.2.0/24", containers: [{ name: "xh-dc2-client1" }] },
-        dc3: { containers: [] },
+        dc1: on("10.202.1.0/24", [["xh-dc1-server2", 12], ["xh-dc1-server1", 11], ["xh-dc1-client1", 101], ["xh-dc1-web-1", 201]]),
+        dc2: on("10.202.2.0/24", [["xh-dc2-client1", 101]]),
+        dc3: undefined,
     };
     test("each datacenter's servers by ordinal, its subnet, and no primary: the LANs do not say which it is", () => {
-        assert.deepEqual(runningShapeAcrossHosts(lans, "xh-"), {
+        assert.deepEqual(runningShape(lans), {
             datacenters: [
                 {
                     name: "dc1",
                     subnet: "10.202.1.0/24",
+                    federation: "wan",
                     servers: [
                         { name: "xh-dc1-server1", datacenter: "dc1", ordinal: 1 },
                         { name: "xh-dc1-server2", datacenter: "dc1", ordinal: 2 },
                     ],
                 },
             ],
+            unknownServers: [],
         });
-        assert.equal(runningShapeAcrossHosts({ dc3: { containers: [] } }, "xh-"), undefined);
+        assert.equal(runningShape({ dc3: undefined }), undefined);
     });
     test("a cut below quorum and a changed subnet are still refused; WAN addresses are the hosts' and never conflict", () => {
         const now: RunningShape = {
             datacenters: [{ name: "dc1", subnet: "10.201.1.0/24", servers: [1, 2, 3].map((n) => ({ name: `dc1-server${n}`, datacenter: "dc1", ordinal: n })) }],
+            unknownServers: [],
         };
         const settings = devSettings();
         const across = (servers: number, subnet: string) =>

@@ -2,11 +2,33 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseCidr, Ipv4Cidr } from "../../components/model/cidr";
-import { serviceInstances, serviceProblems } from "../../components/model/services";
+import { parseServices, ServiceConfig, serviceInstances } from "../../components/model/services";
 import { instancePages, serviceDefinitions } from "../../components/render/service-definitions";
 
-describe("serviceProblems", () => {
+/** The problems parseServices finds in `services` of a datacenter with `clients` clients. */
+const serviceProblems = (services: unknown, clients: unknown, key: string) => {
+    const problems: string[] = [];
+    parseServices(services, clients, key, problems);
+    return problems;
+};
+
+describe("parseServices", () => {
     const key = "datacenters[0].services";
+    test("fills in the defaults: no tags, one instance, /health every 5 s", () => {
+        const problems: string[] = [];
+        assert.deepEqual(parseServices([{ name: "web", port: 8080 }, { name: "api", port: 9090, tags: ["v1"], instances: 3, check: { intervalSeconds: 2 } }], 1, key, problems), [
+            { name: "web", port: 8080, tags: [], instances: 1, check: { path: "/health", intervalSeconds: 5 } },
+            { name: "api", port: 9090, tags: ["v1"], instances: 3, check: { path: "/health", intervalSeconds: 2 } },
+        ]);
+        assert.deepEqual(problems, []);
+    });
+    test("an unknown key of a service or of its check is named, with the keys allowed", () => {
+        assert.deepEqual(serviceProblems([{ name: "web", prot: 8080, port: 8080, check: { path: "/", interval: 3 } }], 1, key), [
+            `${key}[0].prot is not a key of a service; allowed: name, port, tags, instances, check`,
+            `${key}[0].check.interval is not a key of a service check; allowed: path, intervalSeconds`,
+        ]);
+        assert.deepEqual(serviceProblems(["web"], 1, key), [`${key}[0] must be a service: an object with name, port, tags, instances, check, not "web"`]);
+    });
     test("accepts no services, and a well-formed list", () => {
         assert.deepEqual(serviceProblems(undefined, 0, key), []);
         assert.deepEqual(serviceProblems([{ name: "web", port: 8080, tags: ["v1"], instances: 2, check: { path: "/health", intervalSeconds: 2 } }], 1, key), []);
@@ -33,10 +55,11 @@ describe("serviceProblems", () => {
 });
 
 describe("serviceInstances and serviceDefinitions", () => {
-    const instances = serviceInstances("dc1", parseCidr("10.201.1.0/24") as Ipv4Cidr, [
-        { name: "web", port: 8080, tags: ["v1"], instances: 2 },
-        { name: "api", port: 9090, check: { path: "/", intervalSeconds: 7 } },
-    ], "lab-");
+    const services: ServiceConfig[] = [
+        { name: "web", port: 8080, tags: ["v1"], instances: 2, check: { path: "/health", intervalSeconds: 5 } },
+        { name: "api", port: 9090, tags: [], instances: 1, check: { path: "/", intervalSeconds: 7 } },
+    ];
+    const instances = serviceInstances("dc1", parseCidr("10.201.1.0/24") as Ipv4Cidr, services, "lab-");
     test("instances take fixed addresses from .201 in config order, named from the DC and service", () => {
         assert.deepEqual(instances.map((i) => `${i.id} ${i.address}:${i.port} ${i.checkPath} ${i.checkIntervalSeconds}s`), [
             "lab-dc1-web-1 10.201.1.201:8080 /health 5s",

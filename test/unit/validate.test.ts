@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cidrsOverlap, hostAddress, parseCidr, Ipv4Cidr } from "../../components/model/cidr";
-import { datacenterWarnings } from "../../components/model/validate";
+import { datacenterWarnings } from "../../components/model/parse";
 import { devModel } from "../support/model";
 import { stackConfig } from "../support/program";
 
