@@ -1,5 +1,5 @@
 // IPv4 CIDR arithmetic for the fixed addresses of every agent. Pure: no Pulumi, no Docker.
-import { isIPv4 } from "node:net";
+import { isIpv4Address } from "./describe";
 
 export interface Ipv4Cidr {
     readonly text: string;
@@ -7,7 +7,7 @@ export interface Ipv4Cidr {
     readonly prefix: number;
 }
 
-/** An address net.isIPv4 accepts, as a number. */
+/** An address isIpv4Address accepts, as a number. */
 const valueOf = (address: string): number => address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 
 function formatIpv4(value: number): string {
@@ -20,7 +20,7 @@ export function parseCidr(text: unknown): Ipv4Cidr | string {
         return "must be an IPv4 CIDR string such as 10.201.1.0/24";
     }
     const [address, prefixText, ...rest] = text.split("/");
-    if (!isIPv4(address) || rest.length > 0 || !/^\d+$/.test(prefixText ?? "")) {
+    if (!isIpv4Address(address) || rest.length > 0 || !/^\d+$/.test(prefixText ?? "")) {
         return `must be an IPv4 CIDR such as 10.201.1.0/24, not "${text}"`;
     }
     const network = valueOf(address);
@@ -47,6 +47,6 @@ export function hostAddress(cidr: Ipv4Cidr, offset: number): string {
 
 /** How many hosts into the network `address` is (as hostAddress counts); undefined when it is not an address in it. */
 export function hostOffset(cidr: Ipv4Cidr, address: string): number | undefined {
-    const offset = isIPv4(address) ? valueOf(address) - cidr.network : -1;
+    const offset = isIpv4Address(address) ? valueOf(address) - cidr.network : -1;
     return offset >= 0 && offset < 2 ** (32 - cidr.prefix) ? offset : undefined;
 }

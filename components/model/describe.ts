@@ -1,5 +1,6 @@
 // What the config parsers share: how a bad value is shown in a message, and the checks that narrow a
 // value the user wrote (typed `unknown` until then) to the type the model needs.
+import { isIPv4 } from "node:net";
 
 /** A config value as a message quotes it: JSON, so strings show their quotes. */
 export const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
@@ -27,6 +28,9 @@ export function parseWith<T>(value: unknown, ok: Guard<T>, problem: string, prob
 export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** The one IPv4 check: dotted quads as node reads them, no leading zeros. */
+export const isIpv4Address = (value: unknown): value is string => typeof value === "string" && isIPv4(value);
 
 export function isStringList(value: unknown): value is readonly string[] {
     return Array.isArray(value) && value.every((v) => typeof v === "string");

@@ -1,7 +1,6 @@
 // Which Docker host each datacenter runs on, and the ports its servers publish there when the
 // datacenters span several hosts. Pure: the caller lists the files in each dockerCertPath.
-import { isIPv4 } from "node:net";
-import { isStringList, parseWith, show } from "./describe";
+import { isIpv4Address, isStringList, parseWith, show } from "./describe";
 import { agentName } from "./names";
 
 /** The files a tcp:// host's dockerCertPath must hold, as Docker's DOCKER_CERT_PATH does. */
@@ -78,7 +77,7 @@ function scheme(endpoint: string): (typeof schemes)[number] | undefined {
 
 const dockerEndpoint = (value: unknown): value is string => typeof value === "string" && scheme(value) !== undefined;
 /** An address a host is reached on: any IPv4 address but 0.0.0.0. */
-export const isHostAddress = (value: unknown): value is string => typeof value === "string" && isIPv4(value) && value !== "0.0.0.0";
+export const isHostAddress = (value: unknown): value is string => isIpv4Address(value) && value !== "0.0.0.0";
 
 /**
  * The host keys of datacenter `key` (an entry of `datacenters` as written), or undefined with every

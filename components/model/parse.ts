@@ -1,10 +1,9 @@
 // The one pass from the stack config as the user wrote it (settings.ts: nothing checked yet) to typed
 // values and every problem, each naming its config key and what is allowed. compile.ts lays the model out
 // from the typed values only. Pure: no Pulumi, no Docker, no files.
-import { isIPv4 } from "node:net";
 import { cidrsOverlap, Ipv4Cidr, parseCidr } from "./cidr";
 import { datacenterConfigKeys } from "./config-keys";
-import { isRecord, matching, parseWith, show, unknownKeyProblems, wholeNumberIn } from "./describe";
+import { isIpv4Address, isRecord, matching, parseWith, show, unknownKeyProblems, wholeNumberIn } from "./describe";
 import { DockerHostModel, hostProblems, isHostAddress, parseDockerHost, spansHosts } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { maxClients, maxServers, wanOffset } from "./lan-layout";
@@ -56,14 +55,13 @@ const imageReferencePattern = new RegExp(
         "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?" +
         "(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
 );
-const imageReference = (value: unknown): value is string => matching(imageReferencePattern)(value) && value.length <= 255;
-const gossipKey = (value: unknown): value is string =>
+const isImageReference = (value: unknown): value is string => matching(imageReferencePattern)(value) && value.length <= 255;
+const isGossipKey = (value: unknown): value is string =>
     matching(/^[A-Za-z0-9+/]+={0,2}$/)(value) && value.length % 4 === 0 && [16, 24, 32].includes(Buffer.from(value, "base64").length);
-const ipv4Address = (value: unknown): value is string => typeof value === "string" && isIPv4(value);
 const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
-const datacenterName = matching(/^[a-z0-9_-]+$/);
-const namePrefix = matching(/^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/);
-const federation = (value: unknown): value is Federation => federations.some((f) => f === value);
+const isDatacenterName = matching(/^[a-z0-9_-]+$/);
+const isNamePrefix = matching(/^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/);
+const isFederation = (value: unknown): value is Federation => federations.some((f) => f === value);
 function cidr(key: string, text: unknown, problems: string[]): Ipv4Cidr | undefined {
     const parsed = parseCidr(text);
     if (typeof parsed === "string") {
@@ -112,14 +110,14 @@ function parseDatacenter(raw: unknown, key: string, settings: StackSettings, acr
         parseWith(raw[field], wholeNumberIn(1, 65535), `${key}.${field} must be a port number from 1 to 65535, not ${show(raw[field])}`, problems);
     const certPath = raw.dockerCertPath;
     return {
-        name: parseWith(raw.name, datacenterName, `${key}.name must use only lowercase letters, digits, "_" and "-", not ${show(raw.name)}`, problems),
+        name: parseWith(raw.name, isDatacenterName, `${key}.name must use only lowercase letters, digits, "_" and "-", not ${show(raw.name)}`, problems),
         servers: parseWith(raw.servers, wholeNumberIn(1, maxServers), `${key}.servers must be a whole number from 1 to ${maxServers}, not ${show(raw.servers)}`, problems),
         clients: parseWith(raw.clients, wholeNumberIn(0, maxClients), `${key}.clients must be a whole number from 0 to ${maxClients}, not ${show(raw.clients)}`, problems),
         subnet: cidr(`${key}.subnet`, raw.subnet, problems),
         federation:
             raw.federation === undefined
                 ? "wan"
-                : parseWith(raw.federation, federation, `${key}.federation must be ${federations.map((f) => `"${f}"`).join(" or ")}, not ${show(raw.federation)}`, problems),
+                : parseWith(raw.federation, isFederation, `${key}.federation must be ${federations.map((f) => `"${f}"`).join(" or ")}, not ${show(raw.federation)}`, problems),
         services: parseServices(raw.services, raw.clients, `${key}.services`, problems),
         httpPort: port("httpPort"),
         dnsPort: port("dnsPort"),
@@ -205,14 +203,14 @@ function parseSeed(settings: StackSettings, problems: string[]): [string, string
 /** The stack config as typed values, or every problem with it; one pass, so a user fixes their config at once. */
 export function parseStack(settings: StackSettings): ParsedStack {
     const problems: string[] = [];
-    const image = parseWith(settings.image, imageReference, `image must be a Docker image reference such as hashicorp/consul:1.22.7, not ${show(settings.image)}`, problems);
-    const demoImage = parseWith(settings.demoImage, imageReference, `demoImage must be a Docker image reference such as hashicorp/consul:1.22.7, not ${show(settings.demoImage)}`, problems);
+    const image = parseWith(settings.image, isImageReference, `image must be a Docker image reference such as hashicorp/consul:1.22.7, not ${show(settings.image)}`, problems);
+    const demoImage = parseWith(settings.demoImage, isImageReference, `demoImage must be a Docker image reference such as hashicorp/consul:1.22.7, not ${show(settings.demoImage)}`, problems);
     // Never echoes the key itself: it is a secret.
-    const key = settings.gossipKey === undefined ? undefined : parseWith(settings.gossipKey, gossipKey, "gossipKey must be base64 of 16, 24 or 32 bytes (as `consul keygen` prints); the value given is not", problems);
-    const publishAddress = parseWith(settings.publishAddress, ipv4Address, `publishAddress must be an IPv4 address such as 127.0.0.1, not ${show(settings.publishAddress)}`, problems);
+    const key = settings.gossipKey === undefined ? undefined : parseWith(settings.gossipKey, isGossipKey, "gossipKey must be base64 of 16, 24 or 32 bytes (as `consul keygen` prints); the value given is not", problems);
+    const publishAddress = parseWith(settings.publishAddress, isIpv4Address, `publishAddress must be an IPv4 address such as 127.0.0.1, not ${show(settings.publishAddress)}`, problems);
     const prefix = parseWith(
         settings.namePrefix,
-        namePrefix,
+        isNamePrefix,
         `namePrefix must be empty or start with a letter or digit followed by letters, digits, "_", "." or "-", not ${show(settings.namePrefix)}`,
         problems,
     );

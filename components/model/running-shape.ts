@@ -95,10 +95,10 @@ function serversOn(datacenter: string, lan: NetworkRead): { readonly name: strin
  */
 export function runningShape(lans: Readonly<Record<string, NetworkRead | undefined>>, wan?: NetworkRead): RunningShape | undefined {
     const wanSubnet = parseCidr(wan?.ipamConfigs[0]?.subnet);
-    const wanOffset = (address: string) => (typeof wanSubnet === "string" ? 0 : hostOffset(wanSubnet, address) ?? 0);
+    const wanPosition = (address: string) => (typeof wanSubnet === "string" ? 0 : (hostOffset(wanSubnet, address) ?? 0));
     const onWan = (wan?.containers ?? [])
         .map((c) => ({ name: c.name, wanAddress: c.ipv4Address.split("/")[0] }))
-        .sort((a, b) => wanOffset(a.wanAddress) - wanOffset(b.wanAddress));
+        .sort((a, b) => wanPosition(a.wanAddress) - wanPosition(b.wanAddress));
     const wanAddress = new Map(onWan.map((s) => [s.name, s.wanAddress]));
     const datacenters = Object.entries(lans).flatMap(([name, lan]): RunningDatacenter[] => {
         const servers = lan ? serversOn(name, lan) : [];

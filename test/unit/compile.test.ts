@@ -47,6 +47,25 @@ describe("compileStack", () => {
         assert.deepEqual(model.wan, { networkName: "consul-wan", subnet: model.wan.subnet, gateway: "10.201.0.1" });
     });
 
+    test("names every Docker object once, with the prefix: networks, data volumes, acl-init containers", () => {
+        const model = compileStack(settings({ namePrefix: "lab-", datacenters: [...settings().datacenters, { name: "dc3", federation: "peering", servers: 1, clients: 0, subnet: "10.201.3.0/24", httpPort: 8502, dnsPort: 8602 }] }));
+        const [dc1, dc2, dc3] = model.datacenters;
+        assert.equal(model.wan.networkName, "lab-consul-wan");
+        assert.deepEqual(model.datacenters.map((dc) => [dc.lanNetworkName, dc.aclInitContainer]), [
+            ["lab-dc1-lan", "lab-consul-acl-init"],
+            ["lab-dc2-lan", undefined],
+            ["lab-dc3-lan", "lab-consul-acl-init-dc3"],
+        ]);
+        assert.deepEqual([...dc1.servers, ...dc1.clients].map((a) => [a.name, a.dataVolume]), [
+            ["lab-dc1-server1", "lab-dc1-server1-data"],
+            ["lab-dc1-server2", "lab-dc1-server2-data"],
+            ["lab-dc1-server3", "lab-dc1-server3-data"],
+            ["lab-dc1-client1", "lab-dc1-client1-data"],
+        ]);
+        assert.deepEqual([dc2.servers[0].dataVolume, dc3.servers[0].dataVolume], ["lab-dc2-server1-data", "lab-dc3-server1-data"]);
+        assert.deepEqual(dc1.instances.map((i) => i.id), ["lab-dc1-web-1", "lab-dc1-web-2"]);
+    });
+
     test("every problem of every key is listed at once, each naming its key", () => {
         const problems = problemsOf(settings({
             image: "Not An Image",
