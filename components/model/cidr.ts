@@ -8,7 +8,7 @@ export interface Ipv4Cidr {
 }
 
 /** An address isIpv4Address accepts, as a number. */
-const valueOf = (address: string): number => address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+const numberOf = (address: string): number => address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 
 function formatIpv4(value: number): string {
     return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
@@ -23,7 +23,7 @@ export function parseCidr(text: unknown): Ipv4Cidr | string {
     if (!isIpv4Address(address) || rest.length > 0 || !/^\d+$/.test(prefixText ?? "")) {
         return `must be an IPv4 CIDR such as 10.201.1.0/24, not "${text}"`;
     }
-    const network = valueOf(address);
+    const network = numberOf(address);
     const prefix = Number(prefixText);
     if (prefix < 8 || prefix > 24) {
         return `must have a prefix length from /8 to /24 (room for the fixed agent addresses), not /${prefix}`;
@@ -47,6 +47,6 @@ export function hostAddress(cidr: Ipv4Cidr, offset: number): string {
 
 /** How many hosts into the network `address` is (as hostAddress counts); undefined when it is not an address in it. */
 export function hostOffset(cidr: Ipv4Cidr, address: string): number | undefined {
-    const offset = isIpv4Address(address) ? valueOf(address) - cidr.network : -1;
+    const offset = isIpv4Address(address) ? numberOf(address) - cidr.network : -1;
     return offset >= 0 && offset < 2 ** (32 - cidr.prefix) ? offset : undefined;
 }

@@ -1,15 +1,15 @@
 // Stack config → the model of the whole federation, in one pure step (as rboyer/devconsul's
 // CompileTopology does): parse.ts turns the config into typed values or lists every problem of every key
 // at once; this lays out, from the typed values, the StackModel that everything later reads.
-import { hostAddress, Ipv4Cidr } from "./cidr";
-import { ServerHostPorts, serverHostPortsInOrder } from "./docker-hosts";
+import { hostAddress, type Ipv4Cidr } from "./cidr";
+import { type ServerHostPorts, serverHostPortsInOrder } from "./docker-hosts";
 import { lanAddress, serverOffset, wanOffset } from "./lan-layout";
 import { aclInitContainerName, agentName, dataVolumeName, lanNetworkName, wanNetworkName } from "./names";
 import { nodeId } from "./node-id";
-import { DatacenterConfig, datacenterWarnings, parseStack, StackConfig } from "./parse";
+import { type DatacenterConfig, datacenterWarnings, parseStack, type StackConfig } from "./parse";
 import { serviceInstances } from "./services";
-import { ConfigProblems, StackSettings } from "./settings";
-import { AgentModel, AgentRole, DatacenterModel, StackModel } from "./stack-model";
+import { ConfigProblems, type StackSettings } from "./settings";
+import type { AgentModel, AgentRole, DatacenterModel, StackModel } from "./stack-model";
 
 /** Where a datacenter's servers are reached from other datacenters: each its WAN address, and its host ports across hosts. */
 type ServerWan = { readonly address: string; readonly hostPorts?: ServerHostPorts };
@@ -26,7 +26,9 @@ function agents(dc: DatacenterConfig, namePrefix: string, role: AgentRole, wan: 
             nodeId: nodeId(dc.name, name),
             lanAddress: lanAddress(dc.subnet, role, i + 1),
             dataVolume: dataVolumeName(name),
-            ...(role === "server" ? { wanAddress: wan[i].address, ...(wan[i].hostPorts ? { hostPorts: wan[i].hostPorts } : {}) } : {}),
+            ...(role === "server"
+                ? { wanAddress: wan[i].address, ...(wan[i].hostPorts ? { hostPorts: wan[i].hostPorts } : {}) }
+                : {}),
         };
     });
 }
@@ -41,8 +43,15 @@ function wanAddressesInOrder(wan: Ipv4Cidr, datacenters: readonly DatacenterConf
 }
 
 /** Across hosts, every server is reached on its host's address, at the ports its slot on that host gives it. */
-function hostAddressesInOrder(datacenters: readonly DatacenterConfig[], addresses: readonly string[], peered: boolean): ServerWan[][] {
-    const ports = serverHostPortsInOrder(datacenters.map((dc) => ({ endpoint: dc.host.endpoint, servers: dc.servers })), peered);
+function hostAddressesInOrder(
+    datacenters: readonly DatacenterConfig[],
+    addresses: readonly string[],
+    peered: boolean,
+): ServerWan[][] {
+    const ports = serverHostPortsInOrder(
+        datacenters.map((dc) => ({ endpoint: dc.host.endpoint, servers: dc.servers })),
+        peered,
+    );
     return ports.map((servers, i) => servers.map((hostPorts) => ({ address: addresses[i], hostPorts })));
 }
 
@@ -69,7 +78,8 @@ function layOut(config: StackConfig): StackModel {
             primaryDatacenter: dc.federation === "peering" ? dc.name : primaryDatacenter,
             ...(dc.federation === "peering" ? { peersWith: primaryDatacenter } : {}),
             // Where peers dial the first datacenter's servers: gRPC TLS on the WAN network, or on the host's address.
-            peeringAddresses: i === 0 && peered ? primaryWan.map((s) => `${s.address}:${s.hostPorts?.grpcTls ?? 8503}`) : [],
+            peeringAddresses:
+                i === 0 && peered ? primaryWan.map((s) => `${s.address}:${s.hostPorts?.grpcTls ?? 8503}`) : [],
             subnet: dc.subnet,
             gateway: hostAddress(dc.subnet, 1),
             utilityAddress: hostAddress(dc.subnet, serverOffset),
@@ -77,10 +87,15 @@ function layOut(config: StackConfig): StackModel {
             clients,
             host: dc.host,
             // A secondary datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
-            wanJoin: joins ? primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address)) : [],
+            wanJoin: joins
+                ? primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address))
+                : [],
             primaryApis: joins ? primaryWan.map((s) => ({ address: s.address, port: s.hostPorts?.api ?? 8501 })) : [],
             // The local engine publishes where the stack says; another host, where the user reaches it.
-            publishAddress: dc.host.endpoint !== undefined && dc.host.address !== undefined ? dc.host.address : config.publishAddress,
+            publishAddress:
+                dc.host.endpoint !== undefined && dc.host.address !== undefined
+                    ? dc.host.address
+                    : config.publishAddress,
             published: clients[0] ?? servers[0],
             ports: { http: dc.httpPort, dns: dc.dnsPort },
             services: dc.services,
@@ -96,14 +111,20 @@ function layOut(config: StackConfig): StackModel {
         dnsAnonymousRead: config.dnsAnonymousRead,
         failoverQueries: config.failoverQueries,
         primaryDatacenter,
-        wan: { networkName: wanNetworkName(prefix), subnet: config.wanSubnet, gateway: hostAddress(config.wanSubnet, 1) },
+        wan: {
+            networkName: wanNetworkName(prefix),
+            subnet: config.wanSubnet,
+            gateway: hostAddress(config.wanSubnet, 1),
+        },
         acrossHosts: config.hostAddresses !== undefined,
         peered,
         datacenters,
         serviceNames: [...new Set(datacenters.flatMap((dc) => dc.services.map((s) => s.name)))].sort(),
         kvSeed: config.kvSeed,
         baseConfig: config.baseConfig,
-        warnings: config.datacenters.flatMap((dc, i) => datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`)),
+        warnings: config.datacenters.flatMap((dc, i) =>
+            datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`),
+        ),
     };
 }
 

@@ -9,11 +9,16 @@ export const show = (value: unknown): string => JSON.stringify(value) ?? String(
 export type Guard<T> = (value: unknown) => value is T;
 
 /** The one whole-number check: counts, ports, intervals. */
-export const wholeNumberIn = (min: number, max: number): Guard<number> => (value: unknown): value is number =>
-    typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+export const wholeNumberIn =
+    (min: number, max: number): Guard<number> =>
+    (value: unknown): value is number =>
+        typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
 
 /** A string that matches `pattern`. */
-export const matching = (pattern: RegExp): Guard<string> => (value: unknown): value is string => typeof value === "string" && pattern.test(value);
+export const matching =
+    (pattern: RegExp): Guard<string> =>
+    (value: unknown): value is string =>
+        typeof value === "string" && pattern.test(value);
 
 /** `value` when `ok` takes it; else undefined, with `problem` among `problems`. */
 export function parseWith<T>(value: unknown, ok: Guard<T>, problem: string, problems: string[]): T | undefined {
@@ -37,7 +42,12 @@ export function isStringList(value: unknown): value is readonly string[] {
 }
 
 /** The keys of `entry` that are not among `allowed`, each as a problem naming the key and the allowed ones. */
-export function unknownKeyProblems(entry: Readonly<Record<string, unknown>>, allowed: readonly string[], key: string, what: string): string[] {
+export function unknownKeyProblems(
+    entry: Readonly<Record<string, unknown>>,
+    allowed: readonly string[],
+    key: string,
+    what: string,
+): string[] {
     return Object.keys(entry)
         .filter((k) => !allowed.includes(k))
         .map((k) => `${key}.${k} is not a key of ${what}; allowed: ${allowed.join(", ")}`);

@@ -41,11 +41,21 @@ const hostKey = (dc: Endpoint): unknown => dc.endpoint ?? "";
  */
 function serverHostPorts(slot: number, primary: boolean, peered: boolean): ServerHostPorts {
     const base = 8300 + 10 * slot;
-    return { server: base, serfWan: base + 2, ...(primary ? { api: base + 3, ...(peered ? { grpcTls: base + 4 } : {}) } : {}) };
+    return {
+        server: base,
+        serfWan: base + 2,
+        ...(primary ? { api: base + 3, ...(peered ? { grpcTls: base + 4 } : {}) } : {}),
+    };
 }
 
-/** Across hosts, each datacenter's servers' host ports (the first datacenter is the primary): slots run on across a host's servers in config order. */
-export function serverHostPortsInOrder(datacenters: readonly (Endpoint & { readonly servers: number })[], peered: boolean): ServerHostPorts[][] {
+/**
+ * Across hosts, each datacenter's servers' host ports (the first datacenter is the primary): slots run on
+ * across a host's servers in config order. compile.ts lays the servers out with it, and the port checks claim them.
+ */
+export function serverHostPortsInOrder(
+    datacenters: readonly (Endpoint & { readonly servers: number })[],
+    peered: boolean,
+): ServerHostPorts[][] {
     const slots = new Map<unknown, number>();
     return datacenters.map((dc, i) =>
         Array.from({ length: dc.servers }, () => {
@@ -104,7 +114,9 @@ export function parseDockerHost(
     const kind = endpoint === undefined ? undefined : scheme(endpoint);
     const certPath = dc.dockerCertPath;
     if (certPath !== undefined && (typeof certPath !== "string" || certPath === "")) {
-        problems.push(`${key}.dockerCertPath must be the path of a directory holding ${dockerCertFileNames.join(", ")}, not ${show(certPath)}`);
+        problems.push(
+            `${key}.dockerCertPath must be the path of a directory holding ${dockerCertFileNames.join(", ")}, not ${show(certPath)}`,
+        );
     } else if (kind === "tcp" && certPath === undefined) {
         problems.push(
             `${key}.dockerCertPath is required with a tcp:// dockerHost: a Docker socket on the network without TLS client ` +
@@ -112,27 +124,53 @@ export function parseDockerHost(
                 "and start that dockerd with --tlsverify (README: Across machines).",
         );
     } else if (certPath !== undefined && kind !== "tcp") {
-        problems.push(`${key}.dockerCertPath is only for a tcp:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`);
+        problems.push(
+            `${key}.dockerCertPath is only for a tcp:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`,
+        );
     } else if (certPath !== undefined) {
         const missing = dockerCertFileNames.filter((f) => !certFiles?.includes(f));
         if (missing.length > 0) {
-            problems.push(`${key}.dockerCertPath: ${certPath} must hold ${dockerCertFileNames.join(", ")}; ${missing.join(", ")} missing`);
+            problems.push(
+                `${key}.dockerCertPath: ${certPath} must hold ${dockerCertFileNames.join(", ")}; ${missing.join(", ")} missing`,
+            );
         }
     }
-    const sshOpts = dc.dockerSshOpts === undefined ? [] : parseWith(dc.dockerSshOpts, isStringList, `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], not ${show(dc.dockerSshOpts)}`, problems);
+    const sshOpts =
+        dc.dockerSshOpts === undefined
+            ? []
+            : parseWith(
+                  dc.dockerSshOpts,
+                  isStringList,
+                  `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], not ${show(dc.dockerSshOpts)}`,
+                  problems,
+              );
     if (dc.dockerSshOpts !== undefined && sshOpts !== undefined && kind !== "ssh") {
-        problems.push(`${key}.dockerSshOpts is only for an ssh:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`);
+        problems.push(
+            `${key}.dockerSshOpts is only for an ssh:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`,
+        );
     }
-    const address = dc.hostAddress === undefined ? undefined : parseWith(dc.hostAddress, isHostAddress, `${key}.hostAddress must be the IPv4 address other datacenters and you reach this host on, such as 192.168.1.20, not ${show(dc.hostAddress)}`, problems);
+    const address =
+        dc.hostAddress === undefined
+            ? undefined
+            : parseWith(
+                  dc.hostAddress,
+                  isHostAddress,
+                  `${key}.hostAddress must be the IPv4 address other datacenters and you reach this host on, such as 192.168.1.20, not ${show(dc.hostAddress)}`,
+                  problems,
+              );
     if (address !== undefined && acrossHosts && address.startsWith("127.")) {
-        problems.push(`${key}.hostAddress is ${address}, a loopback address: the other Docker hosts cannot reach ${dc.name}'s servers there`);
+        problems.push(
+            `${key}.hostAddress is ${address}, a loopback address: the other Docker hosts cannot reach ${dc.name}'s servers there`,
+        );
     } else if (dc.hostAddress === undefined && acrossHosts) {
         problems.push(
             `${key}.hostAddress is required when the datacenters run on more than one Docker host: the other datacenters' servers ` +
                 `reach ${show(dc.name)}'s servers on that address`,
         );
     } else if (dc.hostAddress === undefined && (kind === "tcp" || kind === "ssh")) {
-        problems.push(`${key}.hostAddress is required with a ${kind}:// dockerHost: ${show(dc.name)}'s UI, API and DNS are published on it`);
+        problems.push(
+            `${key}.hostAddress is required with a ${kind}:// dockerHost: ${show(dc.name)}'s UI, API and DNS are published on it`,
+        );
     }
     if (problems.length > before || sshOpts === undefined) {
         return undefined;
@@ -166,11 +204,15 @@ export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: strin
         const key = `datacenters[${i}].hostAddress`;
         const same = addressOfHost.get(hostKey(dc));
         if (same && same.address !== dc.hostAddress) {
-            problems.push(`${key} is ${dc.hostAddress}, but ${same.key} on the same dockerHost says ${same.address}; one host has one address here`);
+            problems.push(
+                `${key} is ${dc.hostAddress}, but ${same.key} on the same dockerHost says ${same.address}; one host has one address here`,
+            );
         }
         const other = hostOfAddress.get(dc.hostAddress);
         if (other && other.host !== hostKey(dc)) {
-            problems.push(`${key} is ${dc.hostAddress}, which ${other.key} gives for another dockerHost; each Docker host needs its own address`);
+            problems.push(
+                `${key} is ${dc.hostAddress}, which ${other.key} gives for another dockerHost; each Docker host needs its own address`,
+            );
         }
         addressOfHost.set(hostKey(dc), same ?? { address: dc.hostAddress, key });
         hostOfAddress.set(dc.hostAddress, other ?? { host: hostKey(dc), key });
@@ -178,7 +220,7 @@ export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: strin
     return [...problems, ...hostPortProblems(dcs, namePrefix, peered)];
 }
 
-/** Each datacenter's httpPort and dnsPort and, across hosts, its servers' ports. Ports that did not parse have their own problem. */
+/** Each datacenter's httpPort and dnsPort and, across hosts, its servers' ports. A port that did not parse is left out. */
 function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, peered: boolean): string[] {
     const problems: string[] = [];
     const seen = new Map<unknown, Map<number, string>>();
@@ -189,7 +231,9 @@ function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, 
         if (!other) {
             onHost.set(port, owner);
         } else if (owner === key) {
-            problems.push(`${key} is ${port}, which ${other} already uses; each host port must be unique on a Docker host`);
+            problems.push(
+                `${key} is ${port}, which ${other} already uses; each host port must be unique on a Docker host`,
+            );
         } else {
             problems.push(
                 `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. Servers across ` +
@@ -206,11 +250,24 @@ function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, 
         }
     });
     if (spansHosts(dcs)) {
-        const ports = serverHostPortsInOrder(dcs.map((dc) => ({ endpoint: dc.endpoint, servers: dc.servers ?? 0 })), peered);
+        const ports = serverHostPortsInOrder(
+            dcs.map((dc) => ({ endpoint: dc.endpoint, servers: dc.servers ?? 0 })),
+            peered,
+        );
         dcs.forEach((dc, i) =>
             ports[i].forEach((p, s) => {
-                for (const port of [p.server, p.serfWan, ...(p.api ? [p.api] : []), ...(p.grpcTls ? [p.grpcTls] : [])]) {
-                    claim(dc, port, `datacenters[${i}].servers`, agentName(namePrefix, dc.name ?? `datacenters[${i}]`, "server", s + 1));
+                for (const port of [
+                    p.server,
+                    p.serfWan,
+                    ...(p.api ? [p.api] : []),
+                    ...(p.grpcTls ? [p.grpcTls] : []),
+                ]) {
+                    claim(
+                        dc,
+                        port,
+                        `datacenters[${i}].servers`,
+                        agentName(namePrefix, dc.name ?? `datacenters[${i}]`, "server", s + 1),
+                    );
                 }
             }),
         );

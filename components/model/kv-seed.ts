@@ -2,10 +2,15 @@
 // Pure: the caller reads the file; this parses it and says what is wrong with the config key named.
 import { isRecord } from "./describe";
 
-const keyPattern = /^[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*\/?$/;
+const keyPattern = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/;
 
-/** The seed's [key, value] pairs in file order, or undefined with its problem, naming `configKey` and `file`, among `problems`. */
-export function parseKvSeed(text: string, configKey: string, file: string, problems: string[]): [string, string][] | undefined {
+/** The seed's [key, value] pairs in file order; else undefined, with one problem naming `configKey` and `file`. */
+export function parseKvSeed(
+    text: string,
+    configKey: string,
+    file: string,
+    problems: string[],
+): [string, string][] | undefined {
     let parsed: unknown;
     try {
         parsed = JSON.parse(text);
@@ -20,10 +25,14 @@ export function parseKvSeed(text: string, configKey: string, file: string, probl
     const found: string[] = [];
     const pairs = Object.entries(parsed).flatMap(([key, value]): [string, string][] => {
         if (!keyPattern.test(key)) {
-            found.push(`key ${JSON.stringify(key)} must be path segments of letters, digits, "_", "." and "-" separated by "/"`);
+            found.push(
+                `key ${JSON.stringify(key)} must be path segments of letters, digits, "_", "." and "-" separated by "/"`,
+            );
         }
         if (typeof value !== "string") {
-            found.push(`${key} must be a string (KV holds bytes; write numbers and booleans as text), not ${JSON.stringify(value)}`);
+            found.push(
+                `${key} must be a string (KV holds bytes; write numbers and booleans as text), not ${JSON.stringify(value)}`,
+            );
             return [];
         }
         return [[key, value]];

@@ -2,7 +2,7 @@
 // as long as its datacenter keeps its subnet. .1 is Docker's gateway, .10 the utility address (acl-init),
 // servers from .11, clients from .101, demo service instances from .201; on the WAN network, servers
 // from .11 in config order.
-import { hostAddress, hostOffset, Ipv4Cidr } from "./cidr";
+import { hostAddress, hostOffset, type Ipv4Cidr } from "./cidr";
 import type { AgentRole } from "./stack-model";
 
 export const serverOffset = 10;
@@ -17,11 +17,17 @@ const roleOffset: Record<AgentRole, number> = { server: serverOffset, client: cl
 const roleMax: Record<AgentRole, number> = { server: maxServers, client: maxClients };
 
 /** The LAN address of the `ordinal`-th (1-based) agent of `role`. */
-export const lanAddress = (subnet: Ipv4Cidr, role: AgentRole, ordinal: number): string => hostAddress(subnet, roleOffset[role] + ordinal);
+export const lanAddress = (subnet: Ipv4Cidr, role: AgentRole, ordinal: number): string =>
+    hostAddress(subnet, roleOffset[role] + ordinal);
 
 /** The agent lanAddress puts at `address` (Docker lists it as "10.201.1.11/24"); undefined for any other address. */
-export function agentAt(subnet: Ipv4Cidr, address: string): { readonly role: AgentRole; readonly ordinal: number } | undefined {
+export function agentAt(
+    subnet: Ipv4Cidr,
+    address: string,
+): { readonly role: AgentRole; readonly ordinal: number } | undefined {
     const offset = hostOffset(subnet, address.split("/")[0]);
-    const role = (["server", "client"] as const).find((r) => offset !== undefined && offset > roleOffset[r] && offset <= roleOffset[r] + roleMax[r]);
+    const role = (["server", "client"] as const).find(
+        (r) => offset !== undefined && offset > roleOffset[r] && offset <= roleOffset[r] + roleMax[r],
+    );
     return role && offset !== undefined ? { role, ordinal: offset - roleOffset[role] } : undefined;
 }

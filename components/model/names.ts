@@ -3,7 +3,8 @@
 import type { AgentRole } from "./stack-model";
 
 /** Container name, hostname and Consul node name of an agent, e.g. dc1-server1. */
-export const agentName = (prefix: string, datacenter: string, role: AgentRole, ordinal: number): string => `${prefix}${datacenter}-${role}${ordinal}`;
+export const agentName = (prefix: string, datacenter: string, role: AgentRole, ordinal: number): string =>
+    `${prefix}${datacenter}-${role}${ordinal}`;
 
 /** The Docker volume that holds an agent's data directory. */
 export const dataVolumeName = (agent: string): string => `${agent}-data`;
@@ -12,7 +13,7 @@ export const lanNetworkName = (prefix: string, datacenter: string): string => `$
 
 export const wanNetworkName = (prefix: string): string => `${prefix}consul-wan`;
 
-/** The first datacenter's acl-init container keeps the name it always had; each peering cluster's carries its datacenter. */
+/** The first datacenter's acl-init container keeps the name it always had; a peering cluster's carries its datacenter. */
 export const aclInitContainerName = (prefix: string, datacenter: string, first: boolean): string =>
     `${prefix}consul-acl-init${first ? "" : `-${datacenter}`}`;
 

@@ -4,10 +4,10 @@
 // LAN network that holds it (one the model names) and its address there (lan-layout.ts). Pure: no Pulumi, no I/O.
 import { hostOffset, parseCidr } from "./cidr";
 import { agentAt } from "./lan-layout";
-import { Federation } from "./settings";
-import { StackModel } from "./stack-model";
+import type { Federation } from "./settings";
+import type { StackModel } from "./stack-model";
 
-/** A container on a Docker network, as docker.getNetwork lists it: its address with the prefix length, "10.201.1.11/24". */
+/** A container on a Docker network, as docker.getNetwork lists it: its address with the prefix, "10.201.1.11/24". */
 export interface NetworkContainer {
     readonly name: string;
     readonly ipv4Address: string;
@@ -44,7 +44,12 @@ export const federationOption = "io.consul-multi-dc.federation";
  * its subnet, and "peering" when marked, else "wan". Nothing when there is no such network.
  */
 export function runningLan(network: Pick<NetworkRead, "ipamConfigs" | "options"> | undefined): RunningLan {
-    return network ? { subnet: network.ipamConfigs[0]?.subnet, federation: network.options?.[federationOption] === "peering" ? "peering" : "wan" } : {};
+    return network
+        ? {
+              subnet: network.ipamConfigs[0]?.subnet,
+              federation: network.options?.[federationOption] === "peering" ? "peering" : "wan",
+          }
+        : {};
 }
 
 export interface RunningDatacenter extends RunningLan {
@@ -75,7 +80,10 @@ export interface ShapeChange {
 }
 
 /** The servers on a datacenter's LAN network: the containers at the servers' addresses, by ordinal. */
-function serversOn(datacenter: string, lan: NetworkRead): { readonly name: string; readonly datacenter: string; readonly ordinal: number }[] {
+function serversOn(
+    datacenter: string,
+    lan: NetworkRead,
+): { readonly name: string; readonly datacenter: string; readonly ordinal: number }[] {
     const subnet = parseCidr(lan.ipamConfigs[0]?.subnet);
     if (typeof subnet === "string") {
         return [];
@@ -93,9 +101,13 @@ function serversOn(datacenter: string, lan: NetworkRead): { readonly name: strin
  * Docker reads them on the datacenter's own host) and, when the datacenters share one host, the WAN
  * network (`wan`). Undefined when no server runs.
  */
-export function runningShape(lans: Readonly<Record<string, NetworkRead | undefined>>, wan?: NetworkRead): RunningShape | undefined {
+export function runningShape(
+    lans: Readonly<Record<string, NetworkRead | undefined>>,
+    wan?: NetworkRead,
+): RunningShape | undefined {
     const wanSubnet = parseCidr(wan?.ipamConfigs[0]?.subnet);
-    const wanPosition = (address: string) => (typeof wanSubnet === "string" ? 0 : (hostOffset(wanSubnet, address) ?? 0));
+    const wanPosition = (address: string) =>
+        typeof wanSubnet === "string" ? 0 : (hostOffset(wanSubnet, address) ?? 0);
     const onWan = (wan?.containers ?? [])
         .map((c) => ({ name: c.name, wanAddress: c.ipv4Address.split("/")[0] }))
         .sort((a, b) => wanPosition(a.wanAddress) - wanPosition(b.wanAddress));
@@ -103,7 +115,16 @@ export function runningShape(lans: Readonly<Record<string, NetworkRead | undefin
     const datacenters = Object.entries(lans).flatMap(([name, lan]): RunningDatacenter[] => {
         const servers = lan ? serversOn(name, lan) : [];
         return lan && servers.length > 0
-            ? [{ name, ...runningLan(lan), servers: servers.map((s) => ({ ...s, ...(wanAddress.has(s.name) ? { wanAddress: wanAddress.get(s.name) } : {}) })) }]
+            ? [
+                  {
+                      name,
+                      ...runningLan(lan),
+                      servers: servers.map((s) => ({
+                          ...s,
+                          ...(wanAddress.has(s.name) ? { wanAddress: wanAddress.get(s.name) } : {}),
+                      })),
+                  },
+              ]
             : [];
     });
     const datacenterOf = new Map(datacenters.flatMap((dc) => dc.servers.map((s) => [s.name, dc.name])));
@@ -114,7 +135,14 @@ export function runningShape(lans: Readonly<Record<string, NetworkRead | undefin
     const first = onWan[0]?.name;
     const primaryDatacenter = first === undefined ? undefined : datacenterOf.get(first);
     return {
-        ...(first !== undefined ? { primary: { server: first, ...(primaryDatacenter !== undefined ? { datacenter: primaryDatacenter } : {}) } } : {}),
+        ...(first !== undefined
+            ? {
+                  primary: {
+                      server: first,
+                      ...(primaryDatacenter !== undefined ? { datacenter: primaryDatacenter } : {}),
+                  },
+              }
+            : {}),
         datacenters,
         unknownServers,
     };
@@ -155,8 +183,9 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
     const primary = running.primary;
     if (primary && primary.datacenter !== plan.primaryDatacenter) {
         const name = primary.datacenter;
+        const which = name ?? `the one of ${primary.server}, which the config no longer has`;
         problems.push(
-            `datacenters[0].name: the running federation's primary datacenter is ${name ?? `the one of ${primary.server}, which the config no longer has`}. ` +
+            `datacenters[0].name: the running federation's primary datacenter is ${which}. ` +
                 "It holds the ACLs the other datacenters replicate and every agent names it as primary_datacenter, which Consul cannot " +
                 `move under a running federation. Keep ${name ?? "it, under its name,"} first (new datacenters go after it). To make ` +
                 `${plan.primaryDatacenter} the primary, start anew: \`pulumi destroy\` with keepData off, then \`pulumi up\` ` +
@@ -200,7 +229,10 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
 
 /** Consul cannot move a datacenter between a federation and a cluster of its own while it runs. */
 function federationSwitch(name: string, from: Federation, to: Federation, i: number): string {
-    const what = (f: Federation) => (f === "wan" ? "a WAN datacenter, which replicates the primary's ACLs" : "a cluster of its own, with its own primary and ACLs");
+    const what = (f: Federation) =>
+        f === "wan"
+            ? "a WAN datacenter, which replicates the primary's ACLs"
+            : "a cluster of its own, with its own primary and ACLs";
     return (
         `datacenters[${i}].federation: ${name} runs as ${what(from)}, and the config makes it ${what(to)}. Its servers' Raft data ` +
         "holds the ACLs and the primary they were formed with, which Consul cannot change under a running datacenter. To switch, " +
@@ -245,7 +277,11 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
                 `waiting until ${listPeers(now.name)} shows the smaller set before the next.`,
             );
         }
-        sentences.push(reached > servers ? `To go from ${reached} to ${servers}, ${leaveFirst}.` : `Or, to go to ${servers} at once, ${leaveFirst}.`);
+        sentences.push(
+            reached > servers
+                ? `To go from ${reached} to ${servers}, ${leaveFirst}.`
+                : `Or, to go to ${servers} at once, ${leaveFirst}.`,
+        );
     }
     return [sentences.join(" ")];
 }
@@ -285,7 +321,9 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
             if (was?.wanAddress === server.wanAddress || !holder || holder.name === server.name) {
                 continue;
             }
-            const verb = was ? `${server.name} would move to ${server.wanAddress}` : `${server.name} would start on ${server.wanAddress}`;
+            const verb = was
+                ? `${server.name} would move to ${server.wanAddress}`
+                : `${server.name} would start on ${server.wanAddress}`;
             if (!nextNames.has(holder.name)) {
                 const h = plan.datacenters.findIndex((d) => d.name === holder.datacenter);
                 add(
@@ -301,7 +339,11 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
                 );
             } else if (was && (holder.datacenter !== server.datacenter || (holder.ordinal ?? 0) > server.ordinal)) {
                 const cause = shiftCause(running, plan, i);
-                add(cause.key, `${verb}, which ${holder.name} holds until its own replacement, later or in parallel`, cause.safe);
+                add(
+                    cause.key,
+                    `${verb}, which ${holder.name} holds until its own replacement, later or in parallel`,
+                    cause.safe,
+                );
             }
         }
     });

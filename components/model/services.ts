@@ -1,6 +1,6 @@
 // Demo services: the `services` of a datacenter in stack config, parsed and laid out on fixed addresses
 // (render/service-definitions.ts turns them into what the agents load). Pure: no Pulumi, no Docker.
-import { hostAddress, Ipv4Cidr } from "./cidr";
+import { hostAddress, type Ipv4Cidr } from "./cidr";
 import { serviceCheckConfigKeys, serviceConfigKeys } from "./config-keys";
 import { isRecord, isStringList, matching, parseWith, show, unknownKeyProblems, wholeNumberIn } from "./describe";
 import { instanceOffset, maxInstances } from "./lan-layout";
@@ -38,9 +38,11 @@ export interface ServiceInstance {
     readonly checkIntervalSeconds: number;
 }
 
-const serviceName = (value: unknown): value is string => matching(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/)(value) && value.length <= 63;
-const tagList = (value: unknown): value is readonly string[] => isStringList(value) && value.every((t) => /^[A-Za-z0-9_.-]+$/.test(t));
-const checkPath = matching(/^\/[A-Za-z0-9._~\/-]*$/);
+const serviceName = (value: unknown): value is string =>
+    matching(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/)(value) && value.length <= 63;
+const tagList = (value: unknown): value is readonly string[] =>
+    isStringList(value) && value.every((t) => /^[A-Za-z0-9_.-]+$/.test(t));
+const checkPath = matching(/^\/[A-Za-z0-9._~/-]*$/);
 
 /** A service's health check: "/health" every 5 s, unless the entry says otherwise. */
 function parseCheck(raw: unknown, k: string, problems: string[]): ServiceConfig["check"] | undefined {
@@ -52,11 +54,24 @@ function parseCheck(raw: unknown, k: string, problems: string[]): ServiceConfig[
         return undefined;
     }
     problems.push(...unknownKeyProblems(raw, serviceCheckConfigKeys, `${k}.check`, "a service check"));
-    const path = raw.path === undefined ? "/health" : parseWith(raw.path, checkPath, `${k}.check.path must be a URL path starting with "/", not ${show(raw.path)}`, problems);
+    const path =
+        raw.path === undefined
+            ? "/health"
+            : parseWith(
+                  raw.path,
+                  checkPath,
+                  `${k}.check.path must be a URL path starting with "/", not ${show(raw.path)}`,
+                  problems,
+              );
     const intervalSeconds =
         raw.intervalSeconds === undefined
             ? 5
-            : parseWith(raw.intervalSeconds, wholeNumberIn(1, 3600), `${k}.check.intervalSeconds must be a whole number from 1 to 3600, not ${show(raw.intervalSeconds)}`, problems);
+            : parseWith(
+                  raw.intervalSeconds,
+                  wholeNumberIn(1, 3600),
+                  `${k}.check.intervalSeconds must be a whole number from 1 to 3600, not ${show(raw.intervalSeconds)}`,
+                  problems,
+              );
     return path !== undefined && intervalSeconds !== undefined ? { path, intervalSeconds } : undefined;
 }
 
@@ -64,7 +79,12 @@ function parseCheck(raw: unknown, k: string, problems: string[]): ServiceConfig[
  * One datacenter's `services` (`key` is its config key, e.g. datacenters[0].services), or undefined
  * with every problem among `problems`. `clients` is the datacenter's client count as written.
  */
-export function parseServices(raw: unknown, clients: unknown, key: string, problems: string[]): ServiceConfig[] | undefined {
+export function parseServices(
+    raw: unknown,
+    clients: unknown,
+    key: string,
+    problems: string[],
+): ServiceConfig[] | undefined {
     if (raw === undefined) {
         return [];
     }
@@ -74,7 +94,9 @@ export function parseServices(raw: unknown, clients: unknown, key: string, probl
     }
     const before = problems.length;
     if (raw.length > 0 && clients === 0) {
-        problems.push(`${key} needs a client agent to register on: a service belongs to its local agent, and this datacenter's clients is 0`);
+        problems.push(
+            `${key} needs a client agent to register on: a service belongs to its local agent, and this datacenter's clients is 0`,
+        );
     }
     const names = new Map<string, number>();
     let total = 0;
@@ -85,22 +107,53 @@ export function parseServices(raw: unknown, clients: unknown, key: string, probl
             return [];
         }
         problems.push(...unknownKeyProblems(entry, serviceConfigKeys, k, "a service"));
-        let name = parseWith(entry.name, serviceName, `${k}.name must be lowercase letters, digits and "-" (a DNS label, at most 63), not ${show(entry.name)}`, problems);
+        let name = parseWith(
+            entry.name,
+            serviceName,
+            `${k}.name must be lowercase letters, digits and "-" (a DNS label, at most 63), not ${show(entry.name)}`,
+            problems,
+        );
         if (name !== undefined && names.has(name)) {
-            problems.push(`${k}.name "${name}" is already used by ${key}[${names.get(name)}]; names must be unique in a datacenter`);
+            problems.push(
+                `${k}.name "${name}" is already used by ${key}[${names.get(name)}]; names must be unique in a datacenter`,
+            );
             name = undefined;
         } else if (name !== undefined) {
             names.set(name, i);
         }
-        const port = parseWith(entry.port, wholeNumberIn(1024, 65535), `${k}.port must be a port number from 1024 to 65535 (instances run unprivileged), not ${show(entry.port)}`, problems);
-        const tags = entry.tags === undefined ? [] : parseWith(entry.tags, tagList, `${k}.tags must be a list of words of letters, digits, "_", "." and "-", not ${show(entry.tags)}`, problems);
+        const port = parseWith(
+            entry.port,
+            wholeNumberIn(1024, 65535),
+            `${k}.port must be a port number from 1024 to 65535 (instances run unprivileged), not ${show(entry.port)}`,
+            problems,
+        );
+        const tags =
+            entry.tags === undefined
+                ? []
+                : parseWith(
+                      entry.tags,
+                      tagList,
+                      `${k}.tags must be a list of words of letters, digits, "_", "." and "-", not ${show(entry.tags)}`,
+                      problems,
+                  );
         const instances =
             entry.instances === undefined
                 ? 1
-                : parseWith(entry.instances, wholeNumberIn(1, maxInstances), `${k}.instances must be a whole number from 1 to ${maxInstances}, not ${show(entry.instances)}`, problems);
+                : parseWith(
+                      entry.instances,
+                      wholeNumberIn(1, maxInstances),
+                      `${k}.instances must be a whole number from 1 to ${maxInstances}, not ${show(entry.instances)}`,
+                      problems,
+                  );
         total += instances ?? 1;
         const check = parseCheck(entry.check, k, problems);
-        return name !== undefined && port !== undefined && tags !== undefined && instances !== undefined && check !== undefined ? [{ name, port, tags, instances, check }] : [];
+        return name !== undefined &&
+            port !== undefined &&
+            tags !== undefined &&
+            instances !== undefined &&
+            check !== undefined
+            ? [{ name, port, tags, instances, check }]
+            : [];
     });
     if (total > maxInstances) {
         problems.push(`${key} asks for ${total} instances; a datacenter has room for ${maxInstances}`);
@@ -109,7 +162,12 @@ export function parseServices(raw: unknown, clients: unknown, key: string, probl
 }
 
 /** The instances of one datacenter's services, on fixed addresses from .201. */
-export function serviceInstances(datacenter: string, cidr: Ipv4Cidr, services: readonly ServiceConfig[], namePrefix = ""): ServiceInstance[] {
+export function serviceInstances(
+    datacenter: string,
+    cidr: Ipv4Cidr,
+    services: readonly ServiceConfig[],
+    namePrefix = "",
+): ServiceInstance[] {
     let next = instanceOffset + 1;
     return services.flatMap((s) =>
         Array.from({ length: s.instances }, (_, i) => ({

@@ -1,10 +1,10 @@
 // The compiled model of the whole federation (compile.ts makes it): every datacenter with its agents,
 // their names, node IDs and addresses, its published ports and service instances. Everything later in the
 // pipeline (agent configs, scripts, Docker resources) reads it; nothing is worked out twice.
-import { Ipv4Cidr } from "./cidr";
-import { DockerHostModel, ServerHostPorts } from "./docker-hosts";
-import { ServiceConfig, ServiceInstance } from "./services";
-import { Federation } from "./settings";
+import type { Ipv4Cidr } from "./cidr";
+import type { DockerHostModel, ServerHostPorts } from "./docker-hosts";
+import type { ServiceConfig, ServiceInstance } from "./services";
+import type { Federation } from "./settings";
 
 export type AgentRole = "server" | "client";
 

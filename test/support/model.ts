@@ -2,8 +2,8 @@
 // the dev stack's for the pure tests, any stack's for the benchmark.
 import assert from "node:assert/strict";
 import { compileStack } from "../../components/model/compile";
-import { ConfigProblems, StackSettings } from "../../components/model/settings";
-import { StackModel } from "../../components/model/stack-model";
+import { ConfigProblems, type StackSettings } from "../../components/model/settings";
+import type { StackModel } from "../../components/model/stack-model";
 import { readBaseConfig, readNamedFile } from "../../components/resources/stack-files";
 import { stackConfig } from "../../scripts/stack-config";
 import { projectRoot, stackName } from "./program";
@@ -20,7 +20,8 @@ export function stackSettings(stack: string, overrides: Record<string, unknown> 
 }
 
 /** The dev stack's settings, with `overrides` on top. */
-export const devSettings = (overrides: Record<string, unknown> = {}): StackSettings => stackSettings(stackName, overrides);
+export const devSettings = (overrides: Record<string, unknown> = {}): StackSettings =>
+    stackSettings(stackName, overrides);
 
 export function devModel(overrides: Record<string, unknown> = {}): StackModel {
     return compileStack(devSettings(overrides));

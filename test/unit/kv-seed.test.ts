@@ -10,15 +10,27 @@ const parse = (text: string) => {
 };
 
 test("parses key/value strings in file order", () => {
-    assert.deepEqual(parse('{"a/b": "1", "a/c": "x y"}'), { pairs: [["a/b", "1"], ["a/c", "x y"]], problems: [] });
+    assert.deepEqual(parse('{"a/b": "1", "a/c": "x y"}'), {
+        pairs: [
+            ["a/b", "1"],
+            ["a/c", "x y"],
+        ],
+        problems: [],
+    });
 });
 
 test("refuses what is not a JSON object of strings, naming kvSeed and the file, in one problem", () => {
     assert.match(parse("{").problems.join(), /^kvSeed: f\.json is not JSON/);
-    assert.deepEqual(parse("[]"), { pairs: undefined, problems: ['kvSeed: f.json must hold one JSON object of "key": "value" pairs'] });
+    assert.deepEqual(parse("[]"), {
+        pairs: undefined,
+        problems: ['kvSeed: f.json must hold one JSON object of "key": "value" pairs'],
+    });
     const { pairs, problems } = parse('{"/abs": "1", "n": 2}');
     assert.equal(pairs, undefined);
     assert.equal(problems.length, 1);
     assert.match(problems[0], /^kvSeed: f\.json:\n {2}- key "\/abs" must be path segments/);
-    assert.match(problems[0], /\n {2}- n must be a string \(KV holds bytes; write numbers and booleans as text\), not 2$/);
+    assert.match(
+        problems[0],
+        /\n {2}- n must be a string \(KV holds bytes; write numbers and booleans as text\), not 2$/,
+    );
 });

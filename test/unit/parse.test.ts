@@ -2,9 +2,9 @@
 // compileStack applies: addresses, limits and warnings.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { cidrsOverlap, hostAddress, parseCidr, Ipv4Cidr } from "../../components/model/cidr";
+import { cidrsOverlap, hostAddress, type Ipv4Cidr, parseCidr } from "../../components/model/cidr";
 import { datacenterWarnings, parseStack } from "../../components/model/parse";
-import { StackSettings } from "../../components/model/settings";
+import type { StackSettings } from "../../components/model/settings";
 import { devModel } from "../support/model";
 import { stackConfig } from "../support/program";
 
@@ -24,10 +24,27 @@ describe("parseStack", () => {
         kvSeed: { path: "seed.json", text: '{"app/config": "x", "app/size": "10"}' },
         baseConfig: { dir: "consul-config", files: base },
         datacenters: [
-            { name: "dc1", servers: 3, clients: 1, subnet: "10.201.1.0/24", httpPort: 8500, dnsPort: 8600, hostAddress: "192.168.1.10", services: [{ name: "web", port: 8080 }] },
             {
-                name: "dc2", servers: 1, clients: 0, subnet: "10.201.2.0/24", httpPort: 8501, dnsPort: 8601, federation: "peering" as const,
-                dockerHost: "ssh://ops@h", dockerSshOpts: ["-v"], hostAddress: "192.168.1.20",
+                name: "dc1",
+                servers: 3,
+                clients: 1,
+                subnet: "10.201.1.0/24",
+                httpPort: 8500,
+                dnsPort: 8600,
+                hostAddress: "192.168.1.10",
+                services: [{ name: "web", port: 8080 }],
+            },
+            {
+                name: "dc2",
+                servers: 1,
+                clients: 0,
+                subnet: "10.201.2.0/24",
+                httpPort: 8501,
+                dnsPort: 8601,
+                federation: "peering" as const,
+                dockerHost: "ssh://ops@h",
+                dockerSshOpts: ["-v"],
+                hostAddress: "192.168.1.20",
             },
         ],
     };
@@ -48,42 +65,102 @@ describe("parseStack", () => {
                 keepData: true,
                 dnsAnonymousRead: false,
                 failoverQueries: true,
-                kvSeed: [["app/config", "x"], ["app/size", "10"]],
+                kvSeed: [
+                    ["app/config", "x"],
+                    ["app/size", "10"],
+                ],
                 baseConfig: base,
                 datacenters: [
                     {
-                        name: "dc1", servers: 3, clients: 1, subnet: cidr("10.201.1.0/24"), httpPort: 8500, dnsPort: 8600, federation: "wan",
-                        services: [{ name: "web", port: 8080, tags: [], instances: 1, check: { path: "/health", intervalSeconds: 5 } }],
+                        name: "dc1",
+                        servers: 3,
+                        clients: 1,
+                        subnet: cidr("10.201.1.0/24"),
+                        httpPort: 8500,
+                        dnsPort: 8600,
+                        federation: "wan",
+                        services: [
+                            {
+                                name: "web",
+                                port: 8080,
+                                tags: [],
+                                instances: 1,
+                                check: { path: "/health", intervalSeconds: 5 },
+                            },
+                        ],
                         host: { sshOpts: [], address: "192.168.1.10" },
                     },
                     {
-                        name: "dc2", servers: 1, clients: 0, subnet: cidr("10.201.2.0/24"), httpPort: 8501, dnsPort: 8601, federation: "peering",
-                        services: [], host: { endpoint: "ssh://ops@h", sshOpts: ["-v"], address: "192.168.1.20" },
+                        name: "dc2",
+                        servers: 1,
+                        clients: 0,
+                        subnet: cidr("10.201.2.0/24"),
+                        httpPort: 8501,
+                        dnsPort: 8601,
+                        federation: "peering",
+                        services: [],
+                        host: { endpoint: "ssh://ops@h", sshOpts: ["-v"], address: "192.168.1.20" },
                     },
                 ],
                 hostAddresses: ["192.168.1.10", "192.168.1.20"],
             },
         });
-        const local = parseStack({ ...good, gossipKey: undefined, keepData: false, kvSeed: undefined, datacenters: [{ ...good.datacenters[0], hostAddress: undefined }] }).config;
-        assert.deepEqual([local?.gossipKey, local?.kvSeed, local?.hostAddresses, local?.datacenters[0].host], [undefined, [], undefined, { sshOpts: [] }]);
+        const local = parseStack({
+            ...good,
+            gossipKey: undefined,
+            keepData: false,
+            kvSeed: undefined,
+            datacenters: [{ ...good.datacenters[0], hostAddress: undefined }],
+        }).config;
+        assert.deepEqual(
+            [local?.gossipKey, local?.kvSeed, local?.hostAddresses, local?.datacenters[0].host],
+            [undefined, [], undefined, { sshOpts: [] }],
+        );
     });
 
     test("a bad config gives no values and every problem, each naming its key and what is allowed", () => {
-        const { config, problems } = parseStack(written({
-            image: 42, demoImage: "x y", wanSubnet: "10.201.0.0/33", publishAddress: "01.2.3.4", namePrefix: "-x", gossipKey: "c2hvcnQ=",
-            keepData: "yes", dnsAnonymousRead: 1, failoverQueries: undefined,
-            kvSeed: { path: "seed.json", text: "[]" }, baseConfig: { dir: "mine", files: { ...base, "client.hcl": undefined } },
-            datacenters: [
-                {
-                    name: "DC1", sevrers: 3, clients: -1, subnet: "10.201.1.0/24", httpPort: 8500, dnsPort: 8500, federation: "peering",
-                    services: [{ name: "web", prot: 8080, check: { path: "health", interval: 2 } }],
-                },
-                "dc2",
-                { name: "dc3", servers: 1.5, clients: 1, subnet: "10.201.1.0/25", httpPort: 70000, dnsPort: 8601, federation: "mesh", dockerHost: "http://x", hostAddress: "0.0.0.0" },
-            ],
-        }));
+        const { config, problems } = parseStack(
+            written({
+                image: 42,
+                demoImage: "x y",
+                wanSubnet: "10.201.0.0/33",
+                publishAddress: "01.2.3.4",
+                namePrefix: "-x",
+                gossipKey: "c2hvcnQ=",
+                keepData: "yes",
+                dnsAnonymousRead: 1,
+                failoverQueries: undefined,
+                kvSeed: { path: "seed.json", text: "[]" },
+                baseConfig: { dir: "mine", files: { ...base, "client.hcl": undefined } },
+                datacenters: [
+                    {
+                        name: "DC1",
+                        sevrers: 3,
+                        clients: -1,
+                        subnet: "10.201.1.0/24",
+                        httpPort: 8500,
+                        dnsPort: 8500,
+                        federation: "peering",
+                        services: [{ name: "web", prot: 8080, check: { path: "health", interval: 2 } }],
+                    },
+                    "dc2",
+                    {
+                        name: "dc3",
+                        servers: 1.5,
+                        clients: 1,
+                        subnet: "10.201.1.0/25",
+                        httpPort: 70000,
+                        dnsPort: 8601,
+                        federation: "mesh",
+                        dockerHost: "http://x",
+                        hostAddress: "0.0.0.0",
+                    },
+                ],
+            }),
+        );
         assert.equal(config, undefined);
-        const allowed = "name, servers, clients, subnet, httpPort, dnsPort, services, dockerHost, dockerCertPath, dockerSshOpts, hostAddress, federation";
+        const allowed =
+            "name, servers, clients, subnet, httpPort, dnsPort, services, dockerHost, dockerCertPath, dockerSshOpts, hostAddress, federation";
         assert.deepEqual(problems, [
             "image must be a Docker image reference such as hashicorp/consul:1.22.7, not 42",
             'demoImage must be a Docker image reference such as hashicorp/consul:1.22.7, not "x y"',
@@ -131,7 +208,8 @@ describe("parseStack", () => {
 });
 
 // A mutable copy of the dev stack's config, for tests that change one field.
-const settings = () => structuredClone(stackConfig()) as { datacenters: Record<string, unknown>[] } & Record<string, unknown>;
+const settings = () =>
+    structuredClone(stackConfig()) as { datacenters: Record<string, unknown>[] } & Record<string, unknown>;
 const plan = (s: Record<string, unknown>) => devModel(s);
 
 describe("cidr", () => {
@@ -157,7 +235,10 @@ describe("compileStack: stack-wide rules", () => {
     test("the first datacenter is primary and WAN addresses run on across datacenters", () => {
         const result = plan(settings());
         assert.equal(result.primaryDatacenter, "dc1");
-        assert.deepEqual(result.datacenters.map((d) => d.servers.map((s) => s.wanAddress)), [["10.201.0.11", "10.201.0.12", "10.201.0.13"], ["10.201.0.14"]]);
+        assert.deepEqual(
+            result.datacenters.map((d) => d.servers.map((s) => s.wanAddress)),
+            [["10.201.0.11", "10.201.0.12", "10.201.0.13"], ["10.201.0.14"]],
+        );
         assert.deepEqual([result.wan.subnet.text, result.wan.gateway], ["10.201.0.0/24", "10.201.0.1"]);
         assert.deepEqual(result.warnings, []);
     });
@@ -176,7 +257,14 @@ describe("compileStack: stack-wide rules", () => {
         const s = settings();
         s.datacenters[0].servers = 89;
         s.datacenters[1].servers = 89;
-        s.datacenters.push({ name: "dc3", servers: 66, clients: 0, subnet: "10.201.3.0/24", httpPort: 8502, dnsPort: 8602 });
+        s.datacenters.push({
+            name: "dc3",
+            servers: 66,
+            clients: 0,
+            subnet: "10.201.3.0/24",
+            httpPort: 8502,
+            dnsPort: 8602,
+        });
         assert.doesNotThrow(() => plan(s), "244 servers fit in .11–.254");
         s.datacenters[2].servers = 67;
         assert.throws(() => plan(s), /wanSubnet 10\.201\.0\.0\/24 has no room for 245 servers/);
@@ -187,8 +275,14 @@ describe("compileStack: stack-wide rules", () => {
         assert.throws(() => plan(s), /datacenters must be a list of at least one datacenter/);
     });
     test("a bad publishAddress or namePrefix is refused", () => {
-        assert.throws(() => plan({ ...settings(), publishAddress: "localhost" }), /publishAddress must be an IPv4 address/);
-        assert.throws(() => plan({ ...settings(), namePrefix: "-x" }), /namePrefix must be empty or start with a letter or digit/);
+        assert.throws(
+            () => plan({ ...settings(), publishAddress: "localhost" }),
+            /publishAddress must be an IPv4 address/,
+        );
+        assert.throws(
+            () => plan({ ...settings(), namePrefix: "-x" }),
+            /namePrefix must be empty or start with a letter or digit/,
+        );
     });
 });
 
@@ -196,16 +290,29 @@ describe("the model of a datacenter", () => {
     test("servers from .11, clients from .101, gateway .1, names with the prefix", () => {
         const s = settings();
         s.namePrefix = "t-";
-        s.datacenters.push({ name: "dc9", servers: 2, clients: 2, subnet: "10.9.0.0/24", httpPort: 8509, dnsPort: 8609 });
+        s.datacenters.push({
+            name: "dc9",
+            servers: 2,
+            clients: 2,
+            subnet: "10.9.0.0/24",
+            httpPort: 8509,
+            dnsPort: 8609,
+        });
         const dc = devModel(s).datacenters[2];
         assert.equal(dc.gateway, "10.9.0.1");
-        assert.deepEqual(dc.servers.map((x) => [x.name, x.lanAddress, x.wanAddress]), [
-            ["t-dc9-server1", "10.9.0.11", "10.201.0.15"],
-            ["t-dc9-server2", "10.9.0.12", "10.201.0.16"],
-        ]);
-        assert.deepEqual(dc.clients.map((c) => [c.name, c.lanAddress, c.wanAddress]), [
-            ["t-dc9-client1", "10.9.0.101", undefined],
-            ["t-dc9-client2", "10.9.0.102", undefined],
-        ]);
+        assert.deepEqual(
+            dc.servers.map((x) => [x.name, x.lanAddress, x.wanAddress]),
+            [
+                ["t-dc9-server1", "10.9.0.11", "10.201.0.15"],
+                ["t-dc9-server2", "10.9.0.12", "10.201.0.16"],
+            ],
+        );
+        assert.deepEqual(
+            dc.clients.map((c) => [c.name, c.lanAddress, c.wanAddress]),
+            [
+                ["t-dc9-client1", "10.9.0.101", undefined],
+                ["t-dc9-client2", "10.9.0.102", undefined],
+            ],
+        );
     });
 });
