@@ -209,13 +209,8 @@ function acrossDatacenters(dcs: readonly DatacenterDraft[], wan: Ipv4Cidr | unde
             names.set(dc.name, i);
         }
     });
-    problems.push(
-        ...hostProblems(
-            dcs,
-            prefix,
-            dcs.some((dc) => dc.federation === "peering"),
-        ),
-    );
+    const peered = dcs.some((dc) => dc.federation === "peering");
+    problems.push(...hostProblems(dcs, prefix, peered));
     const subnets = [
         ...(wan ? [{ key: "wanSubnet", cidr: wan }] : []),
         ...dcs.flatMap((dc, i) => (dc.subnet ? [{ key: `datacenters[${i}].subnet`, cidr: dc.subnet }] : [])),
@@ -302,11 +297,9 @@ export function parseStack(settings: StackSettings): ParsedStack {
     );
     const flag = (name: "keepData" | "dnsAnonymousRead" | "failoverQueries") =>
         parseWith(settings[name], isBoolean, `${name} must be true or false, not ${show(settings[name])}`, problems);
-    const [keepData, dnsAnonymousRead, failoverQueries] = [
-        flag("keepData"),
-        flag("dnsAnonymousRead"),
-        flag("failoverQueries"),
-    ];
+    const keepData = flag("keepData");
+    const dnsAnonymousRead = flag("dnsAnonymousRead");
+    const failoverQueries = flag("failoverQueries");
     const baseConfig = parseBaseConfig(settings, problems);
     const kvSeed = parseSeed(settings, problems);
     if (keepData && !settings.gossipKey) {

@@ -336,6 +336,19 @@ describe("the program checks what runs on the Docker host", () => {
             },
         );
     });
+    test("refuses at preview to rename dc2 in place: its servers, on no LAN of the config, hold the WAN address dc3 needs", async () => {
+        const config = stackConfig();
+        const [first, second] = config.datacenters as Record<string, unknown>[];
+        await assert.rejects(
+            runProgram({
+                config: { ...config, datacenters: [first, { ...second, name: "dc3" }] },
+                computeState: fakeState,
+                networks: deployed,
+                preview: true,
+            }),
+            /\n {2}- datacenters: WAN addresses run on .*dc3-server1 would start on 10\.201\.0\.14, which dc2-server1 holds until Pulumi deletes it/,
+        );
+    });
     test("takes dc1 from 3 servers to 5", async () => {
         const run = await runProgram({ config: withServers(5), computeState: fakeState, networks: deployed });
         assert.deepEqual(serverNames(run), [
