@@ -19,6 +19,36 @@ export function stackSettings(stack: string, overrides: Record<string, unknown> 
     };
 }
 
+/** Base config files as compileStack takes them: each file's text by name. */
+export const baseFiles = { "common.hcl": "# common", "server.hcl": "# server", "client.hcl": "# client" };
+
+/** Two datacenters on one host, written out in full (no file read), with `over` on top. */
+export const smallSettings = (over: Partial<StackSettings> = {}): StackSettings => ({
+    image: "hashicorp/consul:1.22.7",
+    demoImage: "consul-multi-dc/demo-web:1.0",
+    datacenters: [
+        {
+            name: "dc1",
+            servers: 3,
+            clients: 1,
+            subnet: "10.201.1.0/24",
+            httpPort: 8500,
+            dnsPort: 8600,
+            services: [{ name: "web", port: 8080, instances: 2 }],
+        },
+        { name: "dc2", servers: 1, clients: 0, subnet: "10.201.2.0/24", httpPort: 8501, dnsPort: 8601 },
+    ],
+    wanSubnet: "10.201.0.0/24",
+    publishAddress: "127.0.0.1",
+    namePrefix: "",
+    keepData: false,
+    dnsAnonymousRead: true,
+    failoverQueries: true,
+    kvSeed: { path: "seed.json", text: '{"app/config": "x"}' },
+    baseConfig: { dir: "consul-config", files: baseFiles },
+    ...over,
+});
+
 /** The dev stack's settings, with `overrides` on top. */
 export const devSettings = (overrides: Record<string, unknown> = {}): StackSettings =>
     stackSettings(stackName, overrides);

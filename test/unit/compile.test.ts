@@ -2,35 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { compileStack } from "../../components/model/compile";
-import type { StackSettings } from "../../components/model/settings";
-import { problemsOf } from "../support/model";
-
-const base = { "common.hcl": "# common", "server.hcl": "# server", "client.hcl": "# client" };
-const settings = (over: Partial<StackSettings> = {}): StackSettings => ({
-    image: "hashicorp/consul:1.22.7",
-    demoImage: "consul-multi-dc/demo-web:1.0",
-    datacenters: [
-        {
-            name: "dc1",
-            servers: 3,
-            clients: 1,
-            subnet: "10.201.1.0/24",
-            httpPort: 8500,
-            dnsPort: 8600,
-            services: [{ name: "web", port: 8080, instances: 2 }],
-        },
-        { name: "dc2", servers: 1, clients: 0, subnet: "10.201.2.0/24", httpPort: 8501, dnsPort: 8601 },
-    ],
-    wanSubnet: "10.201.0.0/24",
-    publishAddress: "127.0.0.1",
-    namePrefix: "",
-    keepData: false,
-    dnsAnonymousRead: true,
-    failoverQueries: true,
-    kvSeed: { path: "seed.json", text: '{"app/config": "x"}' },
-    baseConfig: { dir: "consul-config", files: base },
-    ...over,
-});
+import { baseFiles as base, problemsOf, smallSettings as settings } from "../support/model";
 
 describe("compileStack", () => {
     test("lays out every datacenter: agents, WAN addresses and joins, the published agent, ports, instances", () => {

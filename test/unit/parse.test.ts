@@ -5,49 +5,28 @@ import { describe, test } from "node:test";
 import { cidrsOverlap, hostAddress, type Ipv4Cidr, parseCidr } from "../../components/model/cidr";
 import { datacenterWarnings, parseStack } from "../../components/model/parse";
 import type { StackSettings } from "../../components/model/settings";
-import { devModel } from "../support/model";
+import { baseFiles as base, devModel, smallSettings } from "../support/model";
 import { stackConfig } from "../support/program";
 
 describe("parseStack", () => {
-    const base = { "common.hcl": "# common", "server.hcl": "# server", "client.hcl": "# client" };
     const gossipKey = Buffer.alloc(32, 7).toString("base64");
-    const good = {
-        image: "hashicorp/consul:1.22.7",
-        demoImage: "consul-multi-dc/demo-web:1.0",
-        wanSubnet: "10.201.0.0/24",
-        publishAddress: "127.0.0.1",
+    const good = smallSettings({
         namePrefix: "lab-",
         gossipKey,
         keepData: true,
         dnsAnonymousRead: false,
-        failoverQueries: true,
         kvSeed: { path: "seed.json", text: '{"app/config": "x", "app/size": "10"}' },
-        baseConfig: { dir: "consul-config", files: base },
         datacenters: [
+            { ...smallSettings().datacenters[0], hostAddress: "192.168.1.10", services: [{ name: "web", port: 8080 }] },
             {
-                name: "dc1",
-                servers: 3,
-                clients: 1,
-                subnet: "10.201.1.0/24",
-                httpPort: 8500,
-                dnsPort: 8600,
-                hostAddress: "192.168.1.10",
-                services: [{ name: "web", port: 8080 }],
-            },
-            {
-                name: "dc2",
-                servers: 1,
-                clients: 0,
-                subnet: "10.201.2.0/24",
-                httpPort: 8501,
-                dnsPort: 8601,
-                federation: "peering" as const,
+                ...smallSettings().datacenters[1],
+                federation: "peering",
                 dockerHost: "ssh://ops@h",
                 dockerSshOpts: ["-v"],
                 hostAddress: "192.168.1.20",
             },
         ],
-    };
+    });
     /** `good` with `over` on top, values of any type: the config as a user may write it. */
     const written = (over: Record<string, unknown>) => ({ ...good, ...over }) as unknown as StackSettings;
 
