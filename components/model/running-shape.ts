@@ -216,11 +216,12 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
         problems.push(...quorumProblems(now, dc.servers.length, `datacenters[${i}].servers`, warnings));
     });
     if (running.unknownServers.length > 0) {
+        const servers = running.unknownServers.map((s) => s.name).join(", ");
         warnings.push(
-            `datacenters: ${running.unknownServers.map((s) => s.name).join(", ")} run on the WAN network, and no datacenter of the ` +
-                "config has them: their datacenter is no longer in the config (removed or renamed), so this update deletes its agents " +
-                "and their data volumes (unless keepData). Its servers stay in the WAN pool as failed members until Consul reaps them " +
-                "(72 h), or `consul force-leave -prune -wan <server>.<datacenter>`.",
+            `datacenters: the servers ${servers} run on the WAN network, and no datacenter of the config has them: their ` +
+                "datacenter is no longer in the config (removed or renamed), so this update deletes its agents and their data " +
+                "volumes (unless keepData). Its servers stay in the WAN pool as failed members until Consul reaps them (72 h), " +
+                "or `consul force-leave -prune -wan <server>.<datacenter>`.",
         );
     }
     problems.push(...wanConflicts(running, plan));

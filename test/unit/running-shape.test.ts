@@ -184,7 +184,7 @@ describe("shape changes a running cluster can take", () => {
         allows(removal);
         assert.match(
             removal.warnings[0],
-            /^datacenters: dc2-server1, dc2-server2, dc2-server3 run on the WAN network, and no datacenter of the config has them: their datacenter is no longer in the config \(removed or renamed\), so this update deletes its agents and their data volumes/,
+            /^datacenters: the servers dc2-server1, dc2-server2, dc2-server3 run on the WAN network, and no datacenter of the config has them: their datacenter is no longer in the config \(removed or renamed\), so this update deletes its agents and their data volumes/,
         );
         assert.match(removal.warnings[0], /consul force-leave -prune -wan <server>\.<datacenter>/);
     });
@@ -295,7 +295,7 @@ describe("shape changes refused, each naming its key and the safe way", () => {
         );
         assert.match(
             result.warnings[0],
-            /^datacenters: dc2-server1 run on the WAN network, and no datacenter of the config has them/,
+            /^datacenters: the servers dc2-server1 run on the WAN network, and no datacenter of the config has them/,
         );
     });
 });
