@@ -10,11 +10,11 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
-import { agentName } from "../components/model/compile";
-import { DatacenterSettings } from "../components/model/settings";
+import { compileStack } from "../components/model/compile";
 import { aclTokensIn } from "../test/support/acl-tokens";
 import { dockerOk } from "../test/support/docker";
 import { createStack, devSettings, removeStack } from "../test/support/engine";
+import { stackSettings } from "../test/support/model";
 import { leftovers, tearDown } from "../test/support/teardown";
 import { checkPrerequisites } from "../test/cluster/prerequisites";
 import { testHosts, TestHosts } from "../test/support/test-hosts";
@@ -53,20 +53,17 @@ function benchArgs(argv: string[]): { runs: number; scaleRuns: number; hostsRuns
     return { runs, scaleRuns, hostsRuns };
 }
 
-/** The agents a stack config lays out, named as the stack names them. */
-function shapeOf(settingsYaml: string): ClusterShape {
-    const config = YAML.parse(settingsYaml).config["consul-multi-dc:datacenters"] as DatacenterSettings[];
-    // Named as the stack names them; addresses do not matter here.
-    const names = (dc: DatacenterSettings, role: "server" | "client") =>
-        Array.from({ length: role === "server" ? dc.servers : dc.clients }, (_, i) => agentName("", dc.name, role, i + 1));
-    const dcs = config.map((dc) => ({ name: dc.name, servers: names(dc, "server"), clients: names(dc, "client") }));
+/** The agents of a stack whose settings file is written, as its model names them. */
+function shapeOf(stackName: string): ClusterShape {
+    const model = compileStack(stackSettings(stackName));
+    const dcs = model.datacenters.map((dc) => ({ name: dc.name, servers: dc.servers.map((a) => a.name), clients: dc.clients.map((a) => a.name) }));
     const primaryServer = dcs[0].servers[0];
     let token: string | undefined;
     let ca: string | undefined;
-    const publishedAt = Object.fromEntries(config.map((dc, i) => [dc.name, { addr: `127.0.0.1:${dc.httpPort}`, agent: dcs[i].clients[0] ?? dcs[i].servers[0] }]));
+    const publishedAt = Object.fromEntries(model.datacenters.map((dc) => [dc.name, { addr: `127.0.0.1:${dc.ports.http}`, agent: dc.published.name }]));
     return {
         datacenters: dcs,
-        healthchecked: [...dcs.flatMap((dc) => [...dc.servers, ...dc.clients]), "consul-acl-init"],
+        healthchecked: [...dcs.flatMap((dc) => [...dc.servers, ...dc.clients]), ...model.datacenters.flatMap((dc) => dc.aclInitContainer ?? [])],
         // The management token, as dc1's servers hold it (initial_management); read once the file is there.
         token: async () => {
             if (!token) {
@@ -85,7 +82,7 @@ function shapeOf(settingsYaml: string): ClusterShape {
 async function ours(pulumi: PulumiCommand, stackName: string, settings: string): Promise<RunResult> {
     await tearDown(pulumi, stackName);
     const stack = await createStack(pulumi, stackName, settings);
-    const shape = shapeOf(settings);
+    const shape = shapeOf(stackName);
     let done = false;
     const events: ReceivedEvent[] = [];
     const t0 = Date.now();

@@ -1,27 +1,22 @@
 // Stack config → the model of the whole federation, in one pure step (as rboyer/devconsul's
-// CompileTopology does): every problem of every key listed at once, or a StackModel that everything
-// later reads.
-import { hostAddress, Ipv4Cidr, parseCidr } from "./cidr";
-import { DockerHostModel, hasPeering, hostKey, ServerHostPorts, serverHostPorts, spansHosts } from "./docker-hosts";
-import { parseKvSeed } from "./kv-seed";
+// CompileTopology does): parse.ts turns the config into typed values or lists every problem of every key
+// at once; this lays out, from the typed values, the StackModel that everything later reads.
+import { hostAddress, type Ipv4Cidr } from "./cidr";
+import { type ServerHostPorts, serverHostPortsInOrder } from "./docker-hosts";
+import { lanAddress, serverOffset, wanOffset } from "./lan-layout";
+import { aclInitContainerName, agentName, dataVolumeName, lanNetworkName, wanNetworkName } from "./names";
 import { nodeId } from "./node-id";
+import { type DatacenterConfig, datacenterWarnings, parseStack, type StackConfig } from "./parse";
 import { serviceInstances } from "./services";
-import { ConfigProblems, DatacenterSettings, StackSettings } from "./settings";
-import { AgentModel, AgentRole, baseConfigFileNames, DatacenterModel, StackModel } from "./stack-model";
-import { clientOffset, datacenterWarnings, serverOffset, stackProblems, wanOffset } from "./validate";
-
-/** Container name, hostname and Consul node name of an agent, e.g. dc1-server1. */
-export function agentName(namePrefix: string, datacenter: string, role: AgentRole, ordinal: number): string {
-    return `${namePrefix}${datacenter}-${role}${ordinal}`;
-}
+import { ConfigProblems, type StackSettings } from "./settings";
+import type { AgentModel, AgentRole, DatacenterModel, StackModel } from "./stack-model";
 
 /** Where a datacenter's servers are reached from other datacenters: each its WAN address, and its host ports across hosts. */
 type ServerWan = { readonly address: string; readonly hostPorts?: ServerHostPorts };
 
 /** The agents of one datacenter: fixed names, node IDs and addresses. */
-function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, role: AgentRole, wan: readonly ServerWan[]): AgentModel[] {
-    const count = role === "server" ? dc.servers : dc.clients;
-    return Array.from({ length: count }, (_, i) => {
+function agents(dc: DatacenterConfig, namePrefix: string, role: AgentRole, wan: readonly ServerWan[]): AgentModel[] {
+    return Array.from({ length: role === "server" ? dc.servers : dc.clients }, (_, i) => {
         const name = agentName(namePrefix, dc.name, role, i + 1);
         return {
             name,
@@ -29,8 +24,11 @@ function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, ro
             role,
             ordinal: i + 1,
             nodeId: nodeId(dc.name, name),
-            lanAddress: hostAddress(subnet, (role === "server" ? serverOffset : clientOffset) + i + 1),
-            ...(role === "server" ? { wanAddress: wan[i].address, ...(wan[i].hostPorts ? { hostPorts: wan[i].hostPorts } : {}) } : {}),
+            lanAddress: lanAddress(dc.subnet, role, i + 1),
+            dataVolume: dataVolumeName(name),
+            ...(role === "server"
+                ? { wanAddress: wan[i].address, ...(wan[i].hostPorts ? { hostPorts: wan[i].hostPorts } : {}) }
+                : {}),
         };
     });
 }
@@ -39,97 +37,102 @@ function agents(dc: DatacenterSettings, subnet: Ipv4Cidr, namePrefix: string, ro
  * Server WAN addresses run on across datacenters in config order, so appending a datacenter moves no
  * one, but a change before a datacenter moves its servers.
  */
-function wanAddressesInOrder(wan: Ipv4Cidr, serverCounts: readonly number[]): ServerWan[][] {
+function wanAddressesInOrder(wan: Ipv4Cidr, datacenters: readonly DatacenterConfig[]): ServerWan[][] {
     let next = wanOffset + 1;
-    return serverCounts.map((count) => Array.from({ length: count }, () => ({ address: hostAddress(wan, next++) })));
+    return datacenters.map((dc) => Array.from({ length: dc.servers }, () => ({ address: hostAddress(wan, next++) })));
 }
 
-/** Across hosts, every server is reached on its host's address, at ports that run on across the host's servers in config order. */
-function hostAddressesInOrder(datacenters: readonly DatacenterSettings[]): ServerWan[][] {
-    const peered = hasPeering(datacenters);
-    const slots = new Map<string, number>();
-    return datacenters.map((dc, i) =>
-        Array.from({ length: dc.servers }, () => {
-            const slot = slots.get(hostKey(dc)) ?? 0;
-            slots.set(hostKey(dc), slot + 1);
-            return { address: dc.hostAddress as string, hostPorts: serverHostPorts(slot, i === 0, peered) };
-        }),
+/** Across hosts, every server is reached on its host's address, at the ports its slot on that host gives it. */
+function hostAddressesInOrder(
+    datacenters: readonly DatacenterConfig[],
+    addresses: readonly string[],
+    peered: boolean,
+): ServerWan[][] {
+    const ports = serverHostPortsInOrder(
+        datacenters.map((dc) => ({ endpoint: dc.host.endpoint, servers: dc.servers })),
+        peered,
     );
+    return ports.map((servers, i) => servers.map((hostPorts) => ({ address: addresses[i], hostPorts })));
 }
 
-function dockerHost(dc: DatacenterSettings): DockerHostModel {
-    return {
-        ...(dc.dockerHost !== undefined ? { endpoint: dc.dockerHost } : {}),
-        ...(dc.dockerCertPath !== undefined ? { certPath: dc.dockerCertPath } : {}),
-        sshOpts: dc.dockerSshOpts ?? [],
-        ...(dc.hostAddress !== undefined ? { address: dc.hostAddress } : {}),
-    };
-}
-
-/** Validates the whole stack config and builds the model. Throws ConfigProblems listing every problem. */
-export function compileStack(settings: StackSettings): StackModel {
-    const problems = stackProblems(settings);
-    if (problems.length > 0) {
-        throw new ConfigProblems(problems);
-    }
-    const wan = parseCidr(settings.wanSubnet) as Ipv4Cidr;
-    const primaryDatacenter = settings.datacenters[0].name;
-    const acrossHosts = spansHosts(settings.datacenters);
-    const serverWan = acrossHosts ? hostAddressesInOrder(settings.datacenters) : wanAddressesInOrder(wan, settings.datacenters.map((dc) => dc.servers));
+/** The model of the whole federation, from the parsed config. */
+function layOut(config: StackConfig): StackModel {
+    const prefix = config.namePrefix;
+    const primaryDatacenter = config.datacenters[0].name;
+    const peered = config.datacenters.some((dc) => dc.federation === "peering");
+    const serverWan = config.hostAddresses
+        ? hostAddressesInOrder(config.datacenters, config.hostAddresses, peered)
+        : wanAddressesInOrder(config.wanSubnet, config.datacenters);
     const primaryWan = serverWan[0];
-    const peered = hasPeering(settings.datacenters);
-    const prefix = settings.namePrefix;
-    const datacenters = settings.datacenters.map((dc, i): DatacenterModel => {
-        const subnet = parseCidr(dc.subnet) as Ipv4Cidr;
-        const servers = agents(dc, subnet, prefix, "server", serverWan[i]);
-        const clients = agents(dc, subnet, prefix, "client", []);
-        const federation = dc.federation ?? "wan";
-        const joins = i > 0 && federation === "wan";
-        const holdsAcls = i === 0 || federation === "peering";
+    const datacenters = config.datacenters.map((dc, i): DatacenterModel => {
+        const servers = agents(dc, prefix, "server", serverWan[i]);
+        const clients = agents(dc, prefix, "client", []);
+        const joins = i > 0 && dc.federation === "wan";
+        const holdsAcls = i === 0 || dc.federation === "peering";
         return {
             name: dc.name,
-            lanNetworkName: `${prefix}${dc.name}-lan`,
-            ...(holdsAcls ? { aclInitContainer: `${prefix}consul-acl-init${i === 0 ? "" : `-${dc.name}`}` } : {}),
-            federation,
+            lanNetworkName: lanNetworkName(prefix, dc.name),
+            ...(holdsAcls ? { aclInitContainer: aclInitContainerName(prefix, dc.name, i === 0) } : {}),
+            federation: dc.federation,
             // A peering datacenter is a cluster of its own: its own primary, holding its own ACLs.
-            primaryDatacenter: federation === "peering" ? dc.name : primaryDatacenter,
-            ...(federation === "peering" ? { peersWith: primaryDatacenter } : {}),
+            primaryDatacenter: dc.federation === "peering" ? dc.name : primaryDatacenter,
+            ...(dc.federation === "peering" ? { peersWith: primaryDatacenter } : {}),
             // Where peers dial the first datacenter's servers: gRPC TLS on the WAN network, or on the host's address.
-            peeringAddresses: i === 0 && peered ? primaryWan.map((s) => `${s.address}:${s.hostPorts?.grpcTls ?? 8503}`) : [],
-            subnet,
-            gateway: hostAddress(subnet, 1),
-            utilityAddress: hostAddress(subnet, serverOffset),
+            peeringAddresses:
+                i === 0 && peered ? primaryWan.map((s) => `${s.address}:${s.hostPorts?.grpcTls ?? 8503}`) : [],
+            subnet: dc.subnet,
+            gateway: hostAddress(dc.subnet, 1),
+            utilityAddress: hostAddress(dc.subnet, serverOffset),
             servers,
             clients,
-            host: dockerHost(dc),
+            host: dc.host,
             // A secondary datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
-            wanJoin: joins ? primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address)) : [],
+            wanJoin: joins
+                ? primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address))
+                : [],
             primaryApis: joins ? primaryWan.map((s) => ({ address: s.address, port: s.hostPorts?.api ?? 8501 })) : [],
             // The local engine publishes where the stack says; another host, where the user reaches it.
-            publishAddress: dc.dockerHost !== undefined && dc.hostAddress !== undefined ? dc.hostAddress : settings.publishAddress,
+            publishAddress:
+                dc.host.endpoint !== undefined && dc.host.address !== undefined
+                    ? dc.host.address
+                    : config.publishAddress,
             published: clients[0] ?? servers[0],
             ports: { http: dc.httpPort, dns: dc.dnsPort },
-            services: dc.services ?? [],
-            instances: serviceInstances(dc.name, subnet, dc.services ?? [], prefix),
+            services: dc.services,
+            instances: serviceInstances(dc.name, dc.subnet, dc.services, prefix),
         };
     });
-    const files = settings.baseConfig.files;
     return {
-        image: settings.image,
-        demoImage: settings.demoImage,
+        image: config.image,
+        demoImage: config.demoImage,
         namePrefix: prefix,
-        ...(settings.gossipKey !== undefined ? { gossipKey: settings.gossipKey } : {}),
-        keepData: settings.keepData,
-        dnsAnonymousRead: settings.dnsAnonymousRead,
-        failoverQueries: settings.failoverQueries,
+        ...(config.gossipKey !== undefined ? { gossipKey: config.gossipKey } : {}),
+        keepData: config.keepData,
+        dnsAnonymousRead: config.dnsAnonymousRead,
+        failoverQueries: config.failoverQueries,
         primaryDatacenter,
-        wan: { networkName: `${prefix}consul-wan`, subnet: wan, gateway: hostAddress(wan, 1) },
-        acrossHosts,
+        wan: {
+            networkName: wanNetworkName(prefix),
+            subnet: config.wanSubnet,
+            gateway: hostAddress(config.wanSubnet, 1),
+        },
+        acrossHosts: config.hostAddresses !== undefined,
         peered,
         datacenters,
         serviceNames: [...new Set(datacenters.flatMap((dc) => dc.services.map((s) => s.name)))].sort(),
-        kvSeed: settings.kvSeed?.text !== undefined ? parseKvSeed(settings.kvSeed.text, "kvSeed", settings.kvSeed.path) : [],
-        baseConfig: Object.fromEntries(baseConfigFileNames.map((f) => [f, files[f] as string])),
-        warnings: settings.datacenters.flatMap((dc, i) => datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`)),
+        kvSeed: config.kvSeed,
+        baseConfig: config.baseConfig,
+        warnings: config.datacenters.flatMap((dc, i) =>
+            datacenterWarnings(dc.name, dc.servers, `datacenters[${i}].servers`),
+        ),
     };
+}
+
+/** Parses the whole stack config and lays out the model. Throws ConfigProblems listing every problem. */
+export function compileStack(settings: StackSettings): StackModel {
+    const { config, problems } = parseStack(settings);
+    if (!config) {
+        throw new ConfigProblems(problems);
+    }
+    return layOut(config);
 }

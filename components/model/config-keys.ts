@@ -1,8 +1,8 @@
 // Every key the stack config takes, at each level: the one list the parser checks unknown keys against
 // and the docs' configuration reference is tested against. The `satisfies` clauses keep each list in step
 // with the settings types: a key added to a type and not here, or here and not there, fails to compile.
-import { ServiceSettings } from "./services";
-import { DatacenterSettings, StackSettings } from "./settings";
+import type { ServiceSettings } from "./services";
+import type { DatacenterSettings, StackSettings } from "./settings";
 
 type Exhaustive<T, K extends readonly (keyof T)[]> = Exclude<keyof T, K[number]> extends never ? K : never;
 

@@ -1,8 +1,7 @@
 // Which Docker host each datacenter runs on, and the ports its servers publish there when the
 // datacenters span several hosts. Pure: the caller lists the files in each dockerCertPath.
-import { isIPv4 } from "node:net";
-import { isWholeNumberIn, show } from "./describe";
-import { DatacenterSettings, StackSettings } from "./settings";
+import { isIpv4Address, isStringList, parseWith, show } from "./describe";
+import { agentName } from "./names";
 
 /** The files a tcp:// host's dockerCertPath must hold, as Docker's DOCKER_CERT_PATH does. */
 export const dockerCertFileNames = ["ca.pem", "cert.pem", "key.pem"] as const;
@@ -30,8 +29,9 @@ export interface ServerHostPorts {
     readonly grpcTls?: number;
 }
 
-/** The host's identity: datacenters with the same dockerHost share a Docker engine. */
-export const hostKey = (dc: Pick<DatacenterSettings, "dockerHost">): string => dc.dockerHost ?? "";
+/** What a datacenter's `dockerHost` says of its host, as written: datacenters with the same one share a Docker engine. */
+type Endpoint = { readonly endpoint?: unknown };
+const hostKey = (dc: Endpoint): unknown => dc.endpoint ?? "";
 
 /**
  * The `slot`-th server on a host (0-based, counting the servers of the host's datacenters in config
@@ -39,17 +39,35 @@ export const hostKey = (dc: Pick<DatacenterSettings, "dockerHost">): string => d
  * and, when other clusters peer with it, 8304+10·slot (gRPC TLS). The first server on each host keeps
  * Consul's own numbers for RPC and Serf.
  */
-export function serverHostPorts(slot: number, primary: boolean, peered: boolean): ServerHostPorts {
+function serverHostPorts(slot: number, primary: boolean, peered: boolean): ServerHostPorts {
     const base = 8300 + 10 * slot;
-    return { server: base, serfWan: base + 2, ...(primary ? { api: base + 3, ...(peered ? { grpcTls: base + 4 } : {}) } : {}) };
+    return {
+        server: base,
+        serfWan: base + 2,
+        ...(primary ? { api: base + 3, ...(peered ? { grpcTls: base + 4 } : {}) } : {}),
+    };
 }
 
-/** Some datacenter peers with the first, which then takes peering connections on its servers' gRPC TLS port. */
-export const hasPeering = (datacenters: readonly Pick<DatacenterSettings, "federation">[]): boolean =>
-    datacenters.some((dc) => dc.federation === "peering");
+/**
+ * Across hosts, each datacenter's servers' host ports (the first datacenter is the primary): slots run on
+ * across a host's servers in config order. compile.ts lays the servers out with it, and the port checks claim them.
+ */
+export function serverHostPortsInOrder(
+    datacenters: readonly (Endpoint & { readonly servers: number })[],
+    peered: boolean,
+): ServerHostPorts[][] {
+    const slots = new Map<unknown, number>();
+    return datacenters.map((dc, i) =>
+        Array.from({ length: dc.servers }, () => {
+            const slot = slots.get(hostKey(dc)) ?? 0;
+            slots.set(hostKey(dc), slot + 1);
+            return serverHostPorts(slot, i === 0, peered);
+        }),
+    );
+}
 
 /** True when the datacenters do not all share one Docker host: the WAN then runs over the hosts' addresses. */
-export function spansHosts(datacenters: readonly Pick<DatacenterSettings, "dockerHost">[]): boolean {
+export function spansHosts(datacenters: readonly Endpoint[]): boolean {
     return new Set(datacenters.map(hostKey)).size > 1;
 }
 
@@ -58,103 +76,164 @@ const endpointPatterns = {
     tcp: /^tcp:\/\/([A-Za-z0-9.-]+):(\d{1,5})$/,
     ssh: /^ssh:\/\/[A-Za-z0-9._-]+@([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/,
 };
+const schemes = ["unix", "tcp", "ssh"] as const;
 
 /** unix, tcp or ssh, or undefined when `endpoint` is none of Docker's endpoint forms. */
-function scheme(endpoint: string): keyof typeof endpointPatterns | undefined {
-    const found = (Object.keys(endpointPatterns) as (keyof typeof endpointPatterns)[]).find((s) => endpointPatterns[s].test(endpoint));
+function scheme(endpoint: string): (typeof schemes)[number] | undefined {
+    const found = schemes.find((s) => endpointPatterns[s].test(endpoint));
     const port = found && found !== "unix" ? endpointPatterns[found].exec(endpoint)?.[2] : undefined;
     return port !== undefined && (Number(port) < 1 || Number(port) > 65535) ? undefined : found;
 }
 
-/** The host keys of datacenter `key` on their own. `certFiles`: what its dockerCertPath holds. */
-function datacenterHostProblems(dc: DatacenterSettings, key: string, certFiles: readonly string[] | undefined, acrossHosts: boolean): string[] {
-    const problems: string[] = [];
-    const kind = dc.dockerHost === undefined ? undefined : typeof dc.dockerHost === "string" ? scheme(dc.dockerHost) : undefined;
-    if (dc.dockerHost !== undefined && !kind) {
+const dockerEndpoint = (value: unknown): value is string => typeof value === "string" && scheme(value) !== undefined;
+/** An address a host is reached on: any IPv4 address but 0.0.0.0. */
+export const isHostAddress = (value: unknown): value is string => isIpv4Address(value) && value !== "0.0.0.0";
+
+/**
+ * The host keys of datacenter `key` (an entry of `datacenters` as written), or undefined with every
+ * problem among `problems`. `certFiles`: what its dockerCertPath holds.
+ */
+export function parseDockerHost(
+    dc: Readonly<Record<string, unknown>>,
+    key: string,
+    certFiles: readonly string[] | undefined,
+    acrossHosts: boolean,
+    problems: string[],
+): DockerHostModel | undefined {
+    const before = problems.length;
+    const endpoint =
+        dc.dockerHost === undefined
+            ? undefined
+            : parseWith(
+                  dc.dockerHost,
+                  dockerEndpoint,
+                  `${key}.dockerHost must be a Docker endpoint: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT], not ${show(dc.dockerHost)} ` +
+                      "(leave it unset for the local engine)",
+                  problems,
+              );
+    const kind = endpoint === undefined ? undefined : scheme(endpoint);
+    const certPath = dc.dockerCertPath;
+    if (certPath !== undefined && (typeof certPath !== "string" || certPath === "")) {
         problems.push(
-            `${key}.dockerHost must be a Docker endpoint: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT], not ${show(dc.dockerHost)} ` +
-                "(leave it unset for the local engine)",
+            `${key}.dockerCertPath must be the path of a directory holding ${dockerCertFileNames.join(", ")}, not ${show(certPath)}`,
         );
-    }
-    if (dc.dockerCertPath !== undefined && (typeof dc.dockerCertPath !== "string" || dc.dockerCertPath === "")) {
-        problems.push(`${key}.dockerCertPath must be the path of a directory holding ${dockerCertFileNames.join(", ")}, not ${show(dc.dockerCertPath)}`);
-    } else if (kind === "tcp" && dc.dockerCertPath === undefined) {
+    } else if (kind === "tcp" && certPath === undefined) {
         problems.push(
             `${key}.dockerCertPath is required with a tcp:// dockerHost: a Docker socket on the network without TLS client ` +
                 `certificates is root on that host for anyone who reaches it. Point it at a directory holding ${dockerCertFileNames.join(", ")} ` +
                 "and start that dockerd with --tlsverify (README: Across machines).",
         );
-    } else if (dc.dockerCertPath !== undefined && kind !== "tcp") {
-        problems.push(`${key}.dockerCertPath is only for a tcp:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`);
-    } else if (dc.dockerCertPath !== undefined) {
+    } else if (certPath !== undefined && kind !== "tcp") {
+        problems.push(
+            `${key}.dockerCertPath is only for a tcp:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`,
+        );
+    } else if (certPath !== undefined) {
         const missing = dockerCertFileNames.filter((f) => !certFiles?.includes(f));
         if (missing.length > 0) {
-            problems.push(`${key}.dockerCertPath: ${dc.dockerCertPath} must hold ${dockerCertFileNames.join(", ")}; ${missing.join(", ")} missing`);
+            problems.push(
+                `${key}.dockerCertPath: ${certPath} must hold ${dockerCertFileNames.join(", ")}; ${missing.join(", ")} missing`,
+            );
         }
     }
-    if (dc.dockerSshOpts !== undefined) {
-        if (!Array.isArray(dc.dockerSshOpts) || dc.dockerSshOpts.some((o) => typeof o !== "string")) {
-            problems.push(`${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], not ${show(dc.dockerSshOpts)}`);
-        } else if (kind !== "ssh") {
-            problems.push(`${key}.dockerSshOpts is only for an ssh:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`);
-        }
+    const sshOpts =
+        dc.dockerSshOpts === undefined
+            ? []
+            : parseWith(
+                  dc.dockerSshOpts,
+                  isStringList,
+                  `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], not ${show(dc.dockerSshOpts)}`,
+                  problems,
+              );
+    if (dc.dockerSshOpts !== undefined && sshOpts !== undefined && kind !== "ssh") {
+        problems.push(
+            `${key}.dockerSshOpts is only for an ssh:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`,
+        );
     }
-    if (dc.hostAddress !== undefined) {
-        if (typeof dc.hostAddress !== "string" || !isIPv4(dc.hostAddress) || dc.hostAddress === "0.0.0.0") {
-            problems.push(`${key}.hostAddress must be the IPv4 address other datacenters and you reach this host on, such as 192.168.1.20, not ${show(dc.hostAddress)}`);
-        } else if (acrossHosts && dc.hostAddress.startsWith("127.")) {
-            problems.push(`${key}.hostAddress is ${dc.hostAddress}, a loopback address: the other Docker hosts cannot reach ${dc.name}'s servers there`);
-        }
-    } else if (acrossHosts) {
+    const address =
+        dc.hostAddress === undefined
+            ? undefined
+            : parseWith(
+                  dc.hostAddress,
+                  isHostAddress,
+                  `${key}.hostAddress must be the IPv4 address other datacenters and you reach this host on, such as 192.168.1.20, not ${show(dc.hostAddress)}`,
+                  problems,
+              );
+    if (address !== undefined && acrossHosts && address.startsWith("127.")) {
+        problems.push(
+            `${key}.hostAddress is ${address}, a loopback address: the other Docker hosts cannot reach ${dc.name}'s servers there`,
+        );
+    } else if (dc.hostAddress === undefined && acrossHosts) {
         problems.push(
             `${key}.hostAddress is required when the datacenters run on more than one Docker host: the other datacenters' servers ` +
                 `reach ${show(dc.name)}'s servers on that address`,
         );
-    } else if (kind === "tcp" || kind === "ssh") {
-        problems.push(`${key}.hostAddress is required with a ${kind}:// dockerHost: ${show(dc.name)}'s UI, API and DNS are published on it`);
+    } else if (dc.hostAddress === undefined && (kind === "tcp" || kind === "ssh")) {
+        problems.push(
+            `${key}.hostAddress is required with a ${kind}:// dockerHost: ${show(dc.name)}'s UI, API and DNS are published on it`,
+        );
     }
-    return problems;
+    if (problems.length > before || sshOpts === undefined) {
+        return undefined;
+    }
+    return {
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(typeof certPath === "string" ? { certPath } : {}),
+        sshOpts,
+        ...(address !== undefined ? { address } : {}),
+    };
 }
 
-/** Every problem with the Docker host keys of every datacenter, and with the ports each host publishes. */
-export function dockerHostProblems(settings: StackSettings): string[] {
-    const dcs = settings.datacenters;
-    const acrossHosts = spansHosts(dcs);
-    const problems = dcs.flatMap((dc, i) => datacenterHostProblems(dc, `datacenters[${i}]`, dc.dockerCertPath ? settings.dockerCertFiles?.[dc.dockerCertPath] : undefined, acrossHosts));
-    const addressOfHost = new Map<string, { address: string; key: string }>();
-    const hostOfAddress = new Map<string, { host: string; key: string }>();
+/** What the checks across datacenters know of one datacenter: each value once it parsed, undefined until then. */
+export interface HostedDatacenter extends Endpoint {
+    readonly name?: string;
+    readonly servers?: number;
+    readonly httpPort?: number;
+    readonly dnsPort?: number;
+    readonly hostAddress?: string;
+}
+
+/** One host has one address, and each host its own; a port is published once per host. */
+export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: string, peered: boolean): string[] {
+    const problems: string[] = [];
+    const addressOfHost = new Map<unknown, { address: string; key: string }>();
+    const hostOfAddress = new Map<string, { host: unknown; key: string }>();
     dcs.forEach((dc, i) => {
-        if (typeof dc.hostAddress !== "string") {
+        if (dc.hostAddress === undefined) {
             return;
         }
         const key = `datacenters[${i}].hostAddress`;
         const same = addressOfHost.get(hostKey(dc));
         if (same && same.address !== dc.hostAddress) {
-            problems.push(`${key} is ${dc.hostAddress}, but ${same.key} on the same dockerHost says ${same.address}; one host has one address here`);
+            problems.push(
+                `${key} is ${dc.hostAddress}, but ${same.key} on the same dockerHost says ${same.address}; one host has one address here`,
+            );
         }
         const other = hostOfAddress.get(dc.hostAddress);
         if (other && other.host !== hostKey(dc)) {
-            problems.push(`${key} is ${dc.hostAddress}, which ${other.key} gives for another dockerHost; each Docker host needs its own address`);
+            problems.push(
+                `${key} is ${dc.hostAddress}, which ${other.key} gives for another dockerHost; each Docker host needs its own address`,
+            );
         }
         addressOfHost.set(hostKey(dc), same ?? { address: dc.hostAddress, key });
         hostOfAddress.set(dc.hostAddress, other ?? { host: hostKey(dc), key });
     });
-    return [...problems, ...hostPortProblems(settings, acrossHosts)];
+    return [...problems, ...hostPortProblems(dcs, namePrefix, peered)];
 }
 
-/**
- * A port may be published once per host: each datacenter's httpPort and dnsPort and, across hosts,
- * its servers' ports. Ports that are not numbers are the port check's business (validate.ts).
- */
-function hostPortProblems(settings: StackSettings, acrossHosts: boolean): string[] {
+/** Each datacenter's httpPort and dnsPort and, across hosts, its servers' ports. A port that did not parse is left out. */
+function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, peered: boolean): string[] {
     const problems: string[] = [];
-    const seen = new Map<string, string>();
-    const claim = (host: string, port: number, key: string, owner: string) => {
-        const other = seen.get(`${host}\u0000${port}`);
+    const seen = new Map<unknown, Map<number, string>>();
+    const claim = (dc: HostedDatacenter, port: number, key: string, owner: string) => {
+        const onHost = seen.get(hostKey(dc)) ?? new Map<number, string>();
+        seen.set(hostKey(dc), onHost);
+        const other = onHost.get(port);
         if (!other) {
-            seen.set(`${host}\u0000${port}`, owner);
+            onHost.set(port, owner);
         } else if (owner === key) {
-            problems.push(`${key} is ${port}, which ${other} already uses; each host port must be unique on a Docker host`);
+            problems.push(
+                `${key} is ${port}, which ${other} already uses; each host port must be unique on a Docker host`,
+            );
         } else {
             problems.push(
                 `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. Servers across ` +
@@ -162,26 +241,36 @@ function hostPortProblems(settings: StackSettings, acrossHosts: boolean): string
             );
         }
     };
-    settings.datacenters.forEach((dc, i) => {
+    dcs.forEach((dc, i) => {
         for (const field of ["httpPort", "dnsPort"] as const) {
-            if (isWholeNumberIn(dc[field], 1, 65535)) {
-                claim(hostKey(dc), dc[field], `datacenters[${i}].${field}`, `datacenters[${i}].${field}`);
+            const port = dc[field];
+            if (port !== undefined) {
+                claim(dc, port, `datacenters[${i}].${field}`, `datacenters[${i}].${field}`);
             }
         }
     });
-    if (acrossHosts) {
-        const peered = hasPeering(settings.datacenters);
-        const slots = new Map<string, number>();
-        settings.datacenters.forEach((dc, i) => {
-            for (let s = 1; s <= (Number.isInteger(dc.servers) ? dc.servers : 0); s++) {
-                const slot = slots.get(hostKey(dc)) ?? 0;
-                slots.set(hostKey(dc), slot + 1);
-                const ports = serverHostPorts(slot, i === 0, peered);
-                for (const port of [ports.server, ports.serfWan, ...(ports.api ? [ports.api] : []), ...(ports.grpcTls ? [ports.grpcTls] : [])]) {
-                    claim(hostKey(dc), port, `datacenters[${i}].servers`, `${dc.name}-server${s}`);
+    if (spansHosts(dcs)) {
+        const ports = serverHostPortsInOrder(
+            dcs.map((dc) => ({ endpoint: dc.endpoint, servers: dc.servers ?? 0 })),
+            peered,
+        );
+        dcs.forEach((dc, i) =>
+            ports[i].forEach((p, s) => {
+                for (const port of [
+                    p.server,
+                    p.serfWan,
+                    ...(p.api ? [p.api] : []),
+                    ...(p.grpcTls ? [p.grpcTls] : []),
+                ]) {
+                    claim(
+                        dc,
+                        port,
+                        `datacenters[${i}].servers`,
+                        agentName(namePrefix, dc.name ?? `datacenters[${i}]`, "server", s + 1),
+                    );
                 }
-            }
-        });
+            }),
+        );
     }
     return problems;
 }

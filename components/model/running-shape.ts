@@ -1,15 +1,30 @@
 // What runs now, as the Docker host's networks list it, and the config changes that a running cluster cannot
 // take in one `pulumi up`. resources/running-cluster.ts reads the networks, so such a change is refused at preview, before any
-// datacenter is touched. Pure: no Pulumi, no I/O.
-import { cidrsOverlap, Ipv4Cidr, parseCidr, parseIpv4 } from "./cidr";
-import { Federation } from "./settings";
-import { StackModel } from "./stack-model";
+// datacenter is touched. Nothing here reads a container's name for what it means: a server is known by the
+// LAN network that holds it (one the model names) and its address there (lan-layout.ts). Pure: no Pulumi, no I/O.
+import { hostOffset, parseCidr } from "./cidr";
+import { agentAt } from "./lan-layout";
+import type { Federation } from "./settings";
+import type { StackModel } from "./stack-model";
+
+/** A container on a Docker network, as docker.getNetwork lists it: its address with the prefix, "10.201.1.11/24". */
+export interface NetworkContainer {
+    readonly name: string;
+    readonly ipv4Address: string;
+}
+
+/** A Docker network as docker.getNetwork reads it: options, not labels. */
+export interface NetworkRead {
+    readonly ipamConfigs: readonly { readonly subnet?: string }[];
+    readonly options?: Readonly<Record<string, string>>;
+    readonly containers: readonly NetworkContainer[];
+}
 
 /** A server container that runs now. */
 export interface RunningServer {
     readonly name: string;
     readonly datacenter: string;
-    /** 1-based, from its name: 2 for dc1-server2. */
+    /** 1-based, from its LAN address: 2 for the server at .12. */
     readonly ordinal: number;
     /** Its address on the WAN network; undefined across Docker hosts, where there is none. */
     readonly wanAddress?: string;
@@ -28,8 +43,13 @@ export const federationOption = "io.consul-multi-dc.federation";
  * What a datacenter's LAN network says, as Docker's network data source reads it (options, not labels):
  * its subnet, and "peering" when marked, else "wan". Nothing when there is no such network.
  */
-export function runningLan(network: { readonly ipamConfigs: readonly { readonly subnet?: string }[]; readonly options?: Readonly<Record<string, string>> } | undefined): RunningLan {
-    return network ? { subnet: network.ipamConfigs[0]?.subnet, federation: network.options?.[federationOption] === "peering" ? "peering" : "wan" } : {};
+export function runningLan(network: Pick<NetworkRead, "ipamConfigs" | "options"> | undefined): RunningLan {
+    return network
+        ? {
+              subnet: network.ipamConfigs[0]?.subnet,
+              federation: network.options?.[federationOption] === "peering" ? "peering" : "wan",
+          }
+        : {};
 }
 
 export interface RunningDatacenter extends RunningLan {
@@ -40,11 +60,17 @@ export interface RunningDatacenter extends RunningLan {
 
 export interface RunningShape {
     /**
-     * The datacenter whose servers hold the lowest WAN addresses: they are assigned in config order.
-     * Undefined across Docker hosts, whose networks do not say which datacenter is the primary.
+     * One host only: the server that holds the lowest WAN address, which the first datacenter's first server
+     * takes (they are assigned in config order), and its datacenter, unless that is not in the config.
      */
-    readonly primaryDatacenter?: string;
+    readonly primary?: { readonly server: string; readonly datacenter?: string };
+    /** The config's datacenters whose servers run. */
     readonly datacenters: readonly RunningDatacenter[];
+    /**
+     * One host only: servers on the WAN network that no LAN network of the config's datacenters holds, by
+     * WAN address: the servers of a datacenter the config removed or renamed.
+     */
+    readonly unknownServers: readonly { readonly name: string; readonly wanAddress: string }[];
 }
 
 export interface ShapeChange {
@@ -53,67 +79,73 @@ export interface ShapeChange {
     readonly warnings: string[];
 }
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/** The datacenter and ordinal in a server's container name (dc1-server2: dc1, 2); undefined for any other name. */
-export function serverOf(containerName: string, namePrefix: string): { datacenter: string; ordinal: number } | undefined {
-    const match = new RegExp(`^${escapeRegExp(namePrefix)}([a-z0-9_-]+)-server([1-9][0-9]*)$`).exec(containerName);
-    return match ? { datacenter: match[1], ordinal: Number(match[2]) } : undefined;
-}
-
-/** The datacenters with a server on the WAN network, whose LAN networks runningShape wants the subnets of. */
-export function runningDatacenters(wanContainers: readonly { readonly name: string }[], namePrefix: string): string[] {
-    return [...new Set(wanContainers.flatMap((c) => serverOf(c.name, namePrefix)?.datacenter ?? []))];
+/** The servers on a datacenter's LAN network: the containers at the servers' addresses, by ordinal. */
+function serversOn(
+    datacenter: string,
+    lan: NetworkRead,
+): { readonly name: string; readonly datacenter: string; readonly ordinal: number }[] {
+    const subnet = parseCidr(lan.ipamConfigs[0]?.subnet);
+    if (typeof subnet === "string") {
+        return [];
+    }
+    return lan.containers
+        .flatMap((c) => {
+            const agent = agentAt(subnet, c.ipv4Address);
+            return agent?.role === "server" ? [{ name: c.name, datacenter, ordinal: agent.ordinal }] : [];
+        })
+        .sort((a, b) => a.ordinal - b.ordinal);
 }
 
 /**
- * What runs now: the server containers on the WAN network (Docker lists an address as "10.201.0.11/24") and
- * what each of their datacenters' LAN networks says. Undefined when no server runs.
+ * What runs now: each datacenter of the config whose LAN network exists (`lans`, by datacenter name, as
+ * Docker reads them on the datacenter's own host) and, when the datacenters share one host, the WAN
+ * network (`wan`). Undefined when no server runs.
  */
 export function runningShape(
-    wanContainers: readonly { readonly name: string; readonly ipv4Address: string }[],
-    lans: Readonly<Record<string, RunningLan>>,
-    namePrefix: string,
+    lans: Readonly<Record<string, NetworkRead | undefined>>,
+    wan?: NetworkRead,
 ): RunningShape | undefined {
-    const servers = wanContainers
-        .flatMap((c) => {
-            const server = serverOf(c.name, namePrefix);
-            return server ? [{ name: c.name, ...server, wanAddress: c.ipv4Address.split("/")[0] }] : [];
-        })
-        .sort((a, b) => (parseIpv4(a.wanAddress) ?? 0) - (parseIpv4(b.wanAddress) ?? 0));
-    if (servers.length === 0) {
+    const wanSubnet = parseCidr(wan?.ipamConfigs[0]?.subnet);
+    const wanPosition = (address: string) =>
+        typeof wanSubnet === "string" ? 0 : (hostOffset(wanSubnet, address) ?? 0);
+    const onWan = (wan?.containers ?? [])
+        .map((c) => ({ name: c.name, wanAddress: c.ipv4Address.split("/")[0] }))
+        .sort((a, b) => wanPosition(a.wanAddress) - wanPosition(b.wanAddress));
+    const wanAddress = new Map(onWan.map((s) => [s.name, s.wanAddress]));
+    const datacenters = Object.entries(lans).flatMap(([name, lan]): RunningDatacenter[] => {
+        const servers = lan ? serversOn(name, lan) : [];
+        return lan && servers.length > 0
+            ? [
+                  {
+                      name,
+                      ...runningLan(lan),
+                      servers: servers.map((s) => ({
+                          ...s,
+                          ...(wanAddress.has(s.name) ? { wanAddress: wanAddress.get(s.name) } : {}),
+                      })),
+                  },
+              ]
+            : [];
+    });
+    const datacenterOf = new Map(datacenters.flatMap((dc) => dc.servers.map((s) => [s.name, dc.name])));
+    const unknownServers = onWan.filter((s) => !datacenterOf.has(s.name));
+    if (datacenters.length === 0 && unknownServers.length === 0) {
         return undefined;
     }
-    const names = [...new Set(servers.map((s) => s.datacenter))];
+    const first = onWan[0]?.name;
+    const primaryDatacenter = first === undefined ? undefined : datacenterOf.get(first);
     return {
-        primaryDatacenter: servers[0].datacenter,
-        datacenters: names.map((name) => ({
-            name,
-            subnet: lans[name]?.subnet,
-            ...(lans[name]?.federation ? { federation: lans[name].federation } : {}),
-            servers: servers.filter((s) => s.datacenter === name).sort((a, b) => a.ordinal - b.ordinal),
-        })),
+        ...(first !== undefined
+            ? {
+                  primary: {
+                      server: first,
+                      ...(primaryDatacenter !== undefined ? { datacenter: primaryDatacenter } : {}),
+                  },
+              }
+            : {}),
+        datacenters,
+        unknownServers,
     };
-}
-
-/**
- * What runs now across Docker hosts: the server containers on each datacenter's LAN network, as that
- * datacenter's own host lists them, and the network's subnet. Undefined when no server runs.
- */
-export function runningShapeAcrossHosts(
-    lans: Readonly<Record<string, RunningLan & { readonly containers: readonly { readonly name: string }[] }>>,
-    namePrefix: string,
-): RunningShape | undefined {
-    const datacenters = Object.entries(lans).flatMap(([name, lan]) => {
-        const servers = lan.containers
-            .flatMap((c) => {
-                const server = serverOf(c.name, namePrefix);
-                return server?.datacenter === name ? [{ name: c.name, ...server }] : [];
-            })
-            .sort((a, b) => a.ordinal - b.ordinal);
-        return servers.length > 0 ? [{ name, subnet: lan.subnet, ...(lan.federation ? { federation: lan.federation } : {}), servers }] : [];
-    });
-    return datacenters.length > 0 ? { datacenters } : undefined;
 }
 
 const quorum = (voters: number) => Math.floor(voters / 2) + 1;
@@ -148,30 +180,23 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
     if (!running) {
         return { problems, warnings };
     }
-    if (running.primaryDatacenter !== undefined && running.primaryDatacenter !== plan.primaryDatacenter) {
+    const primary = running.primary;
+    if (primary && primary.datacenter !== plan.primaryDatacenter) {
+        const name = primary.datacenter;
+        const which = name ?? `the one of ${primary.server}, which the config no longer has`;
         problems.push(
-            `datacenters[0].name: the running federation's primary datacenter is ${running.primaryDatacenter}. It holds the ACLs ` +
-                "the other datacenters replicate and every agent names it as primary_datacenter, which Consul cannot move under " +
-                `a running federation. Keep ${running.primaryDatacenter} first (new datacenters go after it). To make ` +
+            `datacenters[0].name: the running federation's primary datacenter is ${which}. ` +
+                "It holds the ACLs the other datacenters replicate and every agent names it as primary_datacenter, which Consul cannot " +
+                `move under a running federation. Keep ${name ?? "it, under its name,"} first (new datacenters go after it). To make ` +
                 `${plan.primaryDatacenter} the primary, start anew: \`pulumi destroy\` with keepData off, then \`pulumi up\` ` +
-                `(\`scripts/snapshot.sh save\` keeps ${running.primaryDatacenter}'s KV and ACLs first).`,
+                `(\`scripts/snapshot.sh save\` keeps ${name ? `${name}'s` : "its"} KV and ACLs first).`,
         );
     }
 
     const runningByName = new Map(running.datacenters.map((dc) => [dc.name, dc]));
-    const removed = running.datacenters.filter((dc) => !plan.datacenters.some((d) => d.name === dc.name));
     plan.datacenters.forEach((dc, i) => {
         const now = runningByName.get(dc.name);
         if (!now) {
-            const taken = removed.find((r) => r.subnet && cidrsOverlap(parseCidr(r.subnet) as Ipv4Cidr, dc.subnet));
-            if (taken) {
-                problems.push(
-                    `datacenters[${i}].subnet: ${dc.name} takes ${dc.subnet.text}, which overlaps ${taken.subnet} of ${taken.name}, a ` +
-                        `datacenter this update removes. Pulumi deletes ${taken.name}'s network only at the end of the update, after ` +
-                        `creating ${dc.name}'s, and Docker refuses overlapping networks. Remove ${taken.name} in one \`pulumi up\`, ` +
-                        `then add ${dc.name} in the next.`,
-                );
-            }
             return;
         }
         if (now.subnet !== undefined && now.subnet !== dc.subnet.text) {
@@ -190,11 +215,13 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
         }
         problems.push(...quorumProblems(now, dc.servers.length, `datacenters[${i}].servers`, warnings));
     });
-    for (const dc of removed) {
+    if (running.unknownServers.length > 0) {
+        const servers = running.unknownServers.map((s) => s.name).join(", ");
         warnings.push(
-            `datacenters: ${dc.name} is no longer in the config, so this update deletes its agents and their data volumes ` +
-                "(unless keepData). Its servers stay in the WAN pool as failed members until Consul reaps them (72 h), or " +
-                `\`consul force-leave -prune -wan <server>.${dc.name}\`.`,
+            `datacenters: the servers ${servers} run on the WAN network, and no datacenter of the config has them: their ` +
+                "datacenter is no longer in the config (removed or renamed), so this update deletes its agents and their data " +
+                "volumes (unless keepData). Its servers stay in the WAN pool as failed members until Consul reaps them (72 h), " +
+                "or `consul force-leave -prune -wan <server>.<datacenter>`.",
         );
     }
     problems.push(...wanConflicts(running, plan));
@@ -203,7 +230,10 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
 
 /** Consul cannot move a datacenter between a federation and a cluster of its own while it runs. */
 function federationSwitch(name: string, from: Federation, to: Federation, i: number): string {
-    const what = (f: Federation) => (f === "wan" ? "a WAN datacenter, which replicates the primary's ACLs" : "a cluster of its own, with its own primary and ACLs");
+    const what = (f: Federation) =>
+        f === "wan"
+            ? "a WAN datacenter, which replicates the primary's ACLs"
+            : "a cluster of its own, with its own primary and ACLs";
     return (
         `datacenters[${i}].federation: ${name} runs as ${what(from)}, and the config makes it ${what(to)}. Its servers' Raft data ` +
         "holds the ACLs and the primary they were formed with, which Consul cannot change under a running datacenter. To switch, " +
@@ -248,7 +278,11 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
                 `waiting until ${listPeers(now.name)} shows the smaller set before the next.`,
             );
         }
-        sentences.push(reached > servers ? `To go from ${reached} to ${servers}, ${leaveFirst}.` : `Or, to go to ${servers} at once, ${leaveFirst}.`);
+        sentences.push(
+            reached > servers
+                ? `To go from ${reached} to ${servers}, ${leaveFirst}.`
+                : `Or, to go to ${servers} at once, ${leaveFirst}.`,
+        );
     }
     return [sentences.join(" ")];
 }
@@ -266,7 +300,10 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
     if (plan.acrossHosts) {
         return [];
     }
-    const runningServers = running.datacenters.flatMap((dc) => dc.servers).filter((s) => s.wanAddress !== undefined);
+    const runningServers: { name: string; wanAddress?: string; datacenter?: string; ordinal?: number }[] = [
+        ...running.datacenters.flatMap((dc) => dc.servers).filter((s) => s.wanAddress !== undefined),
+        ...running.unknownServers,
+    ];
     const holders = new Map(runningServers.map((s) => [s.wanAddress, s]));
     const before = new Map(runningServers.map((s) => [s.name, s]));
     const next = plan.datacenters;
@@ -281,11 +318,13 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
     next.forEach((dc, i) => {
         for (const server of dc.servers) {
             const was = before.get(server.name);
-            const holder = holders.get(server.wanAddress as string);
+            const holder = holders.get(server.wanAddress);
             if (was?.wanAddress === server.wanAddress || !holder || holder.name === server.name) {
                 continue;
             }
-            const verb = was ? `${server.name} would move to ${server.wanAddress}` : `${server.name} would start on ${server.wanAddress}`;
+            const verb = was
+                ? `${server.name} would move to ${server.wanAddress}`
+                : `${server.name} would start on ${server.wanAddress}`;
             if (!nextNames.has(holder.name)) {
                 const h = plan.datacenters.findIndex((d) => d.name === holder.datacenter);
                 add(
@@ -299,9 +338,13 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
                     `${verb}, which ${holder.name} holds until its own replacement, while a new datacenter starts all its servers at once`,
                     `Add ${dc.name} after the datacenters that run.`,
                 );
-            } else if (was && (holder.datacenter !== server.datacenter || holder.ordinal > server.ordinal)) {
+            } else if (was && (holder.datacenter !== server.datacenter || (holder.ordinal ?? 0) > server.ordinal)) {
                 const cause = shiftCause(running, plan, i);
-                add(cause.key, `${verb}, which ${holder.name} holds until its own replacement, later or in parallel`, cause.safe);
+                add(
+                    cause.key,
+                    `${verb}, which ${holder.name} holds until its own replacement, later or in parallel`,
+                    cause.safe,
+                );
             }
         }
     });

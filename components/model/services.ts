@@ -1,7 +1,10 @@
-// Demo services: the `services` of a datacenter in stack config, checked and laid out on fixed addresses
+// Demo services: the `services` of a datacenter in stack config, parsed and laid out on fixed addresses
 // (render/service-definitions.ts turns them into what the agents load). Pure: no Pulumi, no Docker.
-import { hostAddress, Ipv4Cidr } from "./cidr";
-import { show } from "./describe";
+import { hostAddress, type Ipv4Cidr } from "./cidr";
+import { serviceCheckConfigKeys, serviceConfigKeys } from "./config-keys";
+import { isRecord, isStringList, matching, parseWith, show, unknownKeyProblems, wholeNumberIn } from "./describe";
+import { instanceOffset, maxInstances } from "./lan-layout";
+import { serviceInstanceId } from "./names";
 
 /** One entry of `datacenters[i].services`, as the user wrote it. */
 export interface ServiceSettings {
@@ -12,6 +15,15 @@ export interface ServiceSettings {
     readonly instances?: number;
     /** The HTTP path the health check asks for, and how often; "/health" every 5 s unless set. */
     readonly check?: { readonly path?: string; readonly intervalSeconds?: number };
+}
+
+/** A service as parseServices returns it: every value checked, every default filled in. */
+export interface ServiceConfig {
+    readonly name: string;
+    readonly port: number;
+    readonly tags: readonly string[];
+    readonly instances: number;
+    readonly check: { readonly path: string; readonly intervalSeconds: number };
 }
 
 export interface ServiceInstance {
@@ -26,83 +38,147 @@ export interface ServiceInstance {
     readonly checkIntervalSeconds: number;
 }
 
-// Instances take the top of each LAN: .201 up to .250, after the clients (.101 to .200).
-export const instanceOffset = 200;
-export const maxInstances = 50;
+const serviceName = (value: unknown): value is string =>
+    matching(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/)(value) && value.length <= 63;
+const tagList = (value: unknown): value is readonly string[] =>
+    isStringList(value) && value.every((t) => /^[A-Za-z0-9_.-]+$/.test(t));
+const checkPath = matching(/^\/[A-Za-z0-9._~/-]*$/);
 
-const serviceNamePattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const tagPattern = /^[A-Za-z0-9_.-]+$/;
-const checkPathPattern = /^\/[A-Za-z0-9._~\/-]*$/;
+/** A service's health check: "/health" every 5 s, unless the entry says otherwise. */
+function parseCheck(raw: unknown, k: string, problems: string[]): ServiceConfig["check"] | undefined {
+    if (raw === undefined) {
+        return { path: "/health", intervalSeconds: 5 };
+    }
+    if (!isRecord(raw)) {
+        problems.push(`${k}.check must be an object with path and intervalSeconds, not ${show(raw)}`);
+        return undefined;
+    }
+    problems.push(...unknownKeyProblems(raw, serviceCheckConfigKeys, `${k}.check`, "a service check"));
+    const path =
+        raw.path === undefined
+            ? "/health"
+            : parseWith(
+                  raw.path,
+                  checkPath,
+                  `${k}.check.path must be a URL path starting with "/", not ${show(raw.path)}`,
+                  problems,
+              );
+    const intervalSeconds =
+        raw.intervalSeconds === undefined
+            ? 5
+            : parseWith(
+                  raw.intervalSeconds,
+                  wholeNumberIn(1, 3600),
+                  `${k}.check.intervalSeconds must be a whole number from 1 to 3600, not ${show(raw.intervalSeconds)}`,
+                  problems,
+              );
+    return path !== undefined && intervalSeconds !== undefined ? { path, intervalSeconds } : undefined;
+}
 
-const wholeIn = (v: unknown, min: number, max: number): v is number =>
-    typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
-
-/** Every problem with one datacenter's `services`; `key` is its config key, e.g. datacenters[0].services. */
-export function serviceProblems(services: unknown, clients: unknown, key: string): string[] {
-    if (services === undefined) {
+/**
+ * One datacenter's `services` (`key` is its config key, e.g. datacenters[0].services), or undefined
+ * with every problem among `problems`. `clients` is the datacenter's client count as written.
+ */
+export function parseServices(
+    raw: unknown,
+    clients: unknown,
+    key: string,
+    problems: string[],
+): ServiceConfig[] | undefined {
+    if (raw === undefined) {
         return [];
     }
-    if (!Array.isArray(services)) {
-        return [`${key} must be a list of services, not ${show(services)}`];
+    if (!Array.isArray(raw)) {
+        problems.push(`${key} must be a list of services, not ${show(raw)}`);
+        return undefined;
     }
-    const problems: string[] = [];
-    if (services.length > 0 && clients === 0) {
-        problems.push(`${key} needs a client agent to register on: a service belongs to its local agent, and this datacenter's clients is 0`);
+    const before = problems.length;
+    if (raw.length > 0 && clients === 0) {
+        problems.push(
+            `${key} needs a client agent to register on: a service belongs to its local agent, and this datacenter's clients is 0`,
+        );
     }
     const names = new Map<string, number>();
     let total = 0;
-    services.forEach((s: Partial<Record<keyof ServiceSettings, unknown>>, i) => {
+    const services = raw.flatMap((entry: unknown, i): ServiceConfig[] => {
         const k = `${key}[${i}]`;
-        if (typeof s.name !== "string" || s.name.length > 63 || !serviceNamePattern.test(s.name)) {
-            problems.push(`${k}.name must be lowercase letters, digits and "-" (a DNS label, at most 63), not ${show(s.name)}`);
-        } else if (names.has(s.name)) {
-            problems.push(`${k}.name "${s.name}" is already used by ${key}[${names.get(s.name)}]; names must be unique in a datacenter`);
-        } else {
-            names.set(s.name, i);
+        if (!isRecord(entry)) {
+            problems.push(`${k} must be a service: an object with ${serviceConfigKeys.join(", ")}, not ${show(entry)}`);
+            return [];
         }
-        if (!wholeIn(s.port, 1024, 65535)) {
-            problems.push(`${k}.port must be a port number from 1024 to 65535 (instances run unprivileged), not ${show(s.port)}`);
+        problems.push(...unknownKeyProblems(entry, serviceConfigKeys, k, "a service"));
+        let name = parseWith(
+            entry.name,
+            serviceName,
+            `${k}.name must be lowercase letters, digits and "-" (a DNS label, at most 63), not ${show(entry.name)}`,
+            problems,
+        );
+        if (name !== undefined && names.has(name)) {
+            problems.push(
+                `${k}.name "${name}" is already used by ${key}[${names.get(name)}]; names must be unique in a datacenter`,
+            );
+            name = undefined;
+        } else if (name !== undefined) {
+            names.set(name, i);
         }
-        if (s.tags !== undefined && (!Array.isArray(s.tags) || !s.tags.every((t) => typeof t === "string" && tagPattern.test(t)))) {
-            problems.push(`${k}.tags must be a list of words of letters, digits, "_", "." and "-", not ${show(s.tags)}`);
-        }
-        if (s.instances !== undefined && !wholeIn(s.instances, 1, maxInstances)) {
-            problems.push(`${k}.instances must be a whole number from 1 to ${maxInstances}, not ${show(s.instances)}`);
-        }
-        total += wholeIn(s.instances, 1, maxInstances) ? s.instances : 1;
-        const check = s.check as Record<string, unknown> | undefined;
-        if (check !== undefined) {
-            if (typeof check !== "object" || check === null) {
-                problems.push(`${k}.check must be an object with path and intervalSeconds, not ${show(check)}`);
-            } else {
-                if (check.path !== undefined && (typeof check.path !== "string" || !checkPathPattern.test(check.path))) {
-                    problems.push(`${k}.check.path must be a URL path starting with "/", not ${show(check.path)}`);
-                }
-                if (check.intervalSeconds !== undefined && !wholeIn(check.intervalSeconds, 1, 3600)) {
-                    problems.push(`${k}.check.intervalSeconds must be a whole number from 1 to 3600, not ${show(check.intervalSeconds)}`);
-                }
-            }
-        }
+        const port = parseWith(
+            entry.port,
+            wholeNumberIn(1024, 65535),
+            `${k}.port must be a port number from 1024 to 65535 (instances run unprivileged), not ${show(entry.port)}`,
+            problems,
+        );
+        const tags =
+            entry.tags === undefined
+                ? []
+                : parseWith(
+                      entry.tags,
+                      tagList,
+                      `${k}.tags must be a list of words of letters, digits, "_", "." and "-", not ${show(entry.tags)}`,
+                      problems,
+                  );
+        const instances =
+            entry.instances === undefined
+                ? 1
+                : parseWith(
+                      entry.instances,
+                      wholeNumberIn(1, maxInstances),
+                      `${k}.instances must be a whole number from 1 to ${maxInstances}, not ${show(entry.instances)}`,
+                      problems,
+                  );
+        total += instances ?? 1;
+        const check = parseCheck(entry.check, k, problems);
+        return name !== undefined &&
+            port !== undefined &&
+            tags !== undefined &&
+            instances !== undefined &&
+            check !== undefined
+            ? [{ name, port, tags, instances, check }]
+            : [];
     });
     if (total > maxInstances) {
         problems.push(`${key} asks for ${total} instances; a datacenter has room for ${maxInstances}`);
     }
-    return problems;
+    return problems.length === before ? services : undefined;
 }
 
-/** The instances of one datacenter's services, on fixed addresses from .201. Expects validated settings. */
-export function serviceInstances(datacenter: string, cidr: Ipv4Cidr, services: readonly ServiceSettings[], namePrefix = ""): ServiceInstance[] {
+/** The instances of one datacenter's services, on fixed addresses from .201. */
+export function serviceInstances(
+    datacenter: string,
+    cidr: Ipv4Cidr,
+    services: readonly ServiceConfig[],
+    namePrefix = "",
+): ServiceInstance[] {
     let next = instanceOffset + 1;
     return services.flatMap((s) =>
-        Array.from({ length: s.instances ?? 1 }, (_, i) => ({
-            id: `${namePrefix}${datacenter}-${s.name}-${i + 1}`,
+        Array.from({ length: s.instances }, (_, i) => ({
+            id: serviceInstanceId(namePrefix, datacenter, s.name, i + 1),
             service: s.name,
             datacenter,
             address: hostAddress(cidr, next++),
             port: s.port,
-            tags: s.tags ?? [],
-            checkPath: s.check?.path ?? "/health",
-            checkIntervalSeconds: s.check?.intervalSeconds ?? 5,
+            tags: s.tags,
+            checkPath: s.check.path,
+            checkIntervalSeconds: s.check.intervalSeconds,
         })),
     );
 }

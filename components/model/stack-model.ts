@@ -1,10 +1,10 @@
 // The compiled model of the whole federation (compile.ts makes it): every datacenter with its agents,
 // their names, node IDs and addresses, its published ports and service instances. Everything later in the
 // pipeline (agent configs, scripts, Docker resources) reads it; nothing is worked out twice.
-import { Ipv4Cidr } from "./cidr";
-import { DockerHostModel, ServerHostPorts } from "./docker-hosts";
-import { ServiceInstance, ServiceSettings } from "./services";
-import { Federation } from "./settings";
+import type { Ipv4Cidr } from "./cidr";
+import type { DockerHostModel, ServerHostPorts } from "./docker-hosts";
+import type { ServiceConfig, ServiceInstance } from "./services";
+import type { Federation } from "./settings";
 
 export type AgentRole = "server" | "client";
 
@@ -26,6 +26,8 @@ export interface AgentModel {
     /** The Consul node ID: the same for the same datacenter and name in every stack (node-id.ts). */
     readonly nodeId: string;
     readonly lanAddress: string;
+    /** The Docker volume of its data directory, e.g. dc1-server1-data. */
+    readonly dataVolume: string;
     /** Servers only: the address other datacenters reach it on: on the WAN network, or its host's address. */
     readonly wanAddress?: string;
     /** Servers of datacenters that span Docker hosts only: the ports it publishes on its host's address. */
@@ -64,7 +66,7 @@ export interface DatacenterModel {
     readonly published: AgentModel;
     /** Host ports of the HTTPS UI/API and of DNS (tcp and udp). */
     readonly ports: { readonly http: number; readonly dns: number };
-    readonly services: readonly ServiceSettings[];
+    readonly services: readonly ServiceConfig[];
     /** Each demo service instance, registered on the first client. */
     readonly instances: readonly ServiceInstance[];
 }

@@ -138,7 +138,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             const resourceName = `${name}-${agent.role}${agent.ordinal}`;
             const data = new docker.Volume(
                 `${resourceName}-data`,
-                { name: `${agent.name}-data`, labels: on.labels({ "consul.role": agent.role }) },
+                { name: agent.dataVolume, labels: on.labels({ "consul.role": agent.role }) },
                 { parent: this, retainOnDelete: args.stack.keepData },
             );
             return new docker.Container(

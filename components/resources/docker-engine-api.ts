@@ -45,6 +45,8 @@ export async function engineGet(host: EngineAddress, path: string): Promise<Engi
         const ssh = spawn("ssh", [...(host.sshOpts ?? []), ...(url.port ? ["-p", url.port] : []), target, "--", "docker", "system", "dial-stdio"], {
             stdio: ["pipe", "pipe", "ignore"],
         });
+        // Node uses createConnection only when no agent is given.
+        delete options.agent;
         options.createConnection = () => Duplex.from({ readable: ssh.stdout, writable: ssh.stdin }) as unknown as import("node:net").Socket;
         options.host = "docker";
         done = () => ssh.kill();

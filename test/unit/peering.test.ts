@@ -97,7 +97,9 @@ describe("a running datacenter cannot switch between WAN federation and peering"
         const model = compileStack(settings(dcs));
         const wan = model.datacenters.flatMap((dc) => dc.servers.map((s) => ({ name: s.name, ipv4Address: `${s.wanAddress}/24` })));
         const options = (dc: (typeof model.datacenters)[number]): Record<string, string> => (dc.federation === "peering" ? { "io.consul-multi-dc.federation": "peering" } : {});
-        return runningShape(wan, Object.fromEntries(model.datacenters.map((dc) => [dc.name, runningLan({ ipamConfigs: [{ subnet: dc.subnet.text }], options: options(dc) })])), "");
+        const servers = (dc: (typeof model.datacenters)[number]) => dc.servers.map((s) => ({ name: s.name, ipv4Address: `${s.lanAddress}/24` }));
+        const lans = model.datacenters.map((dc) => [dc.name, { ipamConfigs: [{ subnet: dc.subnet.text }], options: options(dc), containers: servers(dc) }]);
+        return runningShape(Object.fromEntries(lans), { ipamConfigs: [{ subnet: model.wan.subnet.text }], containers: wan });
     };
     const asWan = () => peeringDatacenters().map((dc) => ({ ...dc, federation: undefined }));
 
