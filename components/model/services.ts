@@ -30,6 +30,8 @@ export interface ServiceInstance {
     /** Container name and Consul service ID, e.g. dc1-web-1. */
     readonly id: string;
     readonly service: string;
+    /** 1-based position among its service's instances, e.g. 1 for dc1-web-1. */
+    readonly ordinal: number;
     readonly datacenter: string;
     readonly address: string;
     readonly port: number;
@@ -173,6 +175,7 @@ export function serviceInstances(
         Array.from({ length: s.instances }, (_, i) => ({
             id: serviceInstanceId(namePrefix, datacenter, s.name, i + 1),
             service: s.name,
+            ordinal: i + 1,
             datacenter,
             address: hostAddress(cidr, next++),
             port: s.port,

@@ -22,7 +22,7 @@ export function serviceInstanceContainers(name: string, args: ServiceInstanceArg
     return args.instances.map(
         (i) =>
             new docker.Container(
-                `${name}-${i.service}-${i.id.split("-").pop()}`,
+                `${name}-${i.service}-${i.ordinal}`,
                 {
                     name: i.id,
                     hostname: i.id,
