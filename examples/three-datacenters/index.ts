@@ -1,6 +1,9 @@
 // Another Pulumi program that uses the federation as a library: three datacenters, with no stack config
 // of its own. Run it from this directory with `pulumi up` (it shares the repository's node_modules).
-import { ConsulFederation } from "consul-multi-dc";
+// It imports the component's source, so it needs no build; a program outside this repository installs the
+// package and imports it by name, `import { ConsulFederation } from "consul-multi-dc"`, which loads the
+// built JavaScript in dist/ (test/unit/package.test.ts runs such a program).
+import { ConsulFederation } from "../../components";
 
 // Only the datacenters are required; every other setting has the stack config's default.
 const federation = new ConsulFederation("lab", {
