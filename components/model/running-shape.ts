@@ -46,7 +46,7 @@ export const federationOption = "io.consul-multi-dc.federation";
 export function runningLan(network: Pick<NetworkRead, "ipamConfigs" | "options"> | undefined): RunningLan {
     return network
         ? {
-              subnet: network.ipamConfigs[0]?.subnet,
+              subnet: network.ipamConfigs?.[0]?.subnet,
               federation: network.options?.[federationOption] === "peering" ? "peering" : "wan",
           }
         : {};
@@ -84,7 +84,7 @@ function serversOn(
     datacenter: string,
     lan: NetworkRead,
 ): { readonly name: string; readonly datacenter: string; readonly ordinal: number }[] {
-    const subnet = parseCidr(lan.ipamConfigs[0]?.subnet);
+    const subnet = parseCidr(lan.ipamConfigs?.[0]?.subnet);
     if (typeof subnet === "string") {
         return [];
     }
@@ -105,7 +105,7 @@ export function runningShape(
     lans: Readonly<Record<string, NetworkRead | undefined>>,
     wan?: NetworkRead,
 ): RunningShape | undefined {
-    const wanSubnet = parseCidr(wan?.ipamConfigs[0]?.subnet);
+    const wanSubnet = parseCidr(wan?.ipamConfigs?.[0]?.subnet);
     const wanPosition = (address: string) =>
         typeof wanSubnet === "string" ? 0 : (hostOffset(wanSubnet, address) ?? 0);
     const onWan = (wan?.containers ?? [])

@@ -2,7 +2,7 @@
 // the stack config the CLI would load and the project paths are shared with the cluster tier and the bench.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 import { project, projectRoot, stackConfig as readStackConfig } from "../../scripts/stack-config";
 
 export { project, projectRoot };
@@ -150,7 +150,7 @@ export async function runProgram(options: {
     );
     // The mock API hides each registration's dependencies; the monitor's request carries them.
     const dependencies = new Map<string, string[]>();
-    const monitor = getMonitor() as unknown as {
+    const monitor = settings.getMonitor() as unknown as {
         resources: Map<string, { urn: string }>;
         registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
         registerResourceOutputs(req: { getUrn(): string }, callback: (err: unknown, response: unknown) => void): void;
@@ -194,6 +194,9 @@ export async function runProgram(options: {
         outputs = require(path.join(projectRoot, options.program ?? "index.ts"));
         // Every stack output depends on the containers, which depend on every other resource.
         await Promise.race([Promise.all(Object.values(outputs).map((o) => settled(o))), uncaught]);
+        // Resources no output waits for (a dynamic resource's provider is serialized first) may register later:
+        // wait for every registration the runtime has in flight.
+        await Promise.race([(settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs(), uncaught]);
         await Promise.race([Promise.all(pending), uncaught]);
     } finally {
         // The rest of a failure's rejections arrive within the tick that brought the first.
