@@ -1,5 +1,7 @@
-// `npm run lint`'s own command and the project's biome.jsonc, run on a small tree of planted files: a lint error
-// or a formatting difference fails it, naming what is wrong; code written the project's way passes.
+// The project's static checks on planted files. `npm run lint`'s own command with the project's biome.jsonc: a lint
+// error or a formatting difference fails it, naming what is wrong; code written the project's way passes. And a plain
+// `tsc --noEmit` with the project's tsconfig.json fails on a type error: `pulumi up` skips the type check without
+// tsconfig's noCheck, which would make tsc check nothing.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,24 +13,29 @@ import { projectRoot } from "../support/program";
 const lintScript: string = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")).scripts.lint;
 const [tool, ...lintArgs] = lintScript.split(/\s+/);
 
-/** Runs the lint script's command in a fresh project holding only biome.jsonc and `files` (path → text). */
-function lint(files: Record<string, string>): { status: number | null; output: string } {
+/** Runs the project's `bin` with `args` in a fresh directory holding only `files` (path → text). */
+function runIn(files: Record<string, string>, bin: string, args: string[]): { status: number | null; output: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-multi-dc-lint-"));
     try {
-        fs.copyFileSync(path.join(projectRoot, "biome.jsonc"), path.join(dir, "biome.jsonc"));
         for (const [file, text] of Object.entries(files)) {
             fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
             fs.writeFileSync(path.join(dir, file), text);
         }
-        const run = spawnSync(path.join(projectRoot, "node_modules", ".bin", tool), [...lintArgs, "--colors=off"], {
+        const run = spawnSync(path.join(projectRoot, "node_modules", ".bin", bin), args, {
             cwd: dir,
             encoding: "utf8",
         });
-        assert.equal(run.error, undefined, `${tool} did not run: ${run.error}`);
+        assert.equal(run.error, undefined, `${bin} did not run: ${run.error}`);
         return { status: run.status, output: run.stdout + run.stderr };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** The lint script's command in a project holding only biome.jsonc and `files`. */
+function lint(files: Record<string, string>): { status: number | null; output: string } {
+    const biomeConfig = fs.readFileSync(path.join(projectRoot, "biome.jsonc"), "utf8");
+    return runIn({ "biome.jsonc": biomeConfig, ...files }, tool, [...lintArgs, "--colors=off"]);
 }
 
 // Four-space indents and a line longer than 80 columns (but not 120): the project's style, which must pass.
@@ -76,5 +83,22 @@ describe("npm run lint", () => {
             "test/golden/a.json": '{\n  "two": "spaces"\n}\n',
         });
         assert.equal(run.status, 0, run.output);
+    });
+});
+
+describe("plain tsc --noEmit", () => {
+    test("checks types with the project's tsconfig.json: a planted type error fails it", () => {
+        // The project's compiler options on one planted file, without loading @types/node, which it does not use.
+        const tsconfig = { extends: path.join(projectRoot, "tsconfig.json"), compilerOptions: { types: [] } };
+        const run = runIn(
+            {
+                "tsconfig.json": JSON.stringify({ ...tsconfig, include: [], files: ["planted.ts"] }),
+                "planted.ts": 'export const port: number = "8500";\n',
+            },
+            "tsc",
+            ["--noEmit", "--pretty", "false"],
+        );
+        assert.notEqual(run.status, 0, run.output);
+        assert.match(run.output, /planted\.ts\(1,14\): error TS2322: Type 'string' is not assignable to type 'number'/);
     });
 });
