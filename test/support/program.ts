@@ -69,7 +69,7 @@ export interface MockNetwork {
     readonly options?: Record<string, string>;
 }
 
-/** Resolves with an Output's value, or rejects with the error it failed with, which `valueOf` never sees. */
+/** Resolves with an Output's value, or rejects with the error it failed with, which `outputValue` never sees. */
 function settled<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve, reject) => {
         pulumi.recover(output, (err) => {
@@ -80,7 +80,7 @@ function settled<T>(output: pulumi.Output<T>): Promise<T> {
 }
 
 /** Resolves an Output's value in a test; `Output.promise()` is internal. */
-export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+export function outputValue<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
 }
 

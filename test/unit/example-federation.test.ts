@@ -7,7 +7,7 @@ import YAML from "yaml";
 import { before, describe, test } from "node:test";
 import { agents, named, ofType, T, upload } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { ProgramRun, projectRoot, runProgram, valueOf } from "../support/program";
+import { ProgramRun, projectRoot, runProgram, outputValue } from "../support/program";
 import { stackDefaults } from "../../components/model/defaults";
 
 describe("examples/three-datacenters, a program that imports consul-multi-dc", () => {
@@ -35,12 +35,12 @@ describe("examples/three-datacenters, a program that imports consul-multi-dc", (
             assert.equal(config.primary_datacenter, "east", server);
         }
         assert.equal(JSON.parse(upload(named(run, T.container, "lab-east-server1"), "agent.json").content as string).retry_join_wan, undefined);
-        assert.deepEqual(await valueOf(run.outputs.uiUrls), {
+        assert.deepEqual(await outputValue(run.outputs.uiUrls), {
             east: "https://127.0.0.1:9500/ui/east",
             west: "https://127.0.0.1:9501/ui/west",
             edge: "https://127.0.0.1:9502/ui/edge",
         });
-        assert.deepEqual((await valueOf(run.outputs.containers) as Record<string, { servers: string[] }>).edge.servers, ["lab-edge-server1"]);
+        assert.deepEqual((await outputValue(run.outputs.containers) as Record<string, { servers: string[] }>).edge.servers, ["lab-edge-server1"]);
     });
 
     test("what it leaves out takes the stack config's defaults: the image, ports on 127.0.0.1, DNS reads, failover queries", () => {

@@ -14,7 +14,7 @@ import { acrossHostsDatacenters } from "../support/across-hosts";
 import { agents, named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeSecretUuid, fakeState } from "../support/fake-state";
 import { devModel, devSettings, problemsOf } from "../support/model";
-import { ProgramRun, reveal, runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
+import { ProgramRun, reveal, runProgram, stackConfig, unwrapSecret, outputValue } from "../support/program";
 
 const dynamicType = "pulumi-nodejs:dynamic:Resource";
 const api = [{ name: "api", port: 8080, instances: 1 }];
@@ -141,7 +141,7 @@ describe("a stack with two peering datacenters, under mocks", () => {
         assert.equal(management("consul-acl-init").value, fakeSecretUuid("consul-acl-management-token"));
         assert.ok(unwrapSecret(named(run, T.container, "consul-acl-init-dc3").inputs.uploads).secret, "its uploads, the token among them, are secret");
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapTokens), true, "aclBootstrapTokens is a secret output");
-        assert.deepEqual(await valueOf(run.outputs.aclBootstrapTokens), {
+        assert.deepEqual(await outputValue(run.outputs.aclBootstrapTokens), {
             dc1: fakeSecretUuid("consul-acl-management-token"),
             dc2: fakeSecretUuid("consul-acl-management-token"),
             dc3: fakeSecretUuid("consul-dc3-acl-management-token"),

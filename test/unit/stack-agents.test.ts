@@ -65,7 +65,8 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         const client = String(upload(named(run, T.container, "dc1-client1"), "client.hcl").content);
         assert.match(client, /defaults\s*\{\s*cert_file\s*=\s*"\/consul\/tls\/client\.pem"\s*key_file\s*=\s*"\/consul\/tls\/client-key\.pem"/);
         const cert = ofType(run, T.csr).find((r) => r.name === "consul-dc1-client-cert-csr");
-        assert.equal((cert?.inputs.subject as { commonName: string }).commonName, "client.dc1.consul");
+        assert.ok(cert, "the client certificate's request");
+        assert.equal((cert.inputs.subject as { commonName: string }).commonName, "client.dc1.consul");
     });
 
     test("containers carry labels, a healthcheck, a restart policy, an explicit entrypoint and the consul user", () => {

@@ -5,14 +5,14 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { runProgram, stackConfig, unwrapSecret, valueOf } from "../support/program";
+import { runProgram, stackConfig, unwrapSecret, outputValue } from "../support/program";
 
 describe("stack config changes the graph", () => {
     test("publishAddress 0.0.0.0 binds published ports on every interface; URLs still name loopback", async () => {
         const run = await runProgram({ computeState: fakeState, config: stackConfig({ publishAddress: "0.0.0.0" }) });
         const ports = named(run, T.container, "dc1-client1").inputs.ports as { ip: string }[];
         assert.deepEqual([...new Set(ports.map((p) => p.ip))], ["0.0.0.0"]);
-        assert.equal(((await valueOf(run.outputs.uiUrls)) as Record<string, string>).dc1, "https://127.0.0.1:8500/ui/dc1");
+        assert.equal(((await outputValue(run.outputs.uiUrls)) as Record<string, string>).dc1, "https://127.0.0.1:8500/ui/dc1");
     });
 
     test("a datacenter without clients publishes from its first server; namePrefix prefixes every name", async () => {

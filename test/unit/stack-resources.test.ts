@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { agents, named, ofType, T } from "../support/declared";
 import { devStackRun, fakeCertPem } from "../support/fake-state";
-import { ProgramRun, valueOf } from "../support/program";
+import { ProgramRun, outputValue } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
@@ -99,14 +99,14 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     });
 
     test("stack outputs give UI URLs, HTTP and DNS addresses and container names per DC", async () => {
-        assert.deepEqual(await valueOf(run.outputs.uiUrls), {
+        assert.deepEqual(await outputValue(run.outputs.uiUrls), {
             dc1: "https://127.0.0.1:8500/ui/dc1",
             dc2: "https://127.0.0.1:8501/ui/dc2",
         });
-        assert.equal(await valueOf(run.outputs.caCertPem), fakeCertPem("consul-ca"));
-        assert.deepEqual(await valueOf(run.outputs.httpAddrs), { dc1: "127.0.0.1:8500", dc2: "127.0.0.1:8501" });
-        assert.deepEqual(await valueOf(run.outputs.dnsAddrs), { dc1: "127.0.0.1:8600", dc2: "127.0.0.1:8601" });
-        assert.deepEqual(await valueOf(run.outputs.containers), {
+        assert.equal(await outputValue(run.outputs.caCertPem), fakeCertPem("consul-ca"));
+        assert.deepEqual(await outputValue(run.outputs.httpAddrs), { dc1: "127.0.0.1:8500", dc2: "127.0.0.1:8501" });
+        assert.deepEqual(await outputValue(run.outputs.dnsAddrs), { dc1: "127.0.0.1:8600", dc2: "127.0.0.1:8601" });
+        assert.deepEqual(await outputValue(run.outputs.containers), {
             dc1: { servers: ["dc1-server1", "dc1-server2", "dc1-server3"], clients: ["dc1-client1"] },
             dc2: { servers: ["dc2-server1"], clients: ["dc2-client1"] },
         });

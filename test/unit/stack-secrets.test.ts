@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseAclTokens } from "../support/acl-tokens";
 import { agents, labelsOf, named, ofType, secretValues, T, upload, uploads } from "../support/declared";
 import { devStackRun, fakeGossipKey, fakePrivateKeyPem, fakeSecretUuid } from "../support/fake-state";
-import { projectRoot, ProgramRun, unwrapSecret, valueOf } from "../support/program";
+import { projectRoot, ProgramRun, unwrapSecret, outputValue } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
@@ -32,17 +32,17 @@ describe("default stack (Pulumi.dev.yaml)", () => {
 
     test("gossipKey, aclBootstrapToken(s) and appToken are secret outputs; no other output is secret or holds a secret", async () => {
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
-        assert.equal(await valueOf(run.outputs.gossipKey), fakeGossipKey);
+        assert.equal(await outputValue(run.outputs.gossipKey), fakeGossipKey);
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapToken), true);
-        assert.equal(await valueOf(run.outputs.aclBootstrapToken), fakeSecretUuid("consul-acl-management-token"));
+        assert.equal(await outputValue(run.outputs.aclBootstrapToken), fakeSecretUuid("consul-acl-management-token"));
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapTokens), true);
         assert.equal(await pulumi.isSecret(run.outputs.appToken), true);
-        assert.equal(await valueOf(run.outputs.appToken), fakeSecretUuid("consul-example-app-token-secret"));
+        assert.equal(await outputValue(run.outputs.appToken), fakeSecretUuid("consul-example-app-token-secret"));
         // gossip key, 6 agent tokens, the replication, web service, app and management tokens, 4 private keys and the CA's
         assert.equal(secretValues(run).length, 1 + 6 + 4 + 4 + 1);
         for (const [key, output] of Object.entries(run.outputs).filter(([k]) => !["gossipKey", "aclBootstrapToken", "aclBootstrapTokens", "appToken"].includes(k))) {
             assert.equal(await pulumi.isSecret(output), false, `${key} should not be secret`);
-            const text = JSON.stringify(await valueOf(output));
+            const text = JSON.stringify(await outputValue(output));
             assert.ok(secretValues(run).every((v) => !text.includes(v)), `${key} holds a secret`);
         }
     });
