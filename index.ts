@@ -1,6 +1,6 @@
 // The dev stack: its config (Pulumi.<stack>.yaml) → one ConsulFederation → the stack outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ConsulFederation, DatacenterSettings } from "./components";
+import { ConsulFederation, type DatacenterSettings } from "./components";
 import { readBaseConfig, readNamedFile } from "./components/resources/stack-files";
 
 const config = new pulumi.Config();
@@ -9,25 +9,34 @@ const config = new pulumi.Config();
 // now or without the "consul-" prefix: these aliases let such a stack update in place, replacing nothing.
 const wereAtTheRoot: pulumi.ResourceTransformation = ({ type, name, props, opts }) =>
     opts.parent instanceof ConsulFederation
-        ? { props, opts: pulumi.mergeOptions(opts, { aliases: [pulumi.createUrn(name, type), pulumi.createUrn(name.replace(/^consul-/, ""), type)] }) }
+        ? {
+              props,
+              opts: pulumi.mergeOptions(opts, {
+                  aliases: [pulumi.createUrn(name, type), pulumi.createUrn(name.replace(/^consul-/, ""), type)],
+              }),
+          }
         : undefined;
 
-const federation = new ConsulFederation("consul", {
-    image: config.require("image"),
-    datacenters: config.requireObject<DatacenterSettings[]>("datacenters"),
-    wanSubnet: config.require("wanSubnet"),
-    publishAddress: config.require("publishAddress"),
-    namePrefix: config.get("namePrefix") ?? "",
-    // Read as plain text only to validate it; from here on it travels as a secret.
-    gossipKey: config.get("gossipKey"),
-    demoImage: config.require("demoImage"),
-    keepData: config.requireBoolean("keepData"),
-    dnsAnonymousRead: config.requireBoolean("dnsAnonymousRead"),
-    failoverQueries: config.requireBoolean("failoverQueries"),
-    // Paths in the config are relative to the project.
-    kvSeed: readNamedFile(config.require("kvSeed"), __dirname),
-    baseConfig: readBaseConfig(config.require("baseConfigDir"), __dirname),
-}, { transformations: [wereAtTheRoot] });
+const federation = new ConsulFederation(
+    "consul",
+    {
+        image: config.require("image"),
+        datacenters: config.requireObject<DatacenterSettings[]>("datacenters"),
+        wanSubnet: config.require("wanSubnet"),
+        publishAddress: config.require("publishAddress"),
+        namePrefix: config.get("namePrefix") ?? "",
+        // Read as plain text only to validate it; from here on it travels as a secret.
+        gossipKey: config.get("gossipKey"),
+        demoImage: config.require("demoImage"),
+        keepData: config.requireBoolean("keepData"),
+        dnsAnonymousRead: config.requireBoolean("dnsAnonymousRead"),
+        failoverQueries: config.requireBoolean("failoverQueries"),
+        // Paths in the config are relative to the project.
+        kvSeed: readNamedFile(config.require("kvSeed"), __dirname),
+        baseConfig: readBaseConfig(config.require("baseConfigDir"), __dirname),
+    },
+    { transformations: [wereAtTheRoot] },
+);
 
 export const uiUrls = federation.uiUrls;
 export const httpAddrs = federation.httpAddrs;

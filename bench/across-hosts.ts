@@ -7,7 +7,7 @@ import { aclTokensIn } from "../test/support/acl-tokens";
 import { fileIn } from "../test/support/docker";
 import { createStack, removeStack } from "../test/support/engine";
 import { leftovers, tearDown } from "../test/support/teardown";
-import { acrossHostsPrefix, acrossHostsSettings, engineOf, TestHosts } from "../test/support/test-hosts";
+import { acrossHostsPrefix, acrossHostsSettings, engineOf, type TestHosts } from "../test/support/test-hosts";
 import { memoryMiB } from "./milestones";
 
 export interface HostsRun {
@@ -24,7 +24,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One `pulumi up` and destroy of the stack across hosts. */
 export async function acrossHostsRun(pulumi: PulumiCommand, hosts: TestHosts): Promise<HostsRun> {
     const engines: Record<string, string[]> = { dc1: [], dc2: engineOf(hosts.hosts[0]), dc3: engineOf(hosts.hosts[1]) };
-    const addr = { dc1: "127.0.0.1:8500", dc2: `${hosts.hosts[0].address}:8500`, dc3: `${hosts.hosts[1].address}:8500` };
+    const addr = {
+        dc1: "127.0.0.1:8500",
+        dc2: `${hosts.hosts[0].address}:8500`,
+        dc3: `${hosts.hosts[1].address}:8500`,
+    };
     await tearDown(pulumi, stackName, Object.values(engines));
     const stack = await createStack(pulumi, stackName, acrossHostsSettings(hosts));
     let done = false;
@@ -36,9 +40,21 @@ export async function acrossHostsRun(pulumi: PulumiCommand, hosts: TestHosts): P
                 const token = (await aclTokensIn(`${acrossHostsPrefix}dc1-server1`)).initial_management as string;
                 const ca = (await fileIn(`${acrossHostsPrefix}dc1-client1`, "/consul/tls/ca.pem")).toString();
                 const stamp = String(Date.now());
-                const put = await api(addr.dc1, "/v1/kv/bench/hosts", { ca, token, method: "PUT", body: stamp, timeoutMs: 2000 });
-                const read = (through: string) => api(through, "/v1/kv/bench/hosts?dc=dc1&raw", { ca, token, timeoutMs: 2000 });
-                if (put.status === 200 && (await Promise.all([read(addr.dc2), read(addr.dc3)])).every((r) => r.status === 200 && r.body === stamp)) {
+                const put = await api(addr.dc1, "/v1/kv/bench/hosts", {
+                    ca,
+                    token,
+                    method: "PUT",
+                    body: stamp,
+                    timeoutMs: 2000,
+                });
+                const read = (through: string) =>
+                    api(through, "/v1/kv/bench/hosts?dc=dc1&raw", { ca, token, timeoutMs: 2000 });
+                if (
+                    put.status === 200 &&
+                    (await Promise.all([read(addr.dc2), read(addr.dc3)])).every(
+                        (r) => r.status === 200 && r.body === stamp,
+                    )
+                ) {
                     return Date.now() - t0;
                 }
             } catch {
@@ -57,11 +73,17 @@ export async function acrossHostsRun(pulumi: PulumiCommand, hosts: TestHosts): P
     const crossDcKvMs = await crossDcKv;
     clearTimeout(timeout);
     done = true;
-    if (crossDcKvMs === undefined) throw new Error("across hosts: dc1's key never read back through dc2 and dc3 within 120 s of pulumi up returning");
+    if (crossDcKvMs === undefined)
+        throw new Error(
+            "across hosts: dc1's key never read back through dc2 and dc3 within 120 s of pulumi up returning",
+        );
     const rssByHost: Record<string, number> = {};
     for (const [dc, engine] of Object.entries(engines)) {
         const servers = dc === "dc1" ? [1, 2, 3] : [1];
-        const agents = [...servers.map((n) => `${acrossHostsPrefix}${dc}-server${n}`), `${acrossHostsPrefix}${dc}-client1`];
+        const agents = [
+            ...servers.map((n) => `${acrossHostsPrefix}${dc}-server${n}`),
+            `${acrossHostsPrefix}${dc}-client1`,
+        ];
         const memory = await memoryMiB(agents, engine);
         rssByHost[dc] = Math.round(Object.values(memory).reduce((a, m) => a + m.rss, 0));
     }

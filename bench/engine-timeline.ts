@@ -30,7 +30,11 @@ const kindOf = (type: string) => {
  * `t0` (the command's start); and when the engine's first step began, which is what the CLI, its plugins
  * and the program cost before any resource.
  */
-export function kindSpans(events: readonly ReceivedEvent[], t0: number, until: number): { firstStep: number; kinds: KindSpan[] } {
+export function kindSpans(
+    events: readonly ReceivedEvent[],
+    t0: number,
+    until: number,
+): { firstStep: number; kinds: KindSpan[] } {
     const started = new Map<string, { type: string; at: number }>();
     const spans = new Map<string, { count: number; from: number; to: number }>();
     for (const { at, event } of events) {
@@ -43,7 +47,11 @@ export function kindSpans(events: readonly ReceivedEvent[], t0: number, until: n
             // The stack, providers and our components span the whole run; the kinds that do work are the rest.
             if (from > until || type.startsWith("pulumi:") || type.startsWith("consul-multi-dc:")) continue;
             const span = spans.get(kindOf(type)) ?? { count: 0, from: Infinity, to: 0 };
-            spans.set(kindOf(type), { count: span.count + 1, from: Math.min(span.from, from - t0), to: Math.max(span.to, at - t0) });
+            spans.set(kindOf(type), {
+                count: span.count + 1,
+                from: Math.min(span.from, from - t0),
+                to: Math.max(span.to, at - t0),
+            });
         }
     }
     const firstStep = Math.min(...[...started.values()].map((s) => s.at)) - t0;

@@ -13,7 +13,11 @@ export type Milestone = (typeof milestoneNames)[number];
 
 export interface ClusterShape {
     /** Agent containers by datacenter, the primary first. */
-    readonly datacenters: readonly { readonly name: string; readonly servers: readonly string[]; readonly clients: readonly string[] }[];
+    readonly datacenters: readonly {
+        readonly name: string;
+        readonly servers: readonly string[];
+        readonly clients: readonly string[];
+    }[];
     /** Every container whose healthcheck must pass (none for the seed, whose containers have none). */
     readonly healthchecked: readonly string[];
     /** A token for the CLI, once it can be had (ours: ACLs deny without one), or none. */
@@ -22,7 +26,12 @@ export interface ClusterShape {
     readonly published: (dc: string) => AgentCall;
 }
 
-export type AgentCall = (method: string, urlPath: string, token?: string, body?: string) => Promise<{ status: number; body: string }>;
+export type AgentCall = (
+    method: string,
+    urlPath: string,
+    token?: string,
+    body?: string,
+) => Promise<{ status: number; body: string }>;
 
 export interface Timeline {
     /** Epoch ms of the first agent container's start, from Docker. */
@@ -41,7 +50,10 @@ function startedAt(text: string): number {
 async function firstAgentStart(shape: ClusterShape): Promise<number> {
     const agents = shape.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients]);
     const out = await docker(["inspect", "--format", "{{.State.StartedAt}}", ...agents]);
-    const times = out.stdout.split("\n").filter((l) => l.startsWith("20")).map(startedAt);
+    const times = out.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("20"))
+        .map(startedAt);
     if (times.length !== agents.length) {
         throw new Error(`not every agent container has started: ${out.stderr.trim()}`);
     }
@@ -62,15 +74,36 @@ async function pidOf(container: string): Promise<number> {
 }
 
 /** An HTTP request to the agent in `container` on its loopback; the token goes to curl on stdin, never in its arguments. */
-export async function agentApi(container: string, method: string, urlPath: string, token?: string, body?: string): Promise<{ status: number; body: string }> {
+export async function agentApi(
+    container: string,
+    method: string,
+    urlPath: string,
+    token?: string,
+    body?: string,
+): Promise<{ status: number; body: string }> {
     const pid = await pidOf(container);
-    const args = [`--net=/proc/${pid}/ns/net`, "curl", "-s", "-m", "3", "-X", method, "-H", "@-", "-w", "\n%{http_code}",
-        ...(body !== undefined ? ["--data-binary", body] : []), `http://127.0.0.1:8500${urlPath}`];
+    const args = [
+        `--net=/proc/${pid}/ns/net`,
+        "curl",
+        "-s",
+        "-m",
+        "3",
+        "-X",
+        method,
+        "-H",
+        "@-",
+        "-w",
+        "\n%{http_code}",
+        ...(body !== undefined ? ["--data-binary", body] : []),
+        `http://127.0.0.1:8500${urlPath}`,
+    ];
     return new Promise((resolve) => {
         const child = execFile("nsenter", args, { timeout: 5000 }, (error, stdout) => {
             const text = String(stdout);
             const cut = text.lastIndexOf("\n");
-            resolve(error ? { status: 0, body: "" } : { status: Number(text.slice(cut + 1)), body: text.slice(0, cut) });
+            resolve(
+                error ? { status: 0, body: "" } : { status: Number(text.slice(cut + 1)), body: text.slice(0, cut) },
+            );
         });
         child.stdin?.end(token ? `X-Consul-Token: ${token}\n` : "");
     });
@@ -78,7 +111,9 @@ export async function agentApi(container: string, method: string, urlPath: strin
 
 /** Every datacenter's published agent names a leader. */
 async function leaders(shape: ClusterShape): Promise<boolean> {
-    const answers = await Promise.all(shape.datacenters.map((dc) => shape.published(dc.name)("GET", "/v1/status/leader")));
+    const answers = await Promise.all(
+        shape.datacenters.map((dc) => shape.published(dc.name)("GET", "/v1/status/leader")),
+    );
     return answers.every((a) => a.status === 200 && /:8300"/.test(a.body));
 }
 
@@ -86,7 +121,10 @@ async function wan(shape: ClusterShape, token?: string): Promise<boolean> {
     const servers = shape.datacenters.reduce((n, dc) => n + dc.servers.length, 0);
     const res = await agentApi(shape.datacenters[0].servers[0], "GET", "/v1/agent/members?wan=1", token);
     // Serf status 1 is alive.
-    return res.status === 200 && (JSON.parse(res.body) as { Status: number }[]).filter((m) => m.Status === 1).length === servers;
+    return (
+        res.status === 200 &&
+        (JSON.parse(res.body) as { Status: number }[]).filter((m) => m.Status === 1).length === servers
+    );
 }
 
 /** A key written through the primary's published agent is read back through every other datacenter's. */
@@ -95,14 +133,27 @@ async function crossDcKv(shape: ClusterShape, token?: string): Promise<boolean> 
     const stamp = `bench-${Date.now()}`;
     const put = await shape.published(primary.name)("PUT", "/v1/kv/bench/probe", token, stamp);
     if (put.status !== 200) return false;
-    const reads = await Promise.all(others.map((dc) => shape.published(dc.name)("GET", `/v1/kv/bench/probe?dc=${primary.name}&raw`, token)));
+    const reads = await Promise.all(
+        others.map((dc) => shape.published(dc.name)("GET", `/v1/kv/bench/probe?dc=${primary.name}&raw`, token)),
+    );
     return reads.every((r) => r.status === 200 && r.body === stamp);
 }
 
 async function healthy(shape: ClusterShape): Promise<boolean> {
     if (shape.healthchecked.length === 0) return false;
-    const out = await docker(["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", ...shape.healthchecked]);
-    return out.code === 0 && out.stdout.trim().split("\n").every((s) => s === "healthy");
+    const out = await docker([
+        "inspect",
+        "--format",
+        "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+        ...shape.healthchecked,
+    ]);
+    return (
+        out.code === 0 &&
+        out.stdout
+            .trim()
+            .split("\n")
+            .every((s) => s === "healthy")
+    );
 }
 
 /**
@@ -118,7 +169,14 @@ export async function watchMilestones(shape: ClusterShape, timeoutMs: number, st
         const token = await shape.token().catch(() => undefined);
         const checks: Promise<void>[] = [];
         const check = (m: Milestone, probe: () => Promise<boolean>) =>
-            checks.push(probe().then((ok) => { if (ok && seenAt[m] === undefined) seenAt[m] = Date.now(); }, () => undefined));
+            checks.push(
+                probe().then(
+                    (ok) => {
+                        if (ok && seenAt[m] === undefined) seenAt[m] = Date.now();
+                    },
+                    () => undefined,
+                ),
+            );
         if (seenAt.leaders === undefined) check("leaders", () => leaders(shape));
         if (seenAt.wan === undefined) check("wan", () => wan(shape, token));
         if (seenAt["cross-dc-kv"] === undefined) check("cross-dc-kv", () => crossDcKv(shape, token));
@@ -144,10 +202,17 @@ const kib = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\
  * Memory of every process in each container, in MiB, from the host's /proc (the bench runs as root).
  * `engine`: docker's -H flag for another engine on this machine (scripts/test-hosts.sh's share its PIDs).
  */
-export async function memoryMiB(containers: readonly string[], engine: readonly string[] = []): Promise<Record<string, Memory>> {
+export async function memoryMiB(
+    containers: readonly string[],
+    engine: readonly string[] = [],
+): Promise<Record<string, Memory>> {
     const result: Record<string, Memory> = {};
     for (const c of containers) {
-        const procs = (await dockerOk([...engine, "top", c, "-o", "pid"])).split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+        const procs = (await dockerOk([...engine, "top", c, "-o", "pid"]))
+            .split("\n")
+            .slice(1)
+            .map((l) => l.trim())
+            .filter(Boolean);
         const sum = { rss: 0, pss: 0, anon: 0 };
         for (const pid of procs) {
             try {

@@ -7,8 +7,18 @@ import type { DatacenterSettings, StackSettings } from "./settings";
 type Exhaustive<T, K extends readonly (keyof T)[]> = Exclude<keyof T, K[number]> extends never ? K : never;
 
 const datacenterKeys = [
-    "name", "servers", "clients", "subnet", "httpPort", "dnsPort", "services",
-    "dockerHost", "dockerCertPath", "dockerSshOpts", "hostAddress", "federation",
+    "name",
+    "servers",
+    "clients",
+    "subnet",
+    "httpPort",
+    "dnsPort",
+    "services",
+    "dockerHost",
+    "dockerCertPath",
+    "dockerSshOpts",
+    "hostAddress",
+    "federation",
 ] as const;
 export const datacenterConfigKeys: Exhaustive<DatacenterSettings, typeof datacenterKeys> = datacenterKeys;
 
@@ -20,6 +30,16 @@ export const serviceCheckConfigKeys: Exhaustive<NonNullable<ServiceSettings["che
 
 /** The stack's own keys (Pulumi.<stack>.yaml, under the project's namespace): files are named by path. */
 export const stackConfigKeys = [
-    "image", "datacenters", "wanSubnet", "publishAddress", "namePrefix", "gossipKey", "demoImage",
-    "keepData", "dnsAnonymousRead", "failoverQueries", "kvSeed", "baseConfigDir",
+    "image",
+    "datacenters",
+    "wanSubnet",
+    "publishAddress",
+    "namePrefix",
+    "gossipKey",
+    "demoImage",
+    "keepData",
+    "dnsAnonymousRead",
+    "failoverQueries",
+    "kvSeed",
+    "baseConfigDir",
 ] as const satisfies readonly (keyof StackSettings | "baseConfigDir")[];

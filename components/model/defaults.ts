@@ -1,7 +1,7 @@
 // The value of every stack setting that has one: the stack config's defaults (Pulumi.yaml declares the same,
 // and a unit test keeps the two in step) and ConsulFederation's, so a program may pass only its datacenters.
 // Pure: no Pulumi, no files.
-import { StackSettings } from "./settings";
+import type { StackSettings } from "./settings";
 
 export const stackDefaults = {
     image: "hashicorp/consul:1.22.7",
@@ -18,7 +18,9 @@ export const stackDefaults = {
 export type DefaultedSetting = keyof typeof stackDefaults;
 
 /** `given` over the defaults; a key given as undefined keeps its default. */
-export function withDefaults<T extends Partial<Pick<StackSettings, DefaultedSetting>>>(given: T): T & Pick<StackSettings, DefaultedSetting> {
+export function withDefaults<T extends Partial<Pick<StackSettings, DefaultedSetting>>>(
+    given: T,
+): T & Pick<StackSettings, DefaultedSetting> {
     const or = <K extends DefaultedSetting>(key: K) => given[key] ?? stackDefaults[key];
     return {
         ...given,

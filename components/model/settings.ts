@@ -1,7 +1,7 @@
 // The stack config as the user writes it (Pulumi.<stack>.yaml, or ConsulFederation's args), before any
 // check: the input of compileStack. Files the config names arrive as text, read by the caller, so that
 // compiling stays pure.
-import { ServiceSettings } from "./services";
+import type { ServiceSettings } from "./services";
 
 /**
  * How a datacenter connects to the first one: "wan" joins its federation (one set of ACLs, KV reads
@@ -65,7 +65,10 @@ export interface StackSettings {
 
 /** Thrown with every problem found, so a user fixes their config in one pass. */
 export class ConfigProblems extends Error {
-    constructor(readonly problems: readonly string[], heading = "Invalid stack config") {
+    constructor(
+        readonly problems: readonly string[],
+        heading = "Invalid stack config",
+    ) {
         super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigProblems";
     }

@@ -1,7 +1,7 @@
 // ACL tokens: the config that hands each agent its own tokens, and the script that creates them all in
 // the primary datacenter, then seeds KV. Pure: plain strings in, plain strings out, so both are tested
 // on their own.
-import { DatacenterModel, StackModel } from "../model/stack-model";
+import type { DatacenterModel, StackModel } from "../model/stack-model";
 
 /** A token whose accessor and secret IDs are fixed in advance by the stack. */
 export interface TokenSpec {
@@ -41,12 +41,19 @@ service_prefix "" {
  * may read every service or write some service, a service of the cluster. The app is one, so it may
  * register itself, as its own name and nothing else.
  */
-export function appPolicyRules(app: { service: string; kvPrefix: string; discovers: readonly string[]; fromPeers?: boolean }): string {
+export function appPolicyRules(app: {
+    service: string;
+    kvPrefix: string;
+    discovers: readonly string[];
+    fromPeers?: boolean;
+}): string {
     const services = [...new Set([app.service, ...app.discovers])].sort();
     return [
-        ...services.map((s) => `service "${s}" {
+        ...services.map(
+            (s) => `service "${s}" {
   policy = "${s === app.service && app.fromPeers ? "write" : "read"}"
-}`),
+}`,
+        ),
         `node_prefix "" {
   policy = "read"
 }`,
@@ -74,12 +81,22 @@ export const exampleApp = { service: "example-app", kvPrefix: "example-app/" } a
  * The policies a cluster's acl-init makes: in the first datacenter, the replication and example app
  * policies; in every cluster, the anonymous token's DNS policy when the stack grants it.
  */
-export function clusterPolicies(model: StackModel, cluster: DatacenterModel): { readonly name: string; readonly rules: string }[] {
+export function clusterPolicies(
+    model: StackModel,
+    cluster: DatacenterModel,
+): { readonly name: string; readonly rules: string }[] {
     const main = cluster.name === model.primaryDatacenter;
     return [
         ...(main ? [{ name: replicationPolicyName, rules: replicationPolicyRules }] : []),
         ...(model.dnsAnonymousRead ? [{ name: dnsPolicyName, rules: dnsPolicyRules }] : []),
-        ...(main ? [{ name: appPolicyName, rules: appPolicyRules({ ...exampleApp, discovers: model.serviceNames, fromPeers: model.peered }) }] : []),
+        ...(main
+            ? [
+                  {
+                      name: appPolicyName,
+                      rules: appPolicyRules({ ...exampleApp, discovers: model.serviceNames, fromPeers: model.peered }),
+                  },
+              ]
+            : []),
     ];
 }
 
@@ -149,11 +166,11 @@ export function aclInitScript(args: {
         "# and only when that fails asks whether the object is already there: one CLI call per object, not two.",
         "# The retry message names the step and the policy name or token accessor ID, never a secret.",
         'ensure() { until "$@"; do echo "acl-init: retrying $1 $2" >&2; sleep 1; done; }',
-        "policy() { consul acl policy create -name \"$1\" -rules \"@$2\" >/dev/null 2>&1 || consul acl policy update -name \"$1\" -rules \"@$2\" >/dev/null 2>&1; }",
-        "token() { consul acl token create -accessor \"$1\" -secret \"$2\" -description \"$3\" \"$4\" \"$5\" >/dev/null 2>&1 || consul acl token read -id \"$1\" >/dev/null 2>&1; }",
+        'policy() { consul acl policy create -name "$1" -rules "@$2" >/dev/null 2>&1 || consul acl policy update -name "$1" -rules "@$2" >/dev/null 2>&1; }',
+        'token() { consul acl token create -accessor "$1" -secret "$2" -description "$3" "$4" "$5" >/dev/null 2>&1 || consul acl token read -id "$1" >/dev/null 2>&1; }',
         "# A key that exists is left as it is; -cas with index 0 writes only if it still does not.",
-        "revoke() { ! consul acl policy read -name \"$1\" >/dev/null 2>&1 || consul acl policy delete -name \"$1\" >/dev/null; }",
-        "seed() { consul kv put -cas -modify-index=0 \"$1\" \"$2\" >/dev/null 2>&1 || consul kv get \"$1\" >/dev/null 2>&1; }",
+        'revoke() { ! consul acl policy read -name "$1" >/dev/null 2>&1 || consul acl policy delete -name "$1" >/dev/null; }',
+        'seed() { consul kv put -cas -modify-index=0 "$1" "$2" >/dev/null 2>&1 || consul kv get "$1" >/dev/null 2>&1; }',
         "",
         "# What agents wait for comes first: the replication token (a secondary server waits for it before its",
         "# first start) and its policy, then the clients' tokens and the tokens their services register with.",
@@ -180,8 +197,18 @@ export function aclInitScript(args: {
         ...tokens.filter((t) => rank(t) === 2).map(tokenLine),
     );
     if (args.anonymous.grant) {
-        const update = ["consul", "acl", "token", "update", "-accessor-id", anonymousAccessorId, "-description", "Anonymous Token",
-            "-policy-name", args.anonymous.policy];
+        const update = [
+            "consul",
+            "acl",
+            "token",
+            "update",
+            "-accessor-id",
+            anonymousAccessorId,
+            "-description",
+            "Anonymous Token",
+            "-policy-name",
+            args.anonymous.policy,
+        ];
         lines.push(`ensure ${update.map(quote).join(" ")} >/dev/null`);
     } else {
         lines.push(`ensure revoke ${quote(args.anonymous.policy)}`);

@@ -1,6 +1,6 @@
 // The per-agent Consul config, produced from the topology model by pure functions. The commented base
 // files in consul-config/ hold everything that is the same for every agent of a role.
-import { AgentModel, DatacenterModel } from "../model/stack-model";
+import type { AgentModel, DatacenterModel } from "../model/stack-model";
 
 /** The fields this project writes into each agent's generated agent.json. */
 export interface AgentConfig {

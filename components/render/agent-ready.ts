@@ -10,7 +10,7 @@
 // - a client: every token it starts with (its agent token and the tokens its services register with),
 //   which acl-init creates. A token answers only once the datacenter has a leader.
 // - a primary datacenter's server: nothing.
-import { AgentModel, DatacenterModel } from "../model/stack-model";
+import type { AgentModel, DatacenterModel } from "../model/stack-model";
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -41,7 +41,7 @@ export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string
         return [
             ...header,
             `waiting_for=${quote(`the replication token in ${dc.primaryDatacenter}`)}`,
-            "t=$(sed -n 's/.*\"replication\": *\"\\([^\"]*\\)\".*/\\1/p' /consul/config/acl-tokens.json)",
+            't=$(sed -n \'s/.*"replication": *"\\([^"]*\\)".*/\\1/p\' /consul/config/acl-tokens.json)',
             "ready() {",
             `  for address in ${apis.map(quote).join(" ")}; do`,
             `    ${resolves(`server.${dc.primaryDatacenter}.consul`, onePort ? ":8501" : "")} && return 0`,
@@ -54,7 +54,7 @@ export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string
     return [
         ...header,
         `waiting_for=${quote(`this agent's tokens in ${dc.name}`)}`,
-        "tokens=$(sed -n -e 's/.*\"agent\": *\"\\([^\"]*\\)\".*/\\1/p' -e 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/p' /consul/config/acl-tokens.json $(ls /consul/config/services.json 2>/dev/null))",
+        'tokens=$(sed -n -e \'s/.*"agent": *"\\([^"]*\\)".*/\\1/p\' -e \'s/.*"token": *"\\([^"]*\\)".*/\\1/p\' /consul/config/acl-tokens.json $(ls /consul/config/services.json 2>/dev/null))',
         "ready() {",
         `  for address in ${dc.servers.map((s) => quote(s.lanAddress)).join(" ")}; do`,
         "    ok=1",

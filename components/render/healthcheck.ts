@@ -23,7 +23,10 @@ export function goDuration(seconds: number): string {
 }
 
 /** A `CMD-SHELL` healthcheck with its timings in seconds. */
-export function shellHealthcheck(command: string, t: { interval: number; timeout: number; startPeriod: number; retries: number }) {
+export function shellHealthcheck(
+    command: string,
+    t: { interval: number; timeout: number; startPeriod: number; retries: number },
+) {
     return {
         tests: ["CMD-SHELL", command],
         interval: goDuration(t.interval),

@@ -1,6 +1,6 @@
 // What cluster peering adds to the rendered config: the file that turns Connect on for the servers of
 // both sides, and the exported-services config entry each side writes. Pure.
-import { DatacenterModel } from "../model/stack-model";
+import type { DatacenterModel } from "../model/stack-model";
 
 /**
  * Loaded after common.hcl (Consul merges its config dir in name order), whose `connect { enabled = false }`
@@ -18,7 +18,8 @@ connect {
 `;
 
 /** The servers of the first datacenter, when others peer with it, and of each peering datacenter run Connect. */
-export const takesPart = (dc: DatacenterModel): boolean => dc.federation === "peering" || dc.peeringAddresses.length > 0;
+export const takesPart = (dc: DatacenterModel): boolean =>
+    dc.federation === "peering" || dc.peeringAddresses.length > 0;
 
 /** An exported-services config entry as Consul's HTTP API takes it (PUT /v1/config). */
 export interface ExportedServicesEntry {
@@ -33,5 +34,9 @@ export interface ExportedServicesEntry {
  */
 export function exportedServices(services: readonly string[], peers: readonly string[]): ExportedServicesEntry {
     const consumers = [...peers].sort().map((peer) => ({ Peer: peer }));
-    return { Kind: "exported-services", Name: "default", Services: [...services].sort().map((name) => ({ Name: name, Consumers: consumers })) };
+    return {
+        Kind: "exported-services",
+        Name: "default",
+        Services: [...services].sort().map((name) => ({ Name: name, Consumers: consumers })),
+    };
 }

@@ -22,6 +22,10 @@ export function failoverQuery(datacenter: string, all: readonly string[]): Prepa
     return {
         Name: "",
         Template: { Type: "name_prefix_match" },
-        Service: { Service: "${name.full}", OnlyPassing: true, Failover: { Datacenters: all.filter((d) => d !== datacenter) } },
+        Service: {
+            Service: "${name.full}",
+            OnlyPassing: true,
+            Failover: { Datacenters: all.filter((d) => d !== datacenter) },
+        },
     };
 }

@@ -1,6 +1,6 @@
 // What a client agent loads for its demo services (services.json), and the pages each instance serves.
 // Pure: the model's service instances in, JSON and HTML out.
-import { ServiceInstance } from "../model/services";
+import type { ServiceInstance } from "../model/services";
 
 /**
  * The service definitions a client agent loads from its config dir (services.json): every instance of

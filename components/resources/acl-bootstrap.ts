@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { aclInitScript, TokenSpec } from "../render/acl";
+import { aclInitScript, type TokenSpec } from "../render/acl";
 import { shellHealthcheck } from "../render/healthcheck";
 import { stackLabels } from "./labels";
 
@@ -73,10 +73,18 @@ export class AclBootstrap extends pulumi.ComponentResource {
                     { file: `${workDir}/init.sh`, content: pulumi.secret(script) },
                     ...args.policies.map((p) => ({ file: policyFile(p.name), content: p.rules })),
                     { file: `${workDir}/ca.pem`, content: pulumi.output(args.caCertPem) },
-                    { file: `${workDir}/management.token`, content: pulumi.secret(pulumi.output(args.managementToken)) },
+                    {
+                        file: `${workDir}/management.token`,
+                        content: pulumi.secret(pulumi.output(args.managementToken)),
+                    },
                 ],
                 // Its datacenter's readiness step (datacenter-readiness.ts) waits for it.
-                healthcheck: shellHealthcheck(`test -f ${doneFile}`, { interval: 1, timeout: 2, startPeriod: 120, retries: 3 }),
+                healthcheck: shellHealthcheck(`test -f ${doneFile}`, {
+                    interval: 1,
+                    timeout: 2,
+                    startPeriod: 120,
+                    retries: 3,
+                }),
             },
             { parent: this },
         );

@@ -1,11 +1,11 @@
 // The Docker container of one agent, from the topology model: agent-config.ts says what Consul runs
 // with, this says how Docker runs it.
-import * as docker from "@pulumi/docker";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { AgentModel } from "../model/stack-model";
 import { fileBundlePath, fileBundleScript } from "../render/file-bundle";
-import { AgentFile, agentStartScript } from "./agent-files";
-import { AgentModel } from "../model/stack-model";
 import { shellHealthcheck } from "../render/healthcheck";
+import { type AgentFile, agentStartScript } from "./agent-files";
 
 // The healthcheck uses only what the image ships (busybox wget): healthy once the agent knows its
 // datacenter's Raft leader (its address and RPC port), which is when it can serve reads and writes. For a
@@ -40,7 +40,11 @@ export interface AgentContainerInputs {
     readonly dataVolume: pulumi.Input<string>;
     readonly files: AgentFile[];
     /** Published to the host: the HTTPS API and UI (8501 inside), and DNS on tcp and udp (8600 inside). */
-    readonly publish?: { readonly http: pulumi.Input<number>; readonly dns: pulumi.Input<number>; readonly hostIp: pulumi.Input<string> };
+    readonly publish?: {
+        readonly http: pulumi.Input<number>;
+        readonly dns: pulumi.Input<number>;
+        readonly hostIp: pulumi.Input<string>;
+    };
     /** The server RPC ports of the datacenter, one of which the leader's address names. */
     readonly serverRpcPorts: readonly number[];
 }
@@ -69,8 +73,18 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
         // Raft data, node ID and keyring outlive a container replacement on their own volume.
         volumes: [{ volumeName: inputs.dataVolume, containerPath: "/consul/data" }],
         // One upload, not one per file (file-bundle.ts says why); the start script writes the files from it.
-        uploads: [{ file: fileBundlePath, content: pulumi.secret(pulumi.all(inputs.files.map((f) => f.content)).apply((contents) =>
-            fileBundleScript(inputs.files.map((f, i) => ({ file: f.file, content: contents[i] }))))) }],
+        uploads: [
+            {
+                file: fileBundlePath,
+                content: pulumi.secret(
+                    pulumi
+                        .all(inputs.files.map((f) => f.content))
+                        .apply((contents) =>
+                            fileBundleScript(inputs.files.map((f, i) => ({ file: f.file, content: contents[i] }))),
+                        ),
+                ),
+            },
+        ],
         ports: [
             ...(p
                 ? [
@@ -87,7 +101,9 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
                       { internal: h.serfWan, external: h.serfWan, ip: agent.wanAddress, protocol: "tcp" },
                       { internal: h.serfWan, external: h.serfWan, ip: agent.wanAddress, protocol: "udp" },
                       ...(h.api ? [{ internal: 8501, external: h.api, ip: agent.wanAddress, protocol: "tcp" }] : []),
-                      ...(h.grpcTls ? [{ internal: 8503, external: h.grpcTls, ip: agent.wanAddress, protocol: "tcp" }] : []),
+                      ...(h.grpcTls
+                          ? [{ internal: 8503, external: h.grpcTls, ip: agent.wanAddress, protocol: "tcp" }]
+                          : []),
                   ]
                 : []),
         ],

@@ -4,12 +4,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { AgentModel, baseConfigFiles, DatacenterModel } from "../model/stack-model";
+import { type AgentModel, baseConfigFiles, type DatacenterModel } from "../model/stack-model";
 import { aclTokensConfig } from "../render/acl";
 import { agentConfig, configDir, gossipConfig, renderJson, tlsDir } from "../render/agent-config";
 import { agentReadyScript, readyScriptPath } from "../render/agent-ready";
 import { peeringConfigFile, peeringServerConfig, takesPart } from "../render/peering";
-import { CertificatePem } from "./certificates";
+import type { CertificatePem } from "./certificates";
 
 /**
  * The container's command, given to `sh -c` rather than uploaded: each upload is one more Docker API
@@ -58,7 +58,11 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
     const agentToken = shared.agentTokens[agent.name];
     const isServer = agent.role === "server";
     const tokens = pulumi
-        .all([agentToken, isServer ? shared.initialManagementToken : undefined, isServer ? shared.replicationToken : undefined])
+        .all([
+            agentToken,
+            isServer ? shared.initialManagementToken : undefined,
+            isServer ? shared.replicationToken : undefined,
+        ])
         .apply(([agentToken, initialManagement, replication]) =>
             renderJson(aclTokensConfig({ agent: agentToken, initialManagement, replication })),
         );
@@ -68,15 +72,25 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
     const cert = (isServer ? shared.serverCert : shared.clientCert) as CertificatePem;
     const certBase = agent.role;
     return [
-        ...baseConfigFiles[agent.role].map((file) => ({ file: `${configDir}/${file}`, content: shared.baseConfig[file] })),
+        ...baseConfigFiles[agent.role].map((file) => ({
+            file: `${configDir}/${file}`,
+            content: shared.baseConfig[file],
+        })),
         { file: `${configDir}/agent.json`, content: renderJson(agentConfig(dc, agent)) },
-        ...(isServer && takesPart(dc) ? [{ file: `${configDir}/${peeringConfigFile}`, content: peeringServerConfig }] : []),
-        { file: `${configDir}/gossip.json`, content: pulumi.secret(pulumi.output(shared.gossipKey).apply((key) => renderJson(gossipConfig(key)))) },
+        ...(isServer && takesPart(dc)
+            ? [{ file: `${configDir}/${peeringConfigFile}`, content: peeringServerConfig }]
+            : []),
+        {
+            file: `${configDir}/gossip.json`,
+            content: pulumi.secret(pulumi.output(shared.gossipKey).apply((key) => renderJson(gossipConfig(key)))),
+        },
         { file: `${configDir}/acl-tokens.json`, content: pulumi.secret(tokens) },
         { file: `${tlsDir}/ca.pem`, content: shared.caCertPem },
         { file: `${tlsDir}/${certBase}.pem`, content: cert.certPem },
         { file: `${tlsDir}/${certBase}-key.pem`, content: cert.privateKeyPem },
         ...(readyScript ? [{ file: readyScriptPath, content: readyScript }] : []),
-        ...(shared.services && shared.services.host === agent.name ? [{ file: `${configDir}/services.json`, content: shared.services.definitions }] : []),
+        ...(shared.services && shared.services.host === agent.name
+            ? [{ file: `${configDir}/services.json`, content: shared.services.definitions }]
+            : []),
     ];
 }

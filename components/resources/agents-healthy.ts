@@ -7,7 +7,7 @@
 // a plain `pulumi up` works at any --parallel and still returns only once every agent is healthy. A rolling
 // change uses the same step per server, so the next server goes only once the previous one is back.
 import * as pulumi from "@pulumi/pulumi";
-import { EngineAddress, engineGet } from "./docker-engine-api";
+import { type EngineAddress, engineGet } from "./docker-engine-api";
 
 interface WatchedContainer {
     readonly name: string;
@@ -37,7 +37,9 @@ async function healthOf(host: EngineAddress, c: WatchedContainer): Promise<Conta
     if (res.status !== 200) {
         return { status: "unknown", detail: `the Docker engine answered ${res.status} ${res.body.trim()}` };
     }
-    const state = (JSON.parse(res.body) as { State: { Status: string; Health?: { Status: string; Log?: { Output: string }[] } } }).State;
+    const state = (
+        JSON.parse(res.body) as { State: { Status: string; Health?: { Status: string; Log?: { Output: string }[] } } }
+    ).State;
     const last = state.Health?.Log?.at(-1)?.Output.trim();
     return state.Health
         ? { status: state.Health.Status, detail: `${state.Status}${last ? `; last check: ${last}` : ""}` }
@@ -59,7 +61,9 @@ async function waitHealthy(inputs: HealthyInputs): Promise<void> {
         }
         if (Date.now() > deadline) {
             const lines = unhealthy.map(({ c, h }) => `  - ${c.name}: ${h.status} (${h.detail})`);
-            throw new Error(`not healthy within ${inputs.timeoutSeconds} s (see \`docker logs NAME\`):\n${lines.join("\n")}`);
+            throw new Error(
+                `not healthy within ${inputs.timeoutSeconds} s (see \`docker logs NAME\`):\n${lines.join("\n")}`,
+            );
         }
         pending = unhealthy.map(({ c }) => c);
         await new Promise((r) => setTimeout(r, 250));

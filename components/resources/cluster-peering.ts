@@ -4,7 +4,7 @@
 // line. What each side shares is its exported-services entry (exported-services.ts). A dynamic resource,
 // as failover-query.ts says why.
 import * as pulumi from "@pulumi/pulumi";
-import { ConsulAnswer, consulApi } from "./consul-api";
+import { type ConsulAnswer, consulApi } from "./consul-api";
 
 /** One side of the peering. Its peering is named after the other side's datacenter. */
 interface Side {
@@ -31,11 +31,24 @@ type PeeringOutputs = PeeringInputs & { readonly states: Record<string, string> 
 const activeWithinSeconds = 60;
 
 /** One call, failing with the method, path and Consul's answer (never the request body, which may hold the peering token). */
-async function call(inputs: PeeringInputs, side: "acceptor" | "dialer", method: string, path: string, body?: string, ok: readonly number[] = [200]): Promise<ConsulAnswer> {
-    const to = { httpAddr: inputs[side].httpAddr, caPem: inputs.caPem, token: side === "acceptor" ? inputs.acceptorToken : inputs.dialerToken };
+async function call(
+    inputs: PeeringInputs,
+    side: "acceptor" | "dialer",
+    method: string,
+    path: string,
+    body?: string,
+    ok: readonly number[] = [200],
+): Promise<ConsulAnswer> {
+    const to = {
+        httpAddr: inputs[side].httpAddr,
+        caPem: inputs.caPem,
+        token: side === "acceptor" ? inputs.acceptorToken : inputs.dialerToken,
+    };
     const res = await consulApi(to, method, path, body);
     if (!ok.includes(res.status)) {
-        throw new Error(`${method} ${path} on ${inputs[side].datacenter} (https://${to.httpAddr}): ${res.status} ${res.body.trim()}`);
+        throw new Error(
+            `${method} ${path} on ${inputs[side].datacenter} (https://${to.httpAddr}): ${res.status} ${res.body.trim()}`,
+        );
     }
     return res;
 }
@@ -58,10 +71,21 @@ async function states(inputs: PeeringInputs): Promise<Record<string, string>> {
  */
 async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, string>> {
     if ((await stateOn(inputs, "dialer")) !== "ACTIVE") {
-        const generated = await call(inputs, "acceptor", "POST", "/v1/peering/token",
-            JSON.stringify({ PeerName: inputs.dialer.datacenter, ServerExternalAddresses: inputs.serverAddresses }));
+        const generated = await call(
+            inputs,
+            "acceptor",
+            "POST",
+            "/v1/peering/token",
+            JSON.stringify({ PeerName: inputs.dialer.datacenter, ServerExternalAddresses: inputs.serverAddresses }),
+        );
         const { PeeringToken } = JSON.parse(generated.body) as { PeeringToken: string };
-        await call(inputs, "dialer", "POST", "/v1/peering/establish", JSON.stringify({ PeerName: inputs.acceptor.datacenter, PeeringToken }));
+        await call(
+            inputs,
+            "dialer",
+            "POST",
+            "/v1/peering/establish",
+            JSON.stringify({ PeerName: inputs.acceptor.datacenter, PeeringToken }),
+        );
     }
     const deadline = Date.now() + activeWithinSeconds * 1000;
     for (;;) {
@@ -70,7 +94,9 @@ async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, stri
             return now;
         }
         if (Date.now() > deadline) {
-            throw new Error(`the peering of ${inputs.dialer.datacenter} with ${inputs.acceptor.datacenter} is not ACTIVE after ${activeWithinSeconds} s: ${JSON.stringify(now)}`);
+            throw new Error(
+                `the peering of ${inputs.dialer.datacenter} with ${inputs.acceptor.datacenter} is not ACTIVE after ${activeWithinSeconds} s: ${JSON.stringify(now)}`,
+            );
         }
         await new Promise((r) => setTimeout(r, 500));
     }

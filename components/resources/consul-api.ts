@@ -40,7 +40,12 @@ export function notYet(res: ConsulAnswer): boolean {
  * Resolves with the status and body, asking again every half second for up to a minute while the answer is
  * only "not yet"; rejects only when no answer arrives. The token never appears in an error.
  */
-export async function consulApi(to: ConsulEndpoint, method: string, path: string, body?: string): Promise<ConsulAnswer> {
+export async function consulApi(
+    to: ConsulEndpoint,
+    method: string,
+    path: string,
+    body?: string,
+): Promise<ConsulAnswer> {
     const deadline = Date.now() + 60_000;
     for (;;) {
         const res = await consulCall(to, method, path, body);
@@ -57,7 +62,16 @@ async function consulCall(to: ConsulEndpoint, method: string, path: string, body
     const [host, port] = to.httpAddr.split(":");
     return new Promise((resolve, reject) => {
         const req = https.request(
-            { host, port: Number(port), path, method, ca: to.caPem, headers: { "X-Consul-Token": to.token }, agent: false, timeout: 15_000 },
+            {
+                host,
+                port: Number(port),
+                path,
+                method,
+                ca: to.caPem,
+                headers: { "X-Consul-Token": to.token },
+                agent: false,
+                timeout: 15_000,
+            },
             (res) => {
                 let text = "";
                 res.on("data", (d) => (text += d));

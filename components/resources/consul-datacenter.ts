@@ -3,13 +3,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { federationOption } from "../model/running-shape";
-import { AgentModel, DatacenterModel, StackModel } from "../model/stack-model";
+import type { AgentModel, DatacenterModel, StackModel } from "../model/stack-model";
 import { renderJson } from "../render/agent-config";
 import { serviceDefinitions } from "../render/service-definitions";
 import { agentContainerArgs, agentHealthySeconds } from "./agent-container";
+import { agentFiles, type DatacenterFiles } from "./agent-files";
 import { AgentsHealthy } from "./agents-healthy";
-import { agentFiles, DatacenterFiles } from "./agent-files";
-import { CertificatePem, datacenterCertificates } from "./certificates";
+import { type CertificatePem, datacenterCertificates } from "./certificates";
 import { engineAddress } from "./docker-provider";
 import { imageOnHost } from "./image-on-host";
 import { stackLabels } from "./labels";
@@ -65,22 +65,38 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         const labels = (extra: Record<string, string>) => stackLabels({ "consul.datacenter": dc.name, ...extra });
         const hostIp = pulumi.output(dc.publishAddress);
 
-        const lan = new docker.Network(`${name}-lan`, {
-            name: dc.lanNetworkName,
-            driver: "bridge",
-            ipamConfigs: [{ subnet: dc.subnet.text, gateway: dc.gateway }],
-            labels: labels({}),
-            // The preview reads a running datacenter's federation here (Docker's network data source returns
-            // options, not labels); WAN datacenters have none, so stacks without peering keep their networks.
-            ...(dc.federation === "peering" ? { options: { [federationOption]: "peering" } } : {}),
-        }, { parent: this });
+        const lan = new docker.Network(
+            `${name}-lan`,
+            {
+                name: dc.lanNetworkName,
+                driver: "bridge",
+                ipamConfigs: [{ subnet: dc.subnet.text, gateway: dc.gateway }],
+                labels: labels({}),
+                // The preview reads a running datacenter's federation here (Docker's network data source returns
+                // options, not labels); WAN datacenters have none, so stacks without peering keep their networks.
+                ...(dc.federation === "peering" ? { options: { [federationOption]: "peering" } } : {}),
+            },
+            { parent: this },
+        );
         // keepLocally: a destroy never deletes the user's image.
-        const image = new docker.RemoteImage(`${name}-image`, { name: imageOnHost(dc, args.stack.image, this), keepLocally: true }, { parent: this });
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: imageOnHost(dc, args.stack.image, this), keepLocally: true },
+            { parent: this },
+        );
         const { servers, clients } = this.agents(name, args, { image: image.imageId, lan: lan.name, hostIp, labels });
         this.instanceContainers = [];
         if (dc.instances.length > 0) {
-            const demoImage = new docker.RemoteImage(`${name}-demo-image`, { name: imageOnHost(dc, args.stack.demoImage, this), keepLocally: true }, { parent: this });
-            this.instanceContainers = serviceInstanceContainers(name, { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels }, { parent: this });
+            const demoImage = new docker.RemoteImage(
+                `${name}-demo-image`,
+                { name: imageOnHost(dc, args.stack.demoImage, this), keepLocally: true },
+                { parent: this },
+            );
+            this.instanceContainers = serviceInstanceContainers(
+                name,
+                { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels },
+                { parent: this },
+            );
         }
 
         // A URL must name a host to connect to; 0.0.0.0 means "every interface" and answers on loopback.
@@ -94,8 +110,13 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         this.imageId = image.imageId;
         this.agentContainers = [...servers, ...clients];
         this.registerOutputs({
-            serverNames: this.serverNames, clientNames: this.clientNames, uiUrl: this.uiUrl, httpAddr: this.httpAddr,
-            dnsAddr: this.dnsAddr, lanNetwork: this.lanNetwork, imageId: this.imageId,
+            serverNames: this.serverNames,
+            clientNames: this.clientNames,
+            uiUrl: this.uiUrl,
+            httpAddr: this.httpAddr,
+            dnsAddr: this.dnsAddr,
+            lanNetwork: this.lanNetwork,
+            imageId: this.imageId,
         });
     }
 
@@ -103,8 +124,15 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     private sharedFiles(name: string, args: ConsulDatacenterArgs): DatacenterFiles {
         const dc = args.model;
         // On another Docker host the API is published on the host's address, so the certificate names it too.
-        const published = dc.host.endpoint !== undefined && dc.publishAddress !== "127.0.0.1" ? [dc.publishAddress] : [];
-        const certs = datacenterCertificates(name, dc.name, { withClients: dc.clients.length > 0, ipAddresses: published }, args.ca, { parent: this });
+        const published =
+            dc.host.endpoint !== undefined && dc.publishAddress !== "127.0.0.1" ? [dc.publishAddress] : [];
+        const certs = datacenterCertificates(
+            name,
+            dc.name,
+            { withClients: dc.clients.length > 0, ipAddresses: published },
+            args.ca,
+            { parent: this },
+        );
         return {
             baseConfig: args.stack.baseConfig,
             gossipKey: args.gossipKey,
@@ -119,7 +147,11 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
                 dc.instances.length > 0 && dc.clients[0]
                     ? {
                           host: dc.clients[0].name,
-                          definitions: pulumi.secret(pulumi.all(args.serviceTokens).apply((tokens) => renderJson(serviceDefinitions(dc.instances, tokens)))),
+                          definitions: pulumi.secret(
+                              pulumi
+                                  .all(args.serviceTokens)
+                                  .apply((tokens) => renderJson(serviceDefinitions(dc.instances, tokens))),
+                          ),
                       }
                     : undefined,
         };
@@ -129,7 +161,12 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     private agents(
         name: string,
         args: ConsulDatacenterArgs,
-        on: { image: pulumi.Input<string>; lan: pulumi.Input<string>; hostIp: pulumi.Input<string>; labels: (extra: Record<string, string>) => ReturnType<typeof stackLabels> },
+        on: {
+            image: pulumi.Input<string>;
+            lan: pulumi.Input<string>;
+            hostIp: pulumi.Input<string>;
+            labels: (extra: Record<string, string>) => ReturnType<typeof stackLabels>;
+        },
     ): { servers: docker.Container[]; clients: docker.Container[] } {
         const dc = args.model;
         const shared = this.sharedFiles(name, args);
@@ -166,12 +203,16 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         for (const agent of dc.servers) {
             const server = container(agent, back);
             servers.push(server);
-            back = new AgentsHealthy(`${name}-${agent.role}${agent.ordinal}-healthy`, {
-                host: engineAddress(dc.host),
-                containers: [{ name: server.name, id: server.id }],
-                wait: formed,
-                timeoutSeconds: agentHealthySeconds,
-            }, { parent: this });
+            back = new AgentsHealthy(
+                `${name}-${agent.role}${agent.ordinal}-healthy`,
+                {
+                    host: engineAddress(dc.host),
+                    containers: [{ name: server.name, id: server.id }],
+                    wait: formed,
+                    timeoutSeconds: agentHealthySeconds,
+                },
+                { parent: this },
+            );
         }
         return { servers, clients: dc.clients.map((agent) => container(agent, back)) };
     }

@@ -4,16 +4,16 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { compileStack } from "../model/compile";
-import { DefaultedSetting, withDefaults } from "../model/defaults";
-import { ConfigProblems, StackSettings } from "../model/settings";
-import { StackModel } from "../model/stack-model";
+import { type DefaultedSetting, withDefaults } from "../model/defaults";
+import { ConfigProblems, type StackSettings } from "../model/settings";
+import type { StackModel } from "../model/stack-model";
 import { certificateAuthority } from "./certificates";
 import { clusterAcls } from "./cluster-acls";
 import { ConsulDatacenter } from "./consul-datacenter";
 import { datacenterApis } from "./datacenter-apis";
 import { datacenterReadiness } from "./datacenter-readiness";
 import { dockerProvider } from "./docker-provider";
-import { FederationOutputs, federationOutputs } from "./federation-outputs";
+import { type FederationOutputs, federationOutputs } from "./federation-outputs";
 import { federationSecrets } from "./federation-secrets";
 import { stackLabels } from "./labels";
 import { runningCluster } from "./running-cluster";
@@ -28,10 +28,9 @@ export type ConsulFederationArgs = Pick<StackSettings, "datacenters"> &
     Partial<Pick<StackSettings, DefaultedSetting | "gossipKey" | "kvSeed" | "baseConfig">>;
 
 // The component's properties are its outputs, declared once in federation-outputs.ts.
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every property of the interface.
 export interface ConsulFederation extends FederationOutputs {}
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above.
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every property of the interface.
 export class ConsulFederation extends pulumi.ComponentResource {
     constructor(name: string, args: ConsulFederationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulFederation", name, {}, opts);
@@ -42,26 +41,54 @@ export class ConsulFederation extends pulumi.ComponentResource {
         const ca = certificateAuthority(`${name}-ca`, child);
         // On one Docker host a bridge network stands in for the WAN; across hosts the servers federate over
         // the hosts' addresses instead.
-        const wan = model.acrossHosts ? undefined : new docker.Network(`${name}-wan`, {
-            name: model.wan.networkName,
-            driver: "bridge",
-            ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
-            labels: stackLabels({ "consul.role": "wan" }),
-        }, child);
+        const wan = model.acrossHosts
+            ? undefined
+            : new docker.Network(
+                  `${name}-wan`,
+                  {
+                      name: model.wan.networkName,
+                      driver: "bridge",
+                      ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
+                      labels: stackLabels({ "consul.role": "wan" }),
+                  },
+                  child,
+              );
         // Each datacenter's resources, and the reads of what runs there, go through its own host's engine.
         const providers = model.datacenters.map((dc) => dockerProvider(`${name}-${dc.name}-docker`, dc.host, child));
         // A running datacenter's servers are replaced one at a time, and a change the running cluster cannot
         // take is refused before any datacenter is touched.
         const running = runningCluster(model, providers, child);
-        const datacenters = model.datacenters.map((dc, i) => new ConsulDatacenter(`${name}-${dc.name}`, {
-            model: dc, stack: model, formed: running.formed.apply((names) => names.includes(dc.name)), wanNetwork: wan?.name,
-            ca, gossipKey: secrets.gossipKey, agentTokens: secrets.agentSecrets, serviceTokens: secrets.serviceSecrets,
-            initialManagementToken: dc.aclInitContainer !== undefined ? secrets.managementOf(dc) : undefined,
-            replicationToken: dc.aclInitContainer === undefined ? secrets.replication.apply((t) => t.secretId) : undefined,
-        }, { parent: this, dependsOn: running.checked, providers: providers[i] ? [providers[i]] : [] }));
+        const datacenters = model.datacenters.map(
+            (dc, i) =>
+                new ConsulDatacenter(
+                    `${name}-${dc.name}`,
+                    {
+                        model: dc,
+                        stack: model,
+                        formed: running.formed.apply((names) => names.includes(dc.name)),
+                        wanNetwork: wan?.name,
+                        ca,
+                        gossipKey: secrets.gossipKey,
+                        agentTokens: secrets.agentSecrets,
+                        serviceTokens: secrets.serviceSecrets,
+                        initialManagementToken:
+                            dc.aclInitContainer !== undefined ? secrets.managementOf(dc) : undefined,
+                        replicationToken:
+                            dc.aclInitContainer === undefined
+                                ? secrets.replication.apply((t) => t.secretId)
+                                : undefined,
+                    },
+                    { parent: this, dependsOn: running.checked, providers: providers[i] ? [providers[i]] : [] },
+                ),
+        );
         const acls = clusterAcls(name, model, { datacenters, secrets, ca, providers, checked: running.checked }, this);
         const healthy = datacenterReadiness(name, model, datacenters, acls, this);
-        const peerings = datacenterApis(name, model, { datacenters, healthy, ca, managementOf: secrets.managementOf }, this);
+        const peerings = datacenterApis(
+            name,
+            model,
+            { datacenters, healthy, ca, managementOf: secrets.managementOf },
+            this,
+        );
         const outputs = federationOutputs(model, { datacenters, secrets, ca, peerings, checked: running.checked });
         Object.assign(this, outputs);
         this.registerOutputs(outputs);

@@ -1,11 +1,11 @@
 // One readiness step per datacenter (agents-healthy.ts says why): `pulumi up` returns once every agent and
 // demo service instance of every datacenter, and each cluster's acl-init, reports healthy.
-import * as pulumi from "@pulumi/pulumi";
-import { StackModel } from "../model/stack-model";
-import { AclBootstrap } from "./acl-bootstrap";
+import type * as pulumi from "@pulumi/pulumi";
+import type { StackModel } from "../model/stack-model";
+import type { AclBootstrap } from "./acl-bootstrap";
 import { agentHealthySeconds } from "./agent-container";
 import { AgentsHealthy } from "./agents-healthy";
-import { ConsulDatacenter } from "./consul-datacenter";
+import type { ConsulDatacenter } from "./consul-datacenter";
 import { engineAddress } from "./docker-provider";
 
 /**
@@ -24,13 +24,20 @@ export function datacenterReadiness(
         const holder = model.datacenters.findIndex((d) => d.name === dc.primaryDatacenter);
         const acl = acls.get(dc.name);
         const clusterAcl = acls.get(dc.primaryDatacenter);
-        return new AgentsHealthy(`${name}-${dc.name}-healthy`, {
-            host: engineAddress(dc.host),
-            containers: [
-                ...[...datacenters[i].agentContainers, ...datacenters[i].instanceContainers].map((c) => ({ name: c.name, id: c.id })),
-                ...(acl ? [{ name: acl.containerName, id: acl.containerId }] : []),
-            ],
-            timeoutSeconds: agentHealthySeconds,
-        }, { parent, dependsOn: [datacenters[i], datacenters[holder], ...(clusterAcl ? [clusterAcl] : [])] });
+        return new AgentsHealthy(
+            `${name}-${dc.name}-healthy`,
+            {
+                host: engineAddress(dc.host),
+                containers: [
+                    ...[...datacenters[i].agentContainers, ...datacenters[i].instanceContainers].map((c) => ({
+                        name: c.name,
+                        id: c.id,
+                    })),
+                    ...(acl ? [{ name: acl.containerName, id: acl.containerId }] : []),
+                ],
+                timeoutSeconds: agentHealthySeconds,
+            },
+            { parent, dependsOn: [datacenters[i], datacenters[holder], ...(clusterAcl ? [clusterAcl] : [])] },
+        );
     });
 }

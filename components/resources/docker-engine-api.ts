@@ -26,7 +26,12 @@ export async function engineGet(host: EngineAddress, path: string): Promise<Engi
     const { Duplex } = await import("node:stream");
     const endpoint = host.endpoint ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
     const url = new URL(endpoint);
-    const options: import("node:http").RequestOptions = { path: `/${apiVersion}${path}`, method: "GET", timeout: 15_000, agent: false };
+    const options: import("node:http").RequestOptions = {
+        path: `/${apiVersion}${path}`,
+        method: "GET",
+        timeout: 15_000,
+        agent: false,
+    };
     let request: typeof http.request = http.request;
     let done = () => {};
     if (url.protocol === "unix:") {
@@ -42,12 +47,25 @@ export async function engineGet(host: EngineAddress, path: string): Promise<Engi
         }
     } else if (url.protocol === "ssh:") {
         const target = `${url.username ? `${url.username}@` : ""}${url.hostname}`;
-        const ssh = spawn("ssh", [...(host.sshOpts ?? []), ...(url.port ? ["-p", url.port] : []), target, "--", "docker", "system", "dial-stdio"], {
-            stdio: ["pipe", "pipe", "ignore"],
-        });
+        const ssh = spawn(
+            "ssh",
+            [
+                ...(host.sshOpts ?? []),
+                ...(url.port ? ["-p", url.port] : []),
+                target,
+                "--",
+                "docker",
+                "system",
+                "dial-stdio",
+            ],
+            {
+                stdio: ["pipe", "pipe", "ignore"],
+            },
+        );
         // Node uses createConnection only when no agent is given.
         delete options.agent;
-        options.createConnection = () => Duplex.from({ readable: ssh.stdout, writable: ssh.stdin }) as unknown as import("node:net").Socket;
+        options.createConnection = () =>
+            Duplex.from({ readable: ssh.stdout, writable: ssh.stdin }) as unknown as import("node:net").Socket;
         options.host = "docker";
         done = () => ssh.kill();
     } else {

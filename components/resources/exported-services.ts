@@ -3,8 +3,8 @@
 // failover-query.ts says why; one per datacenter, so that the first datacenter's entry, which names every
 // peer, lives as long as any peering does and no peering's removal takes it from the others.
 import * as pulumi from "@pulumi/pulumi";
-import { ExportedServicesEntry } from "../render/peering";
-import { consulApi, DatacenterApiArgs } from "./consul-api";
+import type { ExportedServicesEntry } from "../render/peering";
+import { consulApi, type DatacenterApiArgs } from "./consul-api";
 
 interface EntryInputs {
     /** host:port of the datacenter's published HTTPS API. */
@@ -20,7 +20,9 @@ interface EntryInputs {
 async function put(inputs: EntryInputs): Promise<void> {
     const res = await consulApi(inputs, "PUT", "/v1/config", inputs.entry);
     if (res.status !== 200) {
-        throw new Error(`writing the exported-services entry of ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`);
+        throw new Error(
+            `writing the exported-services entry of ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`,
+        );
     }
 }
 
@@ -36,7 +38,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, props: EntryInputs) {
         const res = await consulApi(props, "DELETE", "/v1/config/exported-services/default");
         if (res.status !== 200 && res.status !== 404) {
-            throw new Error(`deleting the exported-services entry of ${props.datacenter}: ${res.status} ${res.body.trim()}`);
+            throw new Error(
+                `deleting the exported-services entry of ${props.datacenter}: ${res.status} ${res.body.trim()}`,
+            );
         }
     },
 };
@@ -47,6 +51,11 @@ export interface ExportedServicesArgs extends DatacenterApiArgs {
 
 export class ExportedServices extends pulumi.dynamic.Resource {
     constructor(name: string, args: ExportedServicesArgs, opts: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, token: pulumi.secret(args.token), entry: JSON.stringify(args.entry) }, { ...opts, additionalSecretOutputs: ["token"] });
+        super(
+            provider,
+            name,
+            { ...args, token: pulumi.secret(args.token), entry: JSON.stringify(args.entry) },
+            { ...opts, additionalSecretOutputs: ["token"] },
+        );
     }
 }

@@ -3,8 +3,8 @@
 // queries, and no Pulumi Consul provider can be built here (its upstream module is not served), so this is
 // a dynamic resource: the engine runs these functions in its nodejs dynamic provider.
 import * as pulumi from "@pulumi/pulumi";
-import { PreparedQueryDefinition } from "../render/prepared-query";
-import { ConsulAnswer, consulApi, DatacenterApiArgs } from "./consul-api";
+import type { PreparedQueryDefinition } from "../render/prepared-query";
+import { type ConsulAnswer, consulApi, type DatacenterApiArgs } from "./consul-api";
 
 interface QueryInputs {
     /** host:port of the datacenter's published HTTPS API. */
@@ -30,7 +30,9 @@ const missing = (res: ConsulAnswer) => res.status === 404 || /non-existent prepa
 async function ensureTemplate(inputs: QueryInputs): Promise<string> {
     const listed = await consulApi(inputs, "GET", `/v1/query?dc=${inputs.datacenter}`);
     if (listed.status !== 200) {
-        throw new Error(`listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ${listed.status} ${listed.body.trim()}`);
+        throw new Error(
+            `listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ${listed.status} ${listed.body.trim()}`,
+        );
     }
     const existing = (JSON.parse(listed.body) as { ID: string; Name: string; Template?: { Type?: string } }[]).find(
         (q) => q.Name === "" && q.Template?.Type === "name_prefix_match",
@@ -39,7 +41,9 @@ async function ensureTemplate(inputs: QueryInputs): Promise<string> {
         ? await consulApi(inputs, "PUT", `/v1/query/${existing.ID}?dc=${inputs.datacenter}`, inputs.definition)
         : await consulApi(inputs, "POST", `/v1/query?dc=${inputs.datacenter}`, inputs.definition);
     if (res.status !== 200) {
-        throw new Error(`creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`);
+        throw new Error(
+            `creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`,
+        );
     }
     return existing?.ID ?? (JSON.parse(res.body).ID as string);
 }
@@ -51,7 +55,12 @@ const provider: pulumi.dynamic.ResourceProvider = {
     // A restored snapshot may have replaced the template: then the one the data holds, or a new one,
     // takes its place, and the state keeps its ID beside the resource's.
     async update(id: string, olds: QueryState, news: QueryInputs) {
-        const res = await consulApi(news, "PUT", `/v1/query/${olds.queryId ?? id}?dc=${news.datacenter}`, news.definition);
+        const res = await consulApi(
+            news,
+            "PUT",
+            `/v1/query/${olds.queryId ?? id}?dc=${news.datacenter}`,
+            news.definition,
+        );
         if (missing(res)) {
             return { outs: { ...news, queryId: await ensureTemplate(news) } };
         }

@@ -1,11 +1,11 @@
 // What a ConsulFederation gives its program, defined once: the component's properties, the outputs it
 // registers, and (in index.ts) the stack outputs are all this object.
 import * as pulumi from "@pulumi/pulumi";
-import { StackModel } from "../model/stack-model";
+import type { StackModel } from "../model/stack-model";
 import { exampleApp } from "../render/acl";
-import { CertificatePem } from "./certificates";
-import { ConsulDatacenter } from "./consul-datacenter";
-import { FederationSecrets } from "./federation-secrets";
+import type { CertificatePem } from "./certificates";
+import type { ConsulDatacenter } from "./consul-datacenter";
+import type { FederationSecrets } from "./federation-secrets";
 
 export interface FederationOutputs {
     /** By datacenter: the HTTPS UI, e.g. https://127.0.0.1:8500/ui/dc1. */
@@ -51,15 +51,21 @@ export function federationOutputs(model: StackModel, parts: FederationParts): Fe
         uiUrls: byDatacenter((dc) => dc.uiUrl),
         httpAddrs: byDatacenter((dc) => dc.httpAddr),
         dnsAddrs: byDatacenter((dc) => dc.dnsAddr),
-        containers: byDatacenter((dc) => pulumi.all([dc.serverNames, dc.clientNames]).apply(([servers, clients]) => ({ servers, clients }))),
-        services: pulumi.output(Object.fromEntries(model.datacenters.map((dc) => [dc.name, dc.services.map((s) => s.name)]))),
+        containers: byDatacenter((dc) =>
+            pulumi.all([dc.serverNames, dc.clientNames]).apply(([servers, clients]) => ({ servers, clients })),
+        ),
+        services: pulumi.output(
+            Object.fromEntries(model.datacenters.map((dc) => [dc.name, dc.services.map((s) => s.name)])),
+        ),
         peerings: parts.peerings,
         // A refused change fails this output too, so the program fails while its outputs are pending, which
         // is when Pulumi prints a RunError's message without a stack trace.
         primaryDatacenter: parts.checked.apply(() => model.primaryDatacenter),
         gossipKey: parts.secrets.gossipKey,
         aclBootstrapToken: parts.secrets.managementOf(model.datacenters[0]),
-        aclBootstrapTokens: pulumi.secret(pulumi.all(Object.fromEntries(model.datacenters.map((dc) => [dc.name, parts.secrets.managementOf(dc)])))),
+        aclBootstrapTokens: pulumi.secret(
+            pulumi.all(Object.fromEntries(model.datacenters.map((dc) => [dc.name, parts.secrets.managementOf(dc)]))),
+        ),
         appToken: pulumi.secret(parts.secrets.app.apply((t) => t.secretId)),
         appKvPrefix: pulumi.output(exampleApp.kvPrefix),
         caCertPem: pulumi.output(parts.ca.certPem),

@@ -2,8 +2,8 @@
 // key, each cluster's management token, and every ACL token's IDs, so agents start with their tokens in
 // their config and the acl-init containers create exactly those.
 import * as pulumi from "@pulumi/pulumi";
-import { DatacenterModel, StackModel } from "../model/stack-model";
-import { exampleApp, replicationPolicyName, appPolicyName, TokenSpec } from "../render/acl";
+import type { DatacenterModel, StackModel } from "../model/stack-model";
+import { appPolicyName, exampleApp, replicationPolicyName, type TokenSpec } from "../render/acl";
 import { randomGossipKey, randomSecretUuid } from "./secret-random";
 import { fixedToken } from "./tokens";
 
@@ -26,20 +26,46 @@ export function federationSecrets(name: string, model: StackModel, parent: pulum
     // One key for every agent in every datacenter: 32 random bytes, as `consul keygen` makes.
     const gossipKey = model.gossipKey ? pulumi.secret(model.gossipKey) : randomGossipKey(`${name}-gossip-key`, child);
     const clusters = model.datacenters.filter((dc) => dc.aclInitContainer !== undefined);
-    const management = Object.fromEntries(clusters.map((dc, i) =>
-        [dc.name, randomSecretUuid(i === 0 ? `${name}-acl-management-token` : `${name}-${dc.name}-acl-management-token`, child)]));
+    const management = Object.fromEntries(
+        clusters.map((dc, i) => [
+            dc.name,
+            randomSecretUuid(
+                i === 0 ? `${name}-acl-management-token` : `${name}-${dc.name}-acl-management-token`,
+                child,
+            ),
+        ]),
+    );
 
     const agents = model.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients]);
     // A client waits for its tokens before its first start, so acl-init makes those first (agent-ready.ts).
-    const agentTokens = agents.map((agent) => fixedToken(`${name}-${agent.name}-token`, {
-        description: `agent token for ${agent.name}`,
-        nodeIdentity: { node: agent.name, datacenter: agent.datacenter },
-        ...(agent.role === "client" ? { awaited: true } : {}),
-    }, child));
+    const agentTokens = agents.map((agent) =>
+        fixedToken(
+            `${name}-${agent.name}-token`,
+            {
+                description: `agent token for ${agent.name}`,
+                nodeIdentity: { node: agent.name, datacenter: agent.datacenter },
+                ...(agent.role === "client" ? { awaited: true } : {}),
+            },
+            child,
+        ),
+    );
     const serviceTokens = model.serviceNames.map((service) =>
-        fixedToken(`${name}-service-${service}-token`, { description: `registers the ${service} service`, serviceIdentity: service, awaited: true }, child));
-    const replication = fixedToken(`${name}-acl-replication-token`, { description: "ACL replication for secondary datacenters", policy: replicationPolicyName, awaited: true }, child);
-    const app = fixedToken(`${name}-${exampleApp.service}-token`, { description: `${exampleApp.service} (examples/app.ts)`, policy: appPolicyName }, child);
+        fixedToken(
+            `${name}-service-${service}-token`,
+            { description: `registers the ${service} service`, serviceIdentity: service, awaited: true },
+            child,
+        ),
+    );
+    const replication = fixedToken(
+        `${name}-acl-replication-token`,
+        { description: "ACL replication for secondary datacenters", policy: replicationPolicyName, awaited: true },
+        child,
+    );
+    const app = fixedToken(
+        `${name}-${exampleApp.service}-token`,
+        { description: `${exampleApp.service} (examples/app.ts)`, policy: appPolicyName },
+        child,
+    );
     const secrets = (names: readonly string[], specs: pulumi.Output<TokenSpec>[]) =>
         Object.fromEntries(names.map((n, i) => [n, specs[i].apply((t) => t.secretId)]));
 
@@ -58,7 +84,10 @@ export function federationSecrets(name: string, model: StackModel, parent: pulum
     return {
         gossipKey,
         managementOf: (dc) => management[dc.primaryDatacenter],
-        agentSecrets: secrets(agents.map((a) => a.name), agentTokens),
+        agentSecrets: secrets(
+            agents.map((a) => a.name),
+            agentTokens,
+        ),
         serviceSecrets: secrets(model.serviceNames, serviceTokens),
         replication,
         app,

@@ -3,8 +3,8 @@
 // (services.ts); these are the real processes its checks ask. Their datacenter's readiness step waits for them
 // to be healthy (datacenter-readiness.ts).
 import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
-import { ServiceInstance } from "../model/services";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ServiceInstance } from "../model/services";
 import { shellHealthcheck } from "../render/healthcheck";
 import { instancePages } from "../render/service-definitions";
 
@@ -18,7 +18,11 @@ export interface ServiceInstanceArgs {
     readonly labels: (extra: Record<string, string>) => { label: string; value: pulumi.Input<string> }[];
 }
 
-export function serviceInstanceContainers(name: string, args: ServiceInstanceArgs, opts: pulumi.CustomResourceOptions): docker.Container[] {
+export function serviceInstanceContainers(
+    name: string,
+    args: ServiceInstanceArgs,
+    opts: pulumi.CustomResourceOptions,
+): docker.Container[] {
     return args.instances.map(
         (i) =>
             new docker.Container(

@@ -1,7 +1,7 @@
 // ACL tokens whose IDs the stack fixes before Consul knows them.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { TokenSpec } from "../render/acl";
+import type { TokenSpec } from "../render/acl";
 import { randomSecretUuid } from "./secret-random";
 
 /**
@@ -16,6 +16,7 @@ export function fixedToken(
 ): pulumi.Output<TokenSpec> {
     const accessorId = new random.RandomUuid(`${name}-accessor`, {}, opts).result;
     const secretId = randomSecretUuid(`${name}-secret`, opts);
-    return pulumi.all([accessorId, secretId]).apply(([accessor, secret]) => ({ ...grant, accessorId: accessor, secretId: secret }));
+    return pulumi
+        .all([accessorId, secretId])
+        .apply(([accessor, secret]) => ({ ...grant, accessorId: accessor, secretId: secret }));
 }
-

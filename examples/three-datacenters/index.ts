@@ -9,8 +9,24 @@ import { ConsulFederation } from "../../components";
 const federation = new ConsulFederation("lab", {
     // The primary first; every datacenter on its own LAN, the servers of all three on one WAN network.
     datacenters: [
-        { name: "east", servers: 3, clients: 1, subnet: "10.210.1.0/24", httpPort: 9500, dnsPort: 9600, services: [{ name: "web", port: 8080 }] },
-        { name: "west", servers: 3, clients: 1, subnet: "10.210.2.0/24", httpPort: 9501, dnsPort: 9601, services: [{ name: "web", port: 8080 }] },
+        {
+            name: "east",
+            servers: 3,
+            clients: 1,
+            subnet: "10.210.1.0/24",
+            httpPort: 9500,
+            dnsPort: 9600,
+            services: [{ name: "web", port: 8080 }],
+        },
+        {
+            name: "west",
+            servers: 3,
+            clients: 1,
+            subnet: "10.210.2.0/24",
+            httpPort: 9501,
+            dnsPort: 9601,
+            services: [{ name: "web", port: 8080 }],
+        },
         { name: "edge", servers: 1, clients: 2, subnet: "10.210.3.0/24", httpPort: 9502, dnsPort: 9602 },
     ],
     // Its own names and WAN subnet, so it can share a Docker host with the dev stack.

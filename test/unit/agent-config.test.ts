@@ -25,7 +25,10 @@ describe("agent config rules", () => {
         for (const server of dc1.servers) {
             const config = agentConfig(dc1, server);
             assert.equal(config.bootstrap_expect, 3);
-            assert.deepEqual(config.retry_join, dc1.servers.filter((s) => s !== server).map((s) => s.lanAddress));
+            assert.deepEqual(
+                config.retry_join,
+                dc1.servers.filter((s) => s !== server).map((s) => s.lanAddress),
+            );
         }
     });
     test("a client never joins across the WAN, even in a datacenter whose servers do", () => {
@@ -35,10 +38,16 @@ describe("agent config rules", () => {
         assert.equal(config.advertise_addr_wan, undefined);
     });
     test("no agent joins a server of another datacenter over the LAN", () => {
-        for (const [dc, other] of [[dc1, dc2], [dc2, dc1]] as const) {
+        for (const [dc, other] of [
+            [dc1, dc2],
+            [dc2, dc1],
+        ] as const) {
             for (const agent of [...dc.servers, ...dc.clients]) {
                 const joins = agentConfig(dc, agent).retry_join ?? [];
-                assert.ok(joins.every((a) => !other.servers.some((s) => s.lanAddress === a)), agent.name);
+                assert.ok(
+                    joins.every((a) => !other.servers.some((s) => s.lanAddress === a)),
+                    agent.name,
+                );
             }
         }
     });
@@ -72,10 +81,14 @@ describe("base files in consul-config/", () => {
     });
     test("every setting is explained by a comment for a beginner", () => {
         // Control: the rule finds an unexplained setting, and takes a block's lines as its opening line's.
-        assert.deepEqual(unexplainedSettings("# Header.\n\na = 1\n\n# B.\nb {\n  c = 2\n}\nd = 3\n\ne = 4\n"), ["line 11: e = 4"]);
+        assert.deepEqual(unexplainedSettings("# Header.\n\na = 1\n\n# B.\nb {\n  c = 2\n}\nd = 3\n\ne = 4\n"), [
+            "line 11: e = 4",
+        ]);
         for (const file of all) {
             assert.ok(settingLines(baseFile(file)).length > 0, `control: ${file} has settings`);
-            const unexplained = unexplainedSettings(baseFile(file)).filter((s) => !notYetExplained.includes(`${file} ${s.replace(/^line \d+: /, "")}`));
+            const unexplained = unexplainedSettings(baseFile(file)).filter(
+                (s) => !notYetExplained.includes(`${file} ${s.replace(/^line \d+: /, "")}`),
+            );
             assert.deepEqual(unexplained, [], `${file}: settings without a comment`);
         }
     });

@@ -31,12 +31,20 @@ test("the dev stack makes one template per datacenter through its published API,
     assert.equal(queries.find((q) => q.name === "consul-dc2-failover-query")?.inputs.httpAddr, "127.0.0.1:8501");
 });
 
-
 test("the dynamic resources ask again while a datacenter answers 'not yet' (no leader, ACLs not there yet), never on a real refusal", () => {
-    assert.equal(notYet({ status: 403, body: "rpc error making call: ACL system must be bootstrapped before making any requests that require authorization: ACL not found" }), true);
+    assert.equal(
+        notYet({
+            status: 403,
+            body: "rpc error making call: ACL system must be bootstrapped before making any requests that require authorization: ACL not found",
+        }),
+        true,
+    );
     assert.equal(notYet({ status: 403, body: "ACL not found" }), true);
     assert.equal(notYet({ status: 500, body: "No cluster leader" }), true);
-    assert.equal(notYet({ status: 403, body: "Permission denied: token with AccessorID '…' lacks permission 'query:write'" }), false);
+    assert.equal(
+        notYet({ status: 403, body: "Permission denied: token with AccessorID '…' lacks permission 'query:write'" }),
+        false,
+    );
     assert.equal(notYet({ status: 500, body: "non-existent prepared query" }), false);
     assert.equal(notYet({ status: 200, body: "[]" }), false);
 });

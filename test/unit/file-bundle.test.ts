@@ -33,7 +33,14 @@ test("each agent container uploads its files as the one bundle, a secret", async
     for (const c of agents(run)) {
         const raw = unwrapSecret(c.inputs.uploads);
         assert.ok(raw.secret, `${c.inputs.name}: the uploads are secret`);
-        assert.deepEqual((raw.value as { file: string }[]).map((u) => u.file), [fileBundlePath], `${c.inputs.name} uploads one file`);
-        assert.ok(bundledFiles(unwrapSecret((raw.value as { content: unknown }[])[0].content).value as string).length >= 8, `${c.inputs.name}'s bundle holds its files`);
+        assert.deepEqual(
+            (raw.value as { file: string }[]).map((u) => u.file),
+            [fileBundlePath],
+            `${c.inputs.name} uploads one file`,
+        );
+        assert.ok(
+            bundledFiles(unwrapSecret((raw.value as { content: unknown }[])[0].content).value as string).length >= 8,
+            `${c.inputs.name}'s bundle holds its files`,
+        );
     }
 });

@@ -6,7 +6,10 @@ import { devModel } from "../support/model";
 
 describe("nodeId", () => {
     test("is a UUID (version 8, RFC 9562 variant) that Consul accepts", () => {
-        assert.match(nodeId("dc1", "dc1-server1"), /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.match(
+            nodeId("dc1", "dc1-server1"),
+            /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        );
     });
 
     test("the same datacenter and name give the same ID in every stack; another name or datacenter another ID", () => {
@@ -17,7 +20,9 @@ describe("nodeId", () => {
 
     test("every agent of a large topology gets its own, and the model carries it", () => {
         const dc = devModel({
-            datacenters: [{ name: "dc1", servers: 7, clients: 40, subnet: "10.9.0.0/24", httpPort: 8500, dnsPort: 8600 }],
+            datacenters: [
+                { name: "dc1", servers: 7, clients: 40, subnet: "10.9.0.0/24", httpPort: 8500, dnsPort: 8600 },
+            ],
         }).datacenters[0];
         const agents = [...dc.servers, ...dc.clients];
         assert.equal(new Set(agents.map((a) => a.nodeId)).size, agents.length);

@@ -7,19 +7,35 @@ import { execFile, fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { after, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { agents, labelsOf, ofType, T, upload } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { DeclaredResource, ProgramRun, projectRoot, reveal } from "../support/program";
+import { type DeclaredResource, type ProgramRun, projectRoot, reveal } from "../support/program";
 
 const run = promisify(execFile);
 
 // Two datacenters, each with a demo service, so the failover queries' dynamic provider is serialized from
 // the installed package's code too.
 const datacenters = [
-    { name: "east", servers: 1, clients: 1, subnet: "10.220.1.0/24", httpPort: 9700, dnsPort: 9800, services: [{ name: "web", port: 8080 }] },
-    { name: "west", servers: 1, clients: 1, subnet: "10.220.2.0/24", httpPort: 9701, dnsPort: 9801, services: [{ name: "web", port: 8080 }] },
+    {
+        name: "east",
+        servers: 1,
+        clients: 1,
+        subnet: "10.220.1.0/24",
+        httpPort: 9700,
+        dnsPort: 9800,
+        services: [{ name: "web", port: 8080 }],
+    },
+    {
+        name: "west",
+        servers: 1,
+        clients: 1,
+        subnet: "10.220.2.0/24",
+        httpPort: 9701,
+        dnsPort: 9801,
+        services: [{ name: "web", port: 8080 }],
+    },
 ];
 
 /** The consumer's Pulumi program, as its author would write it. */
@@ -91,7 +107,13 @@ interface FromConsumer {
  */
 function runConsumer(dir: string, program: string): Promise<ConsumerRun> {
     return new Promise((resolve, reject) => {
-        const options = { cwd: dir, execArgv: [], env: { ...process.env, NODE_OPTIONS: "" }, stdio: "pipe" as const, timeout: 120_000 };
+        const options = {
+            cwd: dir,
+            execArgv: [],
+            env: { ...process.env, NODE_OPTIONS: "" },
+            stdio: "pipe" as const,
+            timeout: 120_000,
+        };
         const child = fork(path.join(dir, "mocks.js"), [program], options);
         let output = "";
         child.stdout?.on("data", (d) => (output += d));
@@ -111,7 +133,10 @@ function runConsumer(dir: string, program: string): Promise<ConsumerRun> {
         });
         child.on("error", reject);
         child.on("close", (code, signal) =>
-            code === 0 && result ? resolve(result) : reject(new Error(`node ${program} exited with ${code ?? signal}:\n${output}`)));
+            code === 0 && result
+                ? resolve(result)
+                : reject(new Error(`node ${program} exited with ${code ?? signal}:\n${output}`)),
+        );
     });
 }
 
@@ -125,7 +150,9 @@ interface Installed {
 /** Packs the package into `tmp`, installs it into a program there and starts that program under mocks. */
 async function packAndInstall(tmp: string): Promise<Installed> {
     const consumer = path.join(tmp, "consumer");
-    const [pack] = JSON.parse((await run("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: projectRoot })).stdout);
+    const [pack] = JSON.parse(
+        (await run("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: projectRoot })).stdout,
+    );
     // npm 11 reads every dependency's full registry document to install a tarball, and `npm ci` leaves only
     // the abbreviated ones in its cache, so `npm install --offline` cannot; `npm ci --offline` from a lockfile
     // built from ours can, in 6 s. Instead: the tarball unpacked as npm would, and beside it only the
@@ -133,12 +160,21 @@ async function packAndInstall(tmp: string): Promise<Installed> {
     const installed = path.join(consumer, "node_modules", "consul-multi-dc");
     fs.mkdirSync(installed, { recursive: true });
     await run("tar", ["-xzf", path.join(tmp, pack.filename), "-C", installed, "--strip-components=1"]);
-    for (const dependency of Object.keys(JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")).dependencies)) {
+    for (const dependency of Object.keys(
+        JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")).dependencies,
+    )) {
         const link = path.join(consumer, "node_modules", dependency);
         fs.mkdirSync(path.dirname(link), { recursive: true });
         fs.symlinkSync(fs.realpathSync(path.join(projectRoot, "node_modules", dependency)), link);
     }
-    fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "consul-lab", private: true, dependencies: { "consul-multi-dc": `file:../${pack.filename}` } }));
+    fs.writeFileSync(
+        path.join(consumer, "package.json"),
+        JSON.stringify({
+            name: "consul-lab",
+            private: true,
+            dependencies: { "consul-multi-dc": `file:../${pack.filename}` },
+        }),
+    );
     fs.writeFileSync(path.join(consumer, "mocks.js"), mocksText);
     fs.writeFileSync(path.join(consumer, "index.js"), programText({ datacenters }));
     const started = runConsumer(consumer, "index.js");
@@ -158,18 +194,46 @@ describe("the package from npm pack, in a program outside the repository", () =>
 
     test("the tarball holds the built package, its base config, README and LICENSE, and no TypeScript source", async () => {
         const { packed } = await installing;
-        assert.deepEqual([...new Set(packed.map((f) => f.split("/")[0]))].sort(), ["LICENSE", "README.md", "consul-config", "dist", "package.json"]);
-        assert.deepEqual(packed.filter((f) => f.startsWith("consul-config/")).sort(), ["consul-config/client.hcl", "consul-config/common.hcl", "consul-config/server.hcl"]);
-        assert.deepEqual(packed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), []);
-        assert.ok(packed.includes("dist/index.js") && packed.includes("dist/index.d.ts") && packed.includes("dist/render/agent-start.sh"));
+        assert.deepEqual([...new Set(packed.map((f) => f.split("/")[0]))].sort(), [
+            "LICENSE",
+            "README.md",
+            "consul-config",
+            "dist",
+            "package.json",
+        ]);
+        assert.deepEqual(packed.filter((f) => f.startsWith("consul-config/")).sort(), [
+            "consul-config/client.hcl",
+            "consul-config/common.hcl",
+            "consul-config/server.hcl",
+        ]);
+        assert.deepEqual(
+            packed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")),
+            [],
+        );
+        assert.ok(
+            packed.includes("dist/index.js") &&
+                packed.includes("dist/index.d.ts") &&
+                packed.includes("dist/render/agent-start.sh"),
+        );
     });
 
     const declaresTheFederation = async (running: Promise<ConsumerRun>, prefix: string) => {
         const { declared, outputs } = await running;
-        assert.deepEqual(ofType(declared, T.federation).map((r) => r.name), ["lab"]);
-        const names = agents(declared).map((c) => c.inputs.name).sort();
-        assert.deepEqual(names, ["east-client1", "east-server1", "west-client1", "west-server1"].map((n) => prefix + n));
-        assert.deepEqual(outputs.uiUrls, { east: "https://127.0.0.1:9700/ui/east", west: "https://127.0.0.1:9701/ui/west" });
+        assert.deepEqual(
+            ofType(declared, T.federation).map((r) => r.name),
+            ["lab"],
+        );
+        const names = agents(declared)
+            .map((c) => c.inputs.name)
+            .sort();
+        assert.deepEqual(
+            names,
+            ["east-client1", "east-server1", "west-client1", "west-server1"].map((n) => prefix + n),
+        );
+        assert.deepEqual(outputs.uiUrls, {
+            east: "https://127.0.0.1:9700/ui/east",
+            west: "https://127.0.0.1:9701/ui/west",
+        });
         assert.deepEqual(outputs.containers, {
             east: { servers: [`${prefix}east-server1`], clients: [`${prefix}east-client1`] },
             west: { servers: [`${prefix}west-server1`], clients: [`${prefix}west-client1`] },
@@ -182,9 +246,16 @@ describe("the package from npm pack, in a program outside the repository", () =>
             assert.equal(upload(agent, `${role}.hcl`).content, shipped(`consul-config/${role}.hcl`));
             assert.deepEqual(agent.inputs.command, [shipped("components/render/agent-start.sh")]);
         }
-        assert.ok(ofType(declared, "pulumi-nodejs:dynamic:Resource").some((r) => typeof r.inputs.__provider === "string" && r.inputs.__provider.length > 0));
+        assert.ok(
+            ofType(declared, "pulumi-nodejs:dynamic:Resource").some(
+                (r) => typeof r.inputs.__provider === "string" && r.inputs.__provider.length > 0,
+            ),
+        );
     };
 
     test("with datacenters alone, the rest defaulted as the stack config defaults them, it declares the federation, its agents and its uiUrls", () =>
-        declaresTheFederation(installing.then((i) => i.consumer), ""));
+        declaresTheFederation(
+            installing.then((i) => i.consumer),
+            "",
+        ));
 });

@@ -4,11 +4,11 @@
 // each stack shape the config allows: the dev stack, three datacenters, a peering datacenter, across hosts.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DatacenterSettings } from "../../components/model/settings";
+import type { DatacenterSettings } from "../../components/model/settings";
 import { acrossHostsDatacenters, fakeCertDir } from "../support/across-hosts";
 import { labelsOf, ofType, T } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { DeclaredResource, ProgramRun, reveal, runProgram, stackConfig } from "../support/program";
+import { type DeclaredResource, type ProgramRun, reveal, runProgram, stackConfig } from "../support/program";
 
 const dev = () => stackConfig().datacenters as DatacenterSettings[];
 const dc3 = { name: "dc3", servers: 3, clients: 1, subnet: "10.201.3.0/24", httpPort: 8502, dnsPort: 8602 };
@@ -37,7 +37,8 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
     describe(`readiness, ${shape}`, () => {
         let run: ProgramRun;
         const containers = () => ofType(run, T.container);
-        const ofDatacenter = (dc: string, role: string) => containers().filter((c) => labelsOf(c)["consul.datacenter"] === dc && labelsOf(c)["consul.role"] === role);
+        const ofDatacenter = (dc: string, role: string) =>
+            containers().filter((c) => labelsOf(c)["consul.datacenter"] === dc && labelsOf(c)["consul.role"] === role);
         const step = (dc: string) => run.resources.find((r) => r.name === `consul-${dc}-healthy`) as DeclaredResource;
 
         test("the program runs", async () => {
@@ -53,8 +54,17 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
 
         test("each datacenter's step waits for every agent and demo instance of it, and for its acl-init where it holds its cluster's ACLs", () => {
             for (const dc of datacenters()) {
-                const watched = (reveal(step(dc.name).inputs.containers) as { name: string }[]).map((c) => c.name).sort();
-                const expected = [...ofDatacenter(dc.name, "server"), ...ofDatacenter(dc.name, "client"), ...ofDatacenter(dc.name, "acl-init"), ...ofDatacenter(dc.name, "service")].map((c) => String(c.inputs.name)).sort();
+                const watched = (reveal(step(dc.name).inputs.containers) as { name: string }[])
+                    .map((c) => c.name)
+                    .sort();
+                const expected = [
+                    ...ofDatacenter(dc.name, "server"),
+                    ...ofDatacenter(dc.name, "client"),
+                    ...ofDatacenter(dc.name, "acl-init"),
+                    ...ofDatacenter(dc.name, "service"),
+                ]
+                    .map((c) => String(c.inputs.name))
+                    .sort();
                 assert.deepEqual(watched, expected, dc.name);
                 assert.ok(expected.length >= dc.servers + dc.clients, dc.name);
             }
@@ -82,14 +92,19 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
                 assert.equal(reveal(s.inputs.wait), false, s.name);
             }
             for (const c of containers()) {
-                assert.deepEqual(c.dependencies.filter((d) => steps.some((s) => s.urn === d)), [], String(c.inputs.name));
+                assert.deepEqual(
+                    c.dependencies.filter((d) => steps.some((s) => s.urn === d)),
+                    [],
+                    String(c.inputs.name),
+                );
             }
         });
 
         test("the dynamic resources that call a datacenter's API start after its step and its cluster's", () => {
             for (const r of run.resources.filter((r) => /-(failover-query|exported-services|peering)$/.test(r.name))) {
                 const dc = /^consul-(.+)-(failover-query|exported-services|peering)$/.exec(r.name)?.[1] as string;
-                const holder = datacenters().find((d) => d.name === dc)?.federation === "peering" ? dc : datacenters()[0].name;
+                const holder =
+                    datacenters().find((d) => d.name === dc)?.federation === "peering" ? dc : datacenters()[0].name;
                 assert.ok(r.dependencies.includes(step(dc).urn), `${r.name} after ${dc}'s step`);
                 assert.ok(r.dependencies.includes(step(holder).urn), `${r.name} after ${holder}'s step`);
             }

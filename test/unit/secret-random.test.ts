@@ -23,5 +23,9 @@ test("a token secret is a version 4, RFC variant UUID, the same for a seed and d
     // are that seed's SHA-256, so today they differ only in the UUID's version and variant bits; the
     // stack keeps them apart by giving every secret its own seed.
     const uuidBytes = Buffer.from(uuid.replace(/-/g, ""), "hex");
-    assert.notDeepEqual(uuidBytes, Buffer.from(gossipKeyFromSeed(seedA), "base64").subarray(0, 16), "a token secret is not the gossip key's bytes");
+    assert.notDeepEqual(
+        uuidBytes,
+        Buffer.from(gossipKeyFromSeed(seedA), "base64").subarray(0, 16),
+        "a token secret is not the gossip key's bytes",
+    );
 });

@@ -5,14 +5,17 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { runProgram, stackConfig, unwrapSecret, outputValue } from "../support/program";
+import { outputValue, runProgram, stackConfig, unwrapSecret } from "../support/program";
 
 describe("stack config changes the graph", () => {
     test("publishAddress 0.0.0.0 binds published ports on every interface; URLs still name loopback", async () => {
         const run = await runProgram({ computeState: fakeState, config: stackConfig({ publishAddress: "0.0.0.0" }) });
         const ports = named(run, T.container, "dc1-client1").inputs.ports as { ip: string }[];
         assert.deepEqual([...new Set(ports.map((p) => p.ip))], ["0.0.0.0"]);
-        assert.equal(((await outputValue(run.outputs.uiUrls)) as Record<string, string>).dc1, "https://127.0.0.1:8500/ui/dc1");
+        assert.equal(
+            ((await outputValue(run.outputs.uiUrls)) as Record<string, string>).dc1,
+            "https://127.0.0.1:8500/ui/dc1",
+        );
     });
 
     test("a datacenter without clients publishes from its first server; namePrefix prefixes every name", async () => {
@@ -32,8 +35,14 @@ describe("stack config changes the graph", () => {
     });
 
     test("dnsAnonymousRead false revokes the DNS policy instead of granting it; failoverQueries false makes no failover query", async () => {
-        const run = await runProgram({ computeState: fakeState, config: stackConfig({ dnsAnonymousRead: false, failoverQueries: false }) });
-        assert.deepEqual(run.resources.filter((r) => r.name.endsWith("-failover-query")), []);
+        const run = await runProgram({
+            computeState: fakeState,
+            config: stackConfig({ dnsAnonymousRead: false, failoverQueries: false }),
+        });
+        assert.deepEqual(
+            run.resources.filter((r) => r.name.endsWith("-failover-query")),
+            [],
+        );
         const init = named(run, T.container, "consul-acl-init");
         const script = upload(init, "../acl-init/init.sh").content as string;
         assert.ok(script.includes("ensure revoke 'anonymous-dns-read'"), script);
@@ -48,7 +57,10 @@ describe("stack config changes the graph", () => {
             config: stackConfig({ gossipKey: key }),
             secretKeys: ["gossipKey"],
         });
-        assert.deepEqual(ofType(run, T.password).filter((r) => r.name === "consul-gossip-key"), []);
+        assert.deepEqual(
+            ofType(run, T.password).filter((r) => r.name === "consul-gossip-key"),
+            [],
+        );
         assert.equal(await pulumi.isSecret(run.outputs.gossipKey), true);
         const client = named(run, T.container, "dc2-client1");
         assert.ok(unwrapSecret(client.inputs.uploads).secret, "dc2-client1 uploads are secret");

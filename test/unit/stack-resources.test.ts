@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { agents, named, ofType, T } from "../support/declared";
 import { devStackRun, fakeCertPem } from "../support/fake-state";
-import { ProgramRun, outputValue } from "../support/program";
+import { outputValue, type ProgramRun } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
@@ -13,10 +13,21 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     });
 
     test("declares one federation, with one component per datacenter, each with its network, image, volumes and containers", () => {
-        assert.deepEqual(ofType(run, T.federation).map((r) => r.name), ["consul"]);
-        assert.deepEqual(ofType(run, T.component).map((r) => r.name), ["consul-dc1", "consul-dc2"]);
-        for (const [dc, agents, demo] of [["dc1", 4, 2], ["dc2", 2, 1]] as const) {
-            const children = run.resources.filter((r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`consul-${dc}-`));
+        assert.deepEqual(
+            ofType(run, T.federation).map((r) => r.name),
+            ["consul"],
+        );
+        assert.deepEqual(
+            ofType(run, T.component).map((r) => r.name),
+            ["consul-dc1", "consul-dc2"],
+        );
+        for (const [dc, agents, demo] of [
+            ["dc1", 4, 2],
+            ["dc2", 2, 1],
+        ] as const) {
+            const children = run.resources.filter(
+                (r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`consul-${dc}-`),
+            );
             const count = (type: string) => children.filter((r) => r.type === type).length;
             assert.equal(count(T.network), 1, `${dc} LAN networks`);
             assert.equal(count(T.image), 2, `${dc} images: Consul and the demo services'`);
@@ -28,10 +39,22 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         }
         assert.equal(ofType(run, T.container).length, 10, "6 agents, acl-init and 3 demo instances");
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
-        assert.equal(ofType(run, T.password).filter((r) => r.name === "consul-gossip-key").length, 1, "one gossip key for every agent");
+        assert.equal(
+            ofType(run, T.password).filter((r) => r.name === "consul-gossip-key").length,
+            1,
+            "one gossip key for every agent",
+        );
         assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
-        assert.equal(ofType(run, T.uuid).length, 6 + 3, "accessor IDs: agent tokens, replication, web service and app tokens");
-        assert.equal(ofType(run, T.password).length, 1 + 6 + 3 + 1, "seeds: gossip key, the same tokens' secrets, the management token");
+        assert.equal(
+            ofType(run, T.uuid).length,
+            6 + 3,
+            "accessor IDs: agent tokens, replication, web service and app tokens",
+        );
+        assert.equal(
+            ofType(run, T.password).length,
+            1 + 6 + 3 + 1,
+            "seeds: gossip key, the same tokens' secrets, the management token",
+        );
     });
 
     test("every resource is a child of the federation or of one of its components, named from its parent", () => {
@@ -43,7 +66,10 @@ describe("default stack (Pulumi.dev.yaml)", () => {
                 assert.equal(type, undefined, `${r.name} is the stack's one top-level resource`);
                 continue;
             }
-            assert.ok([T.federation, T.component, T.aclBootstrap].includes(type), `${r.name} has a parent of ours: ${r.urn}`);
+            assert.ok(
+                [T.federation, T.component, T.aclBootstrap].includes(type),
+                `${r.name} has a parent of ours: ${r.urn}`,
+            );
             const parent = run.resources.find((p) => p.type === type && r.name.startsWith(`${p.name}-`));
             assert.ok(parent, `${r.name} is named from its parent: ${r.urn}`);
         }
@@ -51,13 +77,16 @@ describe("default stack (Pulumi.dev.yaml)", () => {
 
     test("containers are named as in the demo, dc1-server1 … dc2-client1", () => {
         assert.deepEqual(
-            agents(run).map((c) => c.inputs.name).sort(),
+            agents(run)
+                .map((c) => c.inputs.name)
+                .sort(),
             ["dc1-client1", "dc1-server1", "dc1-server2", "dc1-server3", "dc2-client1", "dc2-server1"],
         );
     });
 
     test("LAN networks and the WAN network have the configured fixed subnets", () => {
-        const subnet = (name: string) => (named(run, T.network, name).inputs.ipamConfigs as { subnet: string }[])[0].subnet;
+        const subnet = (name: string) =>
+            (named(run, T.network, name).inputs.ipamConfigs as { subnet: string }[])[0].subnet;
         assert.equal(subnet("dc1-lan"), "10.201.1.0/24");
         assert.equal(subnet("dc2-lan"), "10.201.2.0/24");
         assert.equal(subnet("consul-wan"), "10.201.0.0/24");
@@ -94,7 +123,10 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     test("the images are kept on destroy, so a user's image is never deleted", () => {
         for (const image of ofType(run, T.image)) {
             assert.equal(image.inputs.keepLocally, true);
-            assert.ok(["hashicorp/consul:1.22.7", "consul-multi-dc/demo-web:1.0"].includes(image.inputs.name as string), image.name);
+            assert.ok(
+                ["hashicorp/consul:1.22.7", "consul-multi-dc/demo-web:1.0"].includes(image.inputs.name as string),
+                image.name,
+            );
         }
     });
 

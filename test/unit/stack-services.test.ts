@@ -2,9 +2,9 @@
 // register them.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { agents, instances, labelsOf, named, T, Upload, upload, uploads } from "../support/declared";
+import { agents, instances, labelsOf, named, T, type Upload, upload, uploads } from "../support/declared";
 import { devStackRun, fakeSecretUuid } from "../support/fake-state";
-import { ProgramRun, unwrapSecret } from "../support/program";
+import { type ProgramRun, unwrapSecret } from "../support/program";
 
 describe("default stack (Pulumi.dev.yaml)", () => {
     let run: ProgramRun;
@@ -15,15 +15,34 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     test("each demo instance is a container of the demo image on its fixed LAN address, serving its page and health path", () => {
         const byName = Object.fromEntries(instances(run).map((c) => [c.inputs.name as string, c]));
         assert.deepEqual(Object.keys(byName).sort(), ["dc1-web-1", "dc1-web-2", "dc2-web-1"]);
-        const addresses = Object.fromEntries(Object.entries(byName).map(([n, c]) => [n, (c.inputs.networksAdvanced as { ipv4Address: string }[])[0].ipv4Address]));
-        assert.deepEqual(addresses, { "dc1-web-1": "10.201.1.201", "dc1-web-2": "10.201.1.202", "dc2-web-1": "10.201.2.201" });
+        const addresses = Object.fromEntries(
+            Object.entries(byName).map(([n, c]) => [
+                n,
+                (c.inputs.networksAdvanced as { ipv4Address: string }[])[0].ipv4Address,
+            ]),
+        );
+        assert.deepEqual(addresses, {
+            "dc1-web-1": "10.201.1.201",
+            "dc1-web-2": "10.201.1.202",
+            "dc2-web-1": "10.201.2.201",
+        });
         const web = byName["dc1-web-2"];
         assert.equal(web.inputs.image, "sha256:consul-dc1-demo-image");
-        assert.deepEqual([web.inputs.entrypoints, web.inputs.command, web.inputs.user], [["/bin/busybox"], ["httpd", "-f", "-p", "8080", "-h", "/www"], "nobody"]);
+        assert.deepEqual(
+            [web.inputs.entrypoints, web.inputs.command, web.inputs.user],
+            [["/bin/busybox"], ["httpd", "-f", "-p", "8080", "-h", "/www"], "nobody"],
+        );
         const files = Object.fromEntries((web.inputs.uploads as Upload[]).map((u) => [u.file, u.content]));
-        assert.deepEqual(JSON.parse(files["/www/index.html"] as string), { service: "web", instance: "dc1-web-2", datacenter: "dc1" });
+        assert.deepEqual(JSON.parse(files["/www/index.html"] as string), {
+            service: "web",
+            instance: "dc1-web-2",
+            datacenter: "dc1",
+        });
         assert.equal(files["/www/health"], "ok\n");
-        assert.deepEqual((web.inputs.healthcheck as { tests: string[] }).tests, ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health"]);
+        assert.deepEqual((web.inputs.healthcheck as { tests: string[] }).tests, [
+            "CMD-SHELL",
+            "wget -q -O /dev/null http://127.0.0.1:8080/health",
+        ]);
         assert.equal(web.inputs.wait, undefined, "its datacenter's readiness step waits for it");
         assert.deepEqual(web.inputs.ports ?? [], [], "instances publish nothing: clients find them through Consul");
     });
@@ -31,19 +50,34 @@ describe("default stack (Pulumi.dev.yaml)", () => {
     test("each DC's client registers its instances from services.json, with the service's token, as a secret upload", () => {
         const client = named(run, T.container, "dc1-client1");
         const defs = JSON.parse(upload(client, "services.json").content as string).services as Record<string, any>[];
-        assert.deepEqual(defs.map((d) => `${d.id} ${d.name} ${d.address}:${d.port} ${d.tags.join(",")}`), [
-            "dc1-web-1 web 10.201.1.201:8080 demo,v1",
-            "dc1-web-2 web 10.201.1.202:8080 demo,v1",
-        ]);
+        assert.deepEqual(
+            defs.map((d) => `${d.id} ${d.name} ${d.address}:${d.port} ${d.tags.join(",")}`),
+            ["dc1-web-1 web 10.201.1.201:8080 demo,v1", "dc1-web-2 web 10.201.1.202:8080 demo,v1"],
+        );
         assert.deepEqual(defs[0].check, {
-            id: "dc1-web-1-http", name: "HTTP /health on dc1-web-1", http: "http://10.201.1.201:8080/health", interval: "2s", timeout: "2s",
+            id: "dc1-web-1-http",
+            name: "HTTP /health on dc1-web-1",
+            http: "http://10.201.1.201:8080/health",
+            interval: "2s",
+            timeout: "2s",
         });
-        assert.ok(defs.every((d) => d.token === fakeSecretUuid("consul-service-web-token-secret")), "registered with the web service token");
+        assert.ok(
+            defs.every((d) => d.token === fakeSecretUuid("consul-service-web-token-secret")),
+            "registered with the web service token",
+        );
         assert.ok(unwrapSecret(client.inputs.uploads).secret, "the file holds a token, so the uploads are secret");
-        const dc2 = JSON.parse(upload(named(run, T.container, "dc2-client1"), "services.json").content as string).services;
-        assert.deepEqual(dc2.map((d: { id: string }) => d.id), ["dc2-web-1"]);
+        const dc2 = JSON.parse(
+            upload(named(run, T.container, "dc2-client1"), "services.json").content as string,
+        ).services;
+        assert.deepEqual(
+            dc2.map((d: { id: string }) => d.id),
+            ["dc2-web-1"],
+        );
         for (const server of agents(run).filter((c) => labelsOf(c)["consul.role"] === "server")) {
-            assert.ok(!uploads(server).some((u) => u.file.endsWith("services.json")), `${server.inputs.name} registers no service`);
+            assert.ok(
+                !uploads(server).some((u) => u.file.endsWith("services.json")),
+                `${server.inputs.name} registers no service`,
+            );
         }
     });
 });
