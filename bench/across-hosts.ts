@@ -66,7 +66,7 @@ export async function acrossHostsRun(pulumi: PulumiCommand, hosts: TestHosts): P
     })();
     // Until `pulumi up` prints its last line: the Automation API then reads the outputs, which a user's command does not.
     let lastOutput = t0;
-    const up = await stack.up({ parallel: 64, onOutput: () => (lastOutput = Date.now()) });
+    const up = await stack.up({ onOutput: () => (lastOutput = Date.now()) });
     const upMs = lastOutput - t0;
     if (up.summary.result !== "succeeded") throw new Error(`pulumi up across hosts: ${up.summary.result}`);
     const timeout = setTimeout(() => (done = true), 120_000);

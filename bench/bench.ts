@@ -113,7 +113,6 @@ async function ours(pulumi: PulumiCommand, stackName: string, settings: string):
     // CLI process to read the outputs, which a user's `pulumi up` does not.
     let lastOutput = t0;
     const up = await stack.up({
-        parallel: 64,
         onEvent: (event) => events.push({ at: Date.now(), event }),
         onOutput: () => (lastOutput = Date.now()),
     });
