@@ -11,7 +11,10 @@ import { serviceInstances } from "./services";
 import { ConfigProblems, type StackSettings } from "./settings";
 import type { AgentModel, AgentRole, DatacenterModel, StackModel } from "./stack-model";
 
-/** Where a datacenter's servers are reached from other datacenters: each its WAN address, and its host ports across hosts. */
+/**
+ * Where a datacenter's servers are reached from other datacenters: each its WAN address, and its host ports across
+ * hosts.
+ */
 type ServerWan = { readonly address: string; readonly hostPorts?: ServerHostPorts };
 
 /** The agents of one datacenter: fixed names, node IDs and addresses. */
@@ -86,7 +89,8 @@ function layOut(config: StackConfig): StackModel {
             servers,
             clients,
             host: dc.host,
-            // A secondary datacenter's servers join the primary's over the WAN pool (Consul refuses a LAN join across DCs).
+            // A secondary datacenter's servers join the primary's over the WAN pool
+            // (Consul refuses a LAN join across DCs).
             wanJoin: joins
                 ? primaryWan.map((s) => (s.hostPorts ? `${s.address}:${s.hostPorts.serfWan}` : s.address))
                 : [],

@@ -23,13 +23,22 @@ export interface ServerHostPorts {
     readonly server: number;
     /** WAN Serf, tcp and udp; the same number inside and out, for the same reason. */
     readonly serfWan: number;
-    /** Primary servers only: host port of their HTTPS API (8501 inside), where a new secondary server checks its replication token. */
+    /**
+     * Primary servers only: host port of their HTTPS API (8501 inside), where a new secondary server checks its
+     * replication token.
+     */
     readonly api?: number;
-    /** Primary servers of a stack with peering datacenters only: host port of gRPC TLS (8503 inside), where peers dial. */
+    /**
+     * Primary servers of a stack with peering datacenters only: host port of gRPC TLS (8503 inside), where peers
+     * dial.
+     */
     readonly grpcTls?: number;
 }
 
-/** What a datacenter's `dockerHost` says of its host, as written: datacenters with the same one share a Docker engine. */
+/**
+ * What a datacenter's `dockerHost` says of its host, as written: datacenters with the same one share a Docker
+ * engine.
+ */
 type Endpoint = { readonly endpoint?: unknown };
 const hostKey = (dc: Endpoint): unknown => dc.endpoint ?? "";
 
@@ -107,7 +116,9 @@ export function parseDockerHost(
             : parseWith(
                   dc.dockerHost,
                   dockerEndpoint,
-                  `${key}.dockerHost must be a Docker endpoint: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT], not ${show(dc.dockerHost)} ` +
+                  `${key}.dockerHost must be a Docker endpoint: ` +
+                      "unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT], " +
+                      `not ${show(dc.dockerHost)} ` +
                       "(leave it unset for the local engine)",
                   problems,
               );
@@ -115,12 +126,15 @@ export function parseDockerHost(
     const certPath = dc.dockerCertPath;
     if (certPath !== undefined && (typeof certPath !== "string" || certPath === "")) {
         problems.push(
-            `${key}.dockerCertPath must be the path of a directory holding ${dockerCertFileNames.join(", ")}, not ${show(certPath)}`,
+            `${key}.dockerCertPath must be the path of a directory holding ${dockerCertFileNames.join(", ")}, ` +
+                `not ${show(certPath)}`,
         );
     } else if (kind === "tcp" && certPath === undefined) {
         problems.push(
-            `${key}.dockerCertPath is required with a tcp:// dockerHost: a Docker socket on the network without TLS client ` +
-                `certificates is root on that host for anyone who reaches it. Point it at a directory holding ${dockerCertFileNames.join(", ")} ` +
+            `${key}.dockerCertPath is required with a tcp:// dockerHost: ` +
+                "a Docker socket on the network without TLS client " +
+                "certificates is root on that host for anyone who reaches it. " +
+                `Point it at a directory holding ${dockerCertFileNames.join(", ")} ` +
                 "and start that dockerd with --tlsverify (README: Across machines).",
         );
     } else if (certPath !== undefined && kind !== "tcp") {
@@ -131,7 +145,8 @@ export function parseDockerHost(
         const missing = dockerCertFileNames.filter((f) => !certFiles?.includes(f));
         if (missing.length > 0) {
             problems.push(
-                `${key}.dockerCertPath: ${certPath} must hold ${dockerCertFileNames.join(", ")}; ${missing.join(", ")} missing`,
+                `${key}.dockerCertPath: ${certPath} must hold ${dockerCertFileNames.join(", ")}; ` +
+                    `${missing.join(", ")} missing`,
             );
         }
     }
@@ -141,7 +156,8 @@ export function parseDockerHost(
             : parseWith(
                   dc.dockerSshOpts,
                   isStringList,
-                  `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], not ${show(dc.dockerSshOpts)}`,
+                  `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], ` +
+                      `not ${show(dc.dockerSshOpts)}`,
                   problems,
               );
     if (dc.dockerSshOpts !== undefined && sshOpts !== undefined && kind !== "ssh") {
@@ -155,21 +171,25 @@ export function parseDockerHost(
             : parseWith(
                   dc.hostAddress,
                   isHostAddress,
-                  `${key}.hostAddress must be the IPv4 address other datacenters and you reach this host on, such as 192.168.1.20, not ${show(dc.hostAddress)}`,
+                  `${key}.hostAddress must be the IPv4 address other datacenters and you reach this host on, ` +
+                      `such as 192.168.1.20, not ${show(dc.hostAddress)}`,
                   problems,
               );
     if (address !== undefined && acrossHosts && address.startsWith("127.")) {
         problems.push(
-            `${key}.hostAddress is ${address}, a loopback address: the other Docker hosts cannot reach ${dc.name}'s servers there`,
+            `${key}.hostAddress is ${address}, a loopback address: ` +
+                `the other Docker hosts cannot reach ${dc.name}'s servers there`,
         );
     } else if (dc.hostAddress === undefined && acrossHosts) {
         problems.push(
-            `${key}.hostAddress is required when the datacenters run on more than one Docker host: the other datacenters' servers ` +
+            `${key}.hostAddress is required when the datacenters run on more than one Docker host: ` +
+                "the other datacenters' servers " +
                 `reach ${show(dc.name)}'s servers on that address`,
         );
     } else if (dc.hostAddress === undefined && (kind === "tcp" || kind === "ssh")) {
         problems.push(
-            `${key}.hostAddress is required with a ${kind}:// dockerHost: ${show(dc.name)}'s UI, API and DNS are published on it`,
+            `${key}.hostAddress is required with a ${kind}:// dockerHost: ` +
+                `${show(dc.name)}'s UI, API and DNS are published on it`,
         );
     }
     if (problems.length > before || sshOpts === undefined) {
@@ -205,13 +225,15 @@ export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: strin
         const same = addressOfHost.get(hostKey(dc));
         if (same && same.address !== dc.hostAddress) {
             problems.push(
-                `${key} is ${dc.hostAddress}, but ${same.key} on the same dockerHost says ${same.address}; one host has one address here`,
+                `${key} is ${dc.hostAddress}, but ${same.key} on the same dockerHost says ${same.address}; ` +
+                    "one host has one address here",
             );
         }
         const other = hostOfAddress.get(dc.hostAddress);
         if (other && other.host !== hostKey(dc)) {
             problems.push(
-                `${key} is ${dc.hostAddress}, which ${other.key} gives for another dockerHost; each Docker host needs its own address`,
+                `${key} is ${dc.hostAddress}, which ${other.key} gives for another dockerHost; ` +
+                    "each Docker host needs its own address",
             );
         }
         addressOfHost.set(hostKey(dc), same ?? { address: dc.hostAddress, key });
@@ -220,7 +242,10 @@ export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: strin
     return [...problems, ...hostPortProblems(dcs, namePrefix, peered)];
 }
 
-/** Each datacenter's httpPort and dnsPort and, across hosts, its servers' ports. A port that did not parse is left out. */
+/**
+ * Each datacenter's httpPort and dnsPort and, across hosts, its servers' ports. A port that did not parse is left
+ * out.
+ */
 function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, peered: boolean): string[] {
     const problems: string[] = [];
     const seen = new Map<unknown, Map<number, string>>();
@@ -236,8 +261,9 @@ function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, 
             );
         } else {
             problems.push(
-                `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. Servers across ` +
-                    "hosts publish ports from 8300 up, 10 apart per server on a host; move the other port out of their way",
+                `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. ` +
+                    "Servers across hosts publish ports from 8300 up, 10 apart per server on a host; " +
+                    "move the other port out of their way",
             );
         }
     };

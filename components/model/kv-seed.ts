@@ -26,12 +26,14 @@ export function parseKvSeed(
     const pairs = Object.entries(parsed).flatMap(([key, value]): [string, string][] => {
         if (!keyPattern.test(key)) {
             found.push(
-                `key ${JSON.stringify(key)} must be path segments of letters, digits, "_", "." and "-" separated by "/"`,
+                `key ${JSON.stringify(key)} must be path segments of letters, digits, "_", "." and "-" ` +
+                    'separated by "/"',
             );
         }
         if (typeof value !== "string") {
             found.push(
-                `${key} must be a string (KV holds bytes; write numbers and booleans as text), not ${JSON.stringify(value)}`,
+                `${key} must be a string (KV holds bytes; write numbers and booleans as text), ` +
+                    `not ${JSON.stringify(value)}`,
             );
             return [];
         }

@@ -13,7 +13,10 @@ export const lanNetworkName = (prefix: string, datacenter: string): string => `$
 
 export const wanNetworkName = (prefix: string): string => `${prefix}consul-wan`;
 
-/** The first datacenter's acl-init container keeps the name it always had; a peering cluster's carries its datacenter. */
+/**
+ * The first datacenter's acl-init container keeps the name it always had; a peering cluster's carries its
+ * datacenter.
+ */
 export const aclInitContainerName = (prefix: string, datacenter: string, first: boolean): string =>
     `${prefix}consul-acl-init${first ? "" : `-${datacenter}`}`;
 

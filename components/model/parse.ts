@@ -52,7 +52,8 @@ export type ParsedStack =
 
 // Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest].
 const imageReferencePattern = new RegExp(
-    "^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?" +
+    "^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])" +
+        "(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)?" +
         "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*" +
         "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?" +
         "(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
@@ -155,7 +156,8 @@ function parseDatacenter(
                 : parseWith(
                       raw.federation,
                       isFederation,
-                      `${key}.federation must be ${federations.map((f) => `"${f}"`).join(" or ")}, not ${show(raw.federation)}`,
+                      `${key}.federation must be ${federations.map((f) => `"${f}"`).join(" or ")}, ` +
+                          `not ${show(raw.federation)}`,
                       problems,
                   ),
         services: parseServices(raw.services, raw.clients, `${key}.services`, problems),
@@ -194,7 +196,8 @@ function acrossDatacenters(dcs: readonly DatacenterDraft[], wan: Ipv4Cidr | unde
     const problems: string[] = [];
     if (dcs[0].federation === "peering") {
         problems.push(
-            'datacenters[0].federation cannot be "peering": the first datacenter is the primary, which WAN datacenters join and ' +
+            'datacenters[0].federation cannot be "peering": the first datacenter is the primary, ' +
+                "which WAN datacenters join and " +
                 'peering datacenters peer with. Put a "wan" datacenter first, or leave federation unset there.',
         );
     }
@@ -239,7 +242,8 @@ function parseBaseConfig(settings: StackSettings, problems: string[]): Record<st
     const missing = baseConfigFileNames.filter((f) => files[f] === undefined);
     if (missing.length > 0) {
         problems.push(
-            `baseConfigDir: ${dir} must hold ${baseConfigFileNames.join(", ")} (copy consul-config/ and change it); ${missing.join(", ")} missing`,
+            `baseConfigDir: ${dir} must hold ${baseConfigFileNames.join(", ")} (copy consul-config/ and change it); ` +
+                `${missing.join(", ")} missing`,
         );
         return undefined;
     }
@@ -292,7 +296,8 @@ export function parseStack(settings: StackSettings): ParsedStack {
     const prefix = parseWith(
         settings.namePrefix,
         isNamePrefix,
-        `namePrefix must be empty or start with a letter or digit followed by letters, digits, "_", "." or "-", not ${show(settings.namePrefix)}`,
+        'namePrefix must be empty or start with a letter or digit followed by letters, digits, "_", "." or "-", ' +
+            `not ${show(settings.namePrefix)}`,
         problems,
     );
     const flag = (name: "keepData" | "dnsAnonymousRead" | "failoverQueries") =>
@@ -304,7 +309,8 @@ export function parseStack(settings: StackSettings): ParsedStack {
     const kvSeed = parseSeed(settings, problems);
     if (keepData && !settings.gossipKey) {
         problems.push(
-            "keepData: kept volumes hold the agents' gossip keyring, so the next stack must use the same key. Set one first: " +
+            "keepData: kept volumes hold the agents' gossip keyring, so the next stack must use the same key. " +
+                "Set one first: " +
                 'pulumi config set --secret gossipKey "$(consul keygen)" (or 32 random bytes, base64).',
         );
     }

@@ -1,6 +1,6 @@
 // What runs now, as the Docker host's networks list it, and the config changes that a running cluster cannot
-// take in one `pulumi up`. resources/running-cluster.ts reads the networks, so such a change is refused at preview, before any
-// datacenter is touched. Nothing here reads a container's name for what it means: a server is known by the
+// take in one `pulumi up`. resources/running-cluster.ts reads the networks, so such a change is refused at preview,
+// before any datacenter is touched. Nothing here reads a container's name for what it means: a server is known by the
 // LAN network that holds it (one the model names) and its address there (lan-layout.ts). Pure: no Pulumi, no I/O.
 import { hostOffset, parseCidr } from "./cidr";
 import { agentAt } from "./lan-layout";
@@ -186,9 +186,11 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
         const which = name ?? `the one of ${primary.server}, which the config no longer has`;
         problems.push(
             `datacenters[0].name: the running federation's primary datacenter is ${which}. ` +
-                "It holds the ACLs the other datacenters replicate and every agent names it as primary_datacenter, which Consul cannot " +
-                `move under a running federation. Keep ${name ?? "it, under its name,"} first (new datacenters go after it). To make ` +
-                `${plan.primaryDatacenter} the primary, start anew: \`pulumi destroy\` with keepData off, then \`pulumi up\` ` +
+                "It holds the ACLs the other datacenters replicate and every agent names it as primary_datacenter, " +
+                "which Consul cannot move under a running federation. " +
+                `Keep ${name ?? "it, under its name,"} first (new datacenters go after it). To make ` +
+                `${plan.primaryDatacenter} the primary, start anew: ` +
+                "`pulumi destroy` with keepData off, then `pulumi up` " +
                 `(\`scripts/snapshot.sh save\` keeps ${name ? `${name}'s` : "its"} KV and ACLs first).`,
         );
     }
@@ -201,13 +203,16 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
         }
         if (now.subnet !== undefined && now.subnet !== dc.subnet.text) {
             problems.push(
-                `datacenters[${i}].subnet: ${dc.name} runs on ${now.subnet}. Another subnet replaces its LAN network and gives ` +
-                    "every agent a new address at once, while Raft knows each server by its address (Consul's outage guide has " +
-                    `a rebuilt server keep its old IP), so ${dc.name}'s servers could not form a quorum again. A running ` +
+                `datacenters[${i}].subnet: ${dc.name} runs on ${now.subnet}. ` +
+                    "Another subnet replaces its LAN network and gives every agent a new address at once, " +
+                    "while Raft knows each server by its address (Consul's outage guide has " +
+                    `a rebuilt server keep its old IP), so ${dc.name}'s servers could not form a quorum again. ` +
+                    "A running " +
                     "datacenter keeps its subnet: " +
                     (i === 0
                         ? `${dc.name} is the primary, so \`pulumi destroy\` first to move it.`
-                        : `to move ${dc.name}, remove it in one \`pulumi up\` and add it back in the next (its own data goes with it).`),
+                        : `to move ${dc.name}, remove it in one \`pulumi up\` ` +
+                          "and add it back in the next (its own data goes with it)."),
             );
         }
         if (now.federation !== undefined && now.federation !== dc.federation) {
@@ -218,9 +223,10 @@ export function shapeChangeProblems(running: RunningShape | undefined, plan: Sta
     if (running.unknownServers.length > 0) {
         const servers = running.unknownServers.map((s) => s.name).join(", ");
         warnings.push(
-            `datacenters: the servers ${servers} run on the WAN network, and no datacenter of the config has them: their ` +
-                "datacenter is no longer in the config (removed or renamed), so this update deletes its agents and their data " +
-                "volumes (unless keepData). Its servers stay in the WAN pool as failed members until Consul reaps them (72 h), " +
+            `datacenters: the servers ${servers} run on the WAN network, and no datacenter of the config has them: ` +
+                "their datacenter is no longer in the config (removed or renamed), so this update deletes its agents " +
+                "and their data volumes (unless keepData). Its servers stay in the WAN pool as failed members until " +
+                "Consul reaps them (72 h), " +
                 "or `consul force-leave -prune -wan <server>.<datacenter>`.",
         );
     }
@@ -235,9 +241,10 @@ function federationSwitch(name: string, from: Federation, to: Federation, i: num
             ? "a WAN datacenter, which replicates the primary's ACLs"
             : "a cluster of its own, with its own primary and ACLs";
     return (
-        `datacenters[${i}].federation: ${name} runs as ${what(from)}, and the config makes it ${what(to)}. Its servers' Raft data ` +
-        "holds the ACLs and the primary they were formed with, which Consul cannot change under a running datacenter. To switch, " +
-        `remove ${name} from datacenters in one \`pulumi up\` (its data goes with it: save what you need first, e.g. with ` +
+        `datacenters[${i}].federation: ${name} runs as ${what(from)}, and the config makes it ${what(to)}. ` +
+        "Its servers' Raft data holds the ACLs and the primary they were formed with, which Consul cannot change " +
+        `under a running datacenter. To switch, remove ${name} from datacenters in one \`pulumi up\` ` +
+        "(its data goes with it: save what you need first, e.g. with " +
         `\`consul kv export\`), then add it back with federation "${to}" in the next.`
     );
 }
@@ -256,7 +263,8 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
     if (kept >= quorum(voters)) {
         // The next `pulumi up` counts the servers that run, not the voters autopilot has yet to prune.
         warnings.push(
-            `${key}: ${now.name} goes from ${voters} to ${servers} servers; the removed ones stay Raft voters until autopilot ` +
+            `${key}: ${now.name} goes from ${voters} to ${servers} servers; ` +
+                "the removed ones stay Raft voters until autopilot " +
                 `prunes them. Before lowering it again, wait until ${listPeers(now.name)} shows ${servers}.`,
         );
         return [];
@@ -265,7 +273,8 @@ function quorumProblems(now: RunningDatacenter, servers: number, key: string, wa
     const reached = steps[steps.length - 1] ?? voters;
     const stopped = voters - now.servers.length;
     const sentences = [
-        `${key}: ${now.name} has ${voters} servers, all Raft voters${stopped > 0 ? `, ${stopped} of them stopped` : ""}.`,
+        `${key}: ${now.name} has ${voters} servers, ` +
+            `all Raft voters${stopped > 0 ? `, ${stopped} of them stopped` : ""}.`,
         "A server does not leave Raft when it stops, so a removed server stays a voter until autopilot prunes it,",
         `and ${kept} running of ${voters} voters is below the quorum of ${quorum(voters)}: ${now.name} would stop.`,
     ];
@@ -335,7 +344,8 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
             } else if (!running.datacenters.some((d) => d.name === dc.name)) {
                 add(
                     `datacenters[${i}]`,
-                    `${verb}, which ${holder.name} holds until its own replacement, while a new datacenter starts all its servers at once`,
+                    `${verb}, which ${holder.name} holds until its own replacement, ` +
+                        "while a new datacenter starts all its servers at once",
                     `Add ${dc.name} after the datacenters that run.`,
                 );
             } else if (was && (holder.datacenter !== server.datacenter || (holder.ordinal ?? 0) > server.ordinal)) {
@@ -350,8 +360,10 @@ function wanConflicts(running: RunningShape, plan: StackModel): string[] {
     });
     return [...byKey].map(
         ([key, { conflicts, safe }]) =>
-            `${key}: WAN addresses run on across datacenters in config order, so this change moves servers onto addresses ` +
-            `still in use: ${conflicts.join("; ")}. Docker refuses an address in use, so the update would stop part-way. ${safe}`,
+            `${key}: WAN addresses run on across datacenters in config order, ` +
+            "so this change moves servers onto addresses " +
+            `still in use: ${conflicts.join("; ")}. ` +
+            `Docker refuses an address in use, so the update would stop part-way. ${safe}`,
     );
 }
 
@@ -368,13 +380,18 @@ function shiftCause(running: RunningShape, plan: StackModel, i: number): { key: 
             const after = plan.datacenters.slice(k + 1).reduce((n, d) => n + d.servers.length, 0);
             return {
                 key: `datacenters[${k}].servers`,
-                safe: `Grow ${dc.name} by at least ${after} servers at once (as many as the datacenters after it have), so that every moved address lands on a free one, or not at all.`,
+                safe:
+                    `Grow ${dc.name} by at least ${after} servers at once ` +
+                    "(as many as the datacenters after it have), " +
+                    "so that every moved address lands on a free one, or not at all.",
             };
         }
         if (servers > dc.servers.length) {
             return {
                 key: `datacenters[${k}].servers`,
-                safe: `There is no safe way to shrink ${dc.name} in place while more than one datacenter follows it: WAN addresses follow the config order.`,
+                safe:
+                    `There is no safe way to shrink ${dc.name} in place while more than one datacenter follows it: ` +
+                    "WAN addresses follow the config order.",
             };
         }
     }

@@ -97,7 +97,8 @@ export function parseServices(
     const before = problems.length;
     if (raw.length > 0 && clients === 0) {
         problems.push(
-            `${key} needs a client agent to register on: a service belongs to its local agent, and this datacenter's clients is 0`,
+            `${key} needs a client agent to register on: a service belongs to its local agent, ` +
+                "and this datacenter's clients is 0",
         );
     }
     const names = new Map<string, number>();
@@ -117,7 +118,8 @@ export function parseServices(
         );
         if (name !== undefined && names.has(name)) {
             problems.push(
-                `${k}.name "${name}" is already used by ${key}[${names.get(name)}]; names must be unique in a datacenter`,
+                `${k}.name "${name}" is already used by ${key}[${names.get(name)}]; ` +
+                    "names must be unique in a datacenter",
             );
             name = undefined;
         } else if (name !== undefined) {

@@ -21,7 +21,10 @@ export interface DatacenterSettings {
     readonly dnsPort: number;
     /** Demo services registered on this datacenter's client agent; none unless set. */
     readonly services?: readonly ServiceSettings[];
-    /** The Docker engine it runs on: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT]; the local engine when unset. */
+    /**
+     * The Docker engine it runs on: unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT]; the local engine when
+     * unset.
+     */
     readonly dockerHost?: string;
     /** tcp:// only: a directory holding ca.pem, cert.pem and key.pem, as Docker's DOCKER_CERT_PATH. */
     readonly dockerCertPath?: string;

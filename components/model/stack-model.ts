@@ -38,7 +38,10 @@ export interface DatacenterModel {
     readonly name: string;
     /** The Docker network of its LAN, e.g. dc1-lan. */
     readonly lanNetworkName: string;
-    /** Datacenters that hold their cluster's ACLs only (the first, and each peering one): the container that makes its tokens. */
+    /**
+     * Datacenters that hold their cluster's ACLs only (the first, and each peering one): the container that makes its
+     * tokens.
+     */
     readonly aclInitContainer?: string;
     /** "wan": it joins the first datacenter's federation; "peering": a cluster of its own, peered with the first. */
     readonly federation: Federation;
@@ -46,7 +49,10 @@ export interface DatacenterModel {
     readonly primaryDatacenter: string;
     /** Peering datacenters only: the datacenter it peers with, the first. */
     readonly peersWith?: string;
-    /** The first datacenter of a stack with peering datacenters only: host:port of its servers' gRPC TLS, where peers dial. */
+    /**
+     * The first datacenter of a stack with peering datacenters only: host:port of its servers' gRPC TLS, where peers
+     * dial.
+     */
     readonly peeringAddresses: readonly string[];
     readonly subnet: Ipv4Cidr;
     readonly gateway: string;
@@ -56,13 +62,22 @@ export interface DatacenterModel {
     readonly clients: readonly AgentModel[];
     /** The Docker engine it runs on. */
     readonly host: DockerHostModel;
-    /** The WAN addresses its servers join, with the port when it is not 8302: the primary's servers; empty for the primary. */
+    /**
+     * The WAN addresses its servers join, with the port when it is not 8302: the primary's servers; empty for the
+     * primary.
+     */
     readonly wanJoin: readonly string[];
-    /** Where a new secondary server checks its replication token: the primary servers' HTTPS API; empty for the primary. */
+    /**
+     * Where a new secondary server checks its replication token: the primary servers' HTTPS API; empty for the
+     * primary.
+     */
     readonly primaryApis: readonly { readonly address: string; readonly port: number }[];
     /** Host IP the published ports bind to: the stack's publishAddress on the local engine, else the host's address. */
     readonly publishAddress: string;
-    /** Publishes the UI/API and DNS: the first client (applications talk to their local agent), else the first server. */
+    /**
+     * Publishes the UI/API and DNS: the first client (applications talk to their local agent), else the first
+     * server.
+     */
     readonly published: AgentModel;
     /** Host ports of the HTTPS UI/API and of DNS (tcp and udp). */
     readonly ports: { readonly http: number; readonly dns: number };
@@ -82,7 +97,10 @@ export interface StackModel {
     readonly primaryDatacenter: string;
     /** The Docker network that joins every datacenter's servers, when they share one Docker host. */
     readonly wan: { readonly networkName: string; readonly subnet: Ipv4Cidr; readonly gateway: string };
-    /** The datacenters run on more than one Docker host: servers federate over the hosts' addresses, with no WAN network. */
+    /**
+     * The datacenters run on more than one Docker host: servers federate over the hosts' addresses, with no WAN
+     * network.
+     */
     readonly acrossHosts: boolean;
     /** Some datacenter peers with the first: the servers of both sides then run Connect, which peering needs. */
     readonly peered: boolean;

@@ -166,11 +166,15 @@ export function aclInitScript(args: {
         "# and only when that fails asks whether the object is already there: one CLI call per object, not two.",
         "# The retry message names the step and the policy name or token accessor ID, never a secret.",
         'ensure() { until "$@"; do echo "acl-init: retrying $1 $2" >&2; sleep 1; done; }',
-        'policy() { consul acl policy create -name "$1" -rules "@$2" >/dev/null 2>&1 || consul acl policy update -name "$1" -rules "@$2" >/dev/null 2>&1; }',
-        'token() { consul acl token create -accessor "$1" -secret "$2" -description "$3" "$4" "$5" >/dev/null 2>&1 || consul acl token read -id "$1" >/dev/null 2>&1; }',
+        'policy() { consul acl policy create -name "$1" -rules "@$2" >/dev/null 2>&1 || ' +
+            'consul acl policy update -name "$1" -rules "@$2" >/dev/null 2>&1; }',
+        'token() { consul acl token create -accessor "$1" -secret "$2" -description "$3" "$4" "$5" >/dev/null 2>&1' +
+            ' || consul acl token read -id "$1" >/dev/null 2>&1; }',
         "# A key that exists is left as it is; -cas with index 0 writes only if it still does not.",
-        'revoke() { ! consul acl policy read -name "$1" >/dev/null 2>&1 || consul acl policy delete -name "$1" >/dev/null; }',
-        'seed() { consul kv put -cas -modify-index=0 "$1" "$2" >/dev/null 2>&1 || consul kv get "$1" >/dev/null 2>&1; }',
+        'revoke() { ! consul acl policy read -name "$1" >/dev/null 2>&1 || ' +
+            'consul acl policy delete -name "$1" >/dev/null; }',
+        'seed() { consul kv put -cas -modify-index=0 "$1" "$2" >/dev/null 2>&1 || ' +
+            'consul kv get "$1" >/dev/null 2>&1; }',
         "",
         "# What agents wait for comes first: the replication token (a secondary server waits for it before its",
         "# first start) and its policy, then the clients' tokens and the tokens their services register with.",

@@ -2,9 +2,9 @@
 // Pure: the topology model in, sh text out.
 //
 // Every container is created at once; an agent that needs something another creates waits for it
-// inside its own container (agent-start.sh polls every 200 ms, then every second), instead of Pulumi holding the whole container back
-// until acl-init reports healthy (one healthcheck interval, then one provider poll, then container
-// creation, on the path of every `pulumi up`). What each agent needs is the same as before:
+// inside its own container (agent-start.sh polls every 200 ms, then every second), instead of Pulumi holding the
+// whole container back until acl-init reports healthy (one healthcheck interval, then one provider poll, then
+// container creation, on the path of every `pulumi up`). What each agent needs is the same as before:
 // - a secondary datacenter's server: the replication token, which it needs from its first election on to
 //   replicate ACLs from the primary;
 // - a client: every token it starts with (its agent token and the tokens its services register with),
@@ -32,7 +32,8 @@ export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string
     ];
     // A token resolves when `acl token read -self` answers with it; the token travels in the environment.
     const resolves = (serverName: string, port = ":8501") =>
-        `CONSUL_HTTP_TOKEN="$t" consul acl token read -self -http-addr="https://\${address}${port}" $tls -tls-server-name=${quote(serverName)} >/dev/null 2>&1`;
+        `CONSUL_HTTP_TOKEN="$t" consul acl token read -self -http-addr="https://\${address}${port}" $tls ` +
+        `-tls-server-name=${quote(serverName)} >/dev/null 2>&1`;
     if (agent.role === "server") {
         // On one Docker host the primary's servers answer on their WAN address at 8501; across hosts, at
         // the port each publishes. A stack on one host keeps the exact script it was deployed with.
@@ -54,7 +55,9 @@ export function agentReadyScript(dc: DatacenterModel, agent: AgentModel): string
     return [
         ...header,
         `waiting_for=${quote(`this agent's tokens in ${dc.name}`)}`,
-        'tokens=$(sed -n -e \'s/.*"agent": *"\\([^"]*\\)".*/\\1/p\' -e \'s/.*"token": *"\\([^"]*\\)".*/\\1/p\' /consul/config/acl-tokens.json $(ls /consul/config/services.json 2>/dev/null))',
+        'tokens=$(sed -n -e \'s/.*"agent": *"\\([^"]*\\)".*/\\1/p\' ' +
+            '-e \'s/.*"token": *"\\([^"]*\\)".*/\\1/p\' ' +
+            "/consul/config/acl-tokens.json $(ls /consul/config/services.json 2>/dev/null))",
         "ready() {",
         `  for address in ${dc.servers.map((s) => quote(s.lanAddress)).join(" ")}; do`,
         "    ok=1",

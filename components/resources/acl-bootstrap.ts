@@ -5,7 +5,10 @@ import { shellHealthcheck } from "../render/healthcheck";
 import { stackLabels } from "./labels";
 
 export interface AclBootstrapArgs {
-    /** The primary datacenter, whose servers hold the ACL data every datacenter replicates; or a peering datacenter, which holds its own. */
+    /**
+     * The primary datacenter, whose servers hold the ACL data every datacenter replicates; or a peering datacenter,
+     * which holds its own.
+     */
     readonly datacenter: string;
     readonly image: pulumi.Input<string>;
     /** The primary's LAN network, and a free fixed address on it for the acl-init container. */
@@ -34,7 +37,8 @@ const policyFile = (name: string) => `${workDir}/policy-${name}.hcl`;
 /**
  * Creates the stack's ACL policies and tokens in a primary datacenter during `pulumi up`, then seeds
  * KV, with no hand step: a small container of the Consul image runs the generated script, and turns
- * healthy once every token and seed key exists. It keeps running so that `pulumi up` can wait on that healthcheck; a restart re-checks.
+ * healthy once every token and seed key exists. It keeps running so that `pulumi up` can wait on that healthcheck;
+ * a restart re-checks.
  */
 export class AclBootstrap extends pulumi.ComponentResource {
     public readonly containerName: pulumi.Output<string>;

@@ -93,8 +93,8 @@ export function agentContainerArgs(agent: AgentModel, inputs: AgentContainerInpu
                       { internal: 8600, external: p.dns, ip: p.hostIp, protocol: "udp" },
                   ]
                 : []),
-            // Across hosts, other datacenters reach this server on its host's address (its WAN address): RPC and WAN Serf on the ports it binds;
-            // a primary's HTTPS for new secondaries, and its gRPC TLS for peers.
+            // Across hosts, other datacenters reach this server on its host's address (its WAN address): RPC and WAN
+            // Serf on the ports it binds; a primary's HTTPS for new secondaries, and its gRPC TLS for peers.
             ...(h && agent.wanAddress
                 ? [
                       { internal: h.server, external: h.server, ip: agent.wanAddress, protocol: "tcp" },

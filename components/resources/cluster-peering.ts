@@ -30,7 +30,10 @@ type PeeringOutputs = PeeringInputs & { readonly states: Record<string, string> 
 /** Seconds a new peering may take to turn ACTIVE on both sides. */
 const activeWithinSeconds = 60;
 
-/** One call, failing with the method, path and Consul's answer (never the request body, which may hold the peering token). */
+/**
+ * One call, failing with the method, path and Consul's answer (never the request body, which may hold the peering
+ * token).
+ */
 async function call(
     inputs: PeeringInputs,
     side: "acceptor" | "dialer",
@@ -47,7 +50,8 @@ async function call(
     const res = await consulApi(to, method, path, body);
     if (!ok.includes(res.status)) {
         throw new Error(
-            `${method} ${path} on ${inputs[side].datacenter} (https://${to.httpAddr}): ${res.status} ${res.body.trim()}`,
+            `${method} ${path} on ${inputs[side].datacenter} (https://${to.httpAddr}): ` +
+                `${res.status} ${res.body.trim()}`,
         );
     }
     return res;
@@ -95,7 +99,8 @@ async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, stri
         }
         if (Date.now() > deadline) {
             throw new Error(
-                `the peering of ${inputs.dialer.datacenter} with ${inputs.acceptor.datacenter} is not ACTIVE after ${activeWithinSeconds} s: ${JSON.stringify(now)}`,
+                `the peering of ${inputs.dialer.datacenter} with ${inputs.acceptor.datacenter} ` +
+                    `is not ACTIVE after ${activeWithinSeconds} s: ${JSON.stringify(now)}`,
             );
         }
         await new Promise((r) => setTimeout(r, 500));

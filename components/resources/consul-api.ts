@@ -1,6 +1,6 @@
 // One HTTPS call to a datacenter's published Consul API, with TLS checked against the stack's CA. The
-// dynamic resources (failover queries, peerings, exported services) make their changes through it: the engine serializes
-// it with them, so it imports nothing at module level but types.
+// dynamic resources (failover queries, peerings, exported services) make their changes through it: the engine
+// serializes it with them, so it imports nothing at module level but types.
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The args every such resource takes: the datacenter, its published API, and the token to call it with. */

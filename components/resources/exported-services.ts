@@ -21,7 +21,8 @@ async function put(inputs: EntryInputs): Promise<void> {
     const res = await consulApi(inputs, "PUT", "/v1/config", inputs.entry);
     if (res.status !== 200) {
         throw new Error(
-            `writing the exported-services entry of ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`,
+            `writing the exported-services entry of ${inputs.datacenter} through https://${inputs.httpAddr}: ` +
+                `${res.status} ${res.body.trim()}`,
         );
     }
 }

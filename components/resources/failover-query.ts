@@ -31,7 +31,8 @@ async function ensureTemplate(inputs: QueryInputs): Promise<string> {
     const listed = await consulApi(inputs, "GET", `/v1/query?dc=${inputs.datacenter}`);
     if (listed.status !== 200) {
         throw new Error(
-            `listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ${listed.status} ${listed.body.trim()}`,
+            `listing the prepared queries of ${inputs.datacenter} through https://${inputs.httpAddr}: ` +
+                `${listed.status} ${listed.body.trim()}`,
         );
     }
     const existing = (JSON.parse(listed.body) as { ID: string; Name: string; Template?: { Type?: string } }[]).find(
@@ -42,7 +43,8 @@ async function ensureTemplate(inputs: QueryInputs): Promise<string> {
         : await consulApi(inputs, "POST", `/v1/query?dc=${inputs.datacenter}`, inputs.definition);
     if (res.status !== 200) {
         throw new Error(
-            `creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ${res.status} ${res.body.trim()}`,
+            `creating the failover query in ${inputs.datacenter} through https://${inputs.httpAddr}: ` +
+                `${res.status} ${res.body.trim()}`,
         );
     }
     return existing?.ID ?? (JSON.parse(res.body).ID as string);

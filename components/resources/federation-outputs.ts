@@ -18,7 +18,10 @@ export interface FederationOutputs {
     readonly containers: pulumi.Output<Record<string, { servers: string[]; clients: string[] }>>;
     /** Demo service names by datacenter. */
     readonly services: pulumi.Output<Record<string, string[]>>;
-    /** By peering datacenter: the state of its peering with the first datacenter on each side, e.g. { dc3: { dc1: "ACTIVE", dc3: "ACTIVE" } }. */
+    /**
+     * By peering datacenter: the state of its peering with the first datacenter on each side,
+     * e.g. { dc3: { dc1: "ACTIVE", dc3: "ACTIVE" } }.
+     */
     readonly peerings: pulumi.Output<Record<string, Record<string, string>>>;
     /** Where ACLs and the KV seed live. Fails when the running cluster cannot take the change. */
     readonly primaryDatacenter: pulumi.Output<string>;

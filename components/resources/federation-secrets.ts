@@ -17,7 +17,10 @@ export interface FederationSecrets {
     readonly serviceSecrets: Readonly<Record<string, pulumi.Output<string>>>;
     readonly replication: pulumi.Output<TokenSpec>;
     readonly app: pulumi.Output<TokenSpec>;
-    /** The tokens a cluster's acl-init creates: its agents', its services', and in the first cluster the replication and app tokens. */
+    /**
+     * The tokens a cluster's acl-init creates: its agents', its services', and in the first cluster the replication
+     * and app tokens.
+     */
     readonly tokensOf: (cluster: DatacenterModel) => pulumi.Output<TokenSpec>[];
 }
 

@@ -32,10 +32,12 @@ export function imageOnHost(
             ));
         if (!pullable) {
             const flags = dc.host.certPath
-                ? ` --tlsverify --tlscacert ${dc.host.certPath}/ca.pem --tlscert ${dc.host.certPath}/cert.pem --tlskey ${dc.host.certPath}/key.pem`
+                ? ` --tlsverify --tlscacert ${dc.host.certPath}/ca.pem --tlscert ${dc.host.certPath}/cert.pem ` +
+                  `--tlskey ${dc.host.certPath}/key.pem`
                 : "";
             throw new pulumi.RunError(
-                `The image ${name} is not on ${dc.name}'s Docker host (${endpoint}), and its registry cannot be reached to pull it there. ` +
+                `The image ${name} is not on ${dc.name}'s Docker host (${endpoint}), ` +
+                    "and its registry cannot be reached to pull it there. " +
                     `Load it from this machine: docker save ${name} | docker -H ${endpoint}${flags} load`,
             );
         }

@@ -25,7 +25,10 @@ export function readBaseConfig(dir: string, root: string): StackSettings["baseCo
     };
 }
 
-/** Which of ca.pem, cert.pem and key.pem each datacenter's dockerCertPath holds (relative to the working directory, as the provider reads it). */
+/**
+ * Which of ca.pem, cert.pem and key.pem each datacenter's dockerCertPath holds (relative to the working directory, as
+ * the provider reads it).
+ */
 export function readDockerCertFiles(
     datacenters: readonly DatacenterSettings[],
 ): NonNullable<StackSettings["dockerCertFiles"]> {
