@@ -4,18 +4,12 @@ import assert from "node:assert/strict";
 import { compileStack } from "../../components/model/compile";
 import { ConfigProblems, StackSettings } from "../../components/model/settings";
 import { StackModel } from "../../components/model/stack-model";
-import { readBaseConfig, readNamedFile } from "../../components/resources/stack-files";
-import { projectRoot, stackConfig } from "./program";
+import { stackSettings } from "../../scripts/stack-access";
+import { stackConfig } from "./program";
 
 /** The dev stack's settings, with `overrides` (config keys as in the stack file) on top. */
 export function devSettings(overrides: Record<string, unknown> = {}): StackSettings {
-    const config = stackConfig(overrides) as Record<string, unknown> & StackSettings;
-    return {
-        ...config,
-        namePrefix: (config.namePrefix as string | undefined) ?? "",
-        kvSeed: readNamedFile(config.kvSeed as unknown as string, projectRoot),
-        baseConfig: readBaseConfig(config.baseConfigDir as unknown as string, projectRoot),
-    };
+    return stackSettings(stackConfig(overrides));
 }
 
 export function devModel(overrides: Record<string, unknown> = {}): StackModel {
