@@ -9,11 +9,11 @@ export function sayer(name: string): (message: string) => void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Asks `ready` every 200 ms until it says true; false if it has not within `seconds`. */
+/** Asks `ready` every 200 ms until it says true; false if it has not within `seconds`. A throw counts as "not yet". */
 export async function within(seconds: number, ready: () => Promise<boolean>): Promise<boolean> {
     const deadline = Date.now() + seconds * 1000;
     for (;;) {
-        if (await ready()) {
+        if (await ready().catch(() => false)) {
             return true;
         }
         if (Date.now() >= deadline) {

@@ -162,6 +162,32 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
 }
 
 /**
+ * A restored peering trusts the CA of the stack it was saved from, which a new stack no longer has: a new token
+ * from the acceptor, naming the CA it has now, establishes it again, as `pulumi up` first did
+ * (components/resources/cluster-peering.ts).
+ */
+async function establishPeeringsAgain(t: Target): Promise<void> {
+    for (const dialer of t.stack.model.datacenters.filter((dc) => dc.peersWith !== undefined)) {
+        const acceptor = t.stack.datacenter(dialer.peersWith as string);
+        const call = async (side: DatacenterModel, method: string, path: string, body?: string) => {
+            const answer = await consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, { method, path, body, token: t.tokenOf(side.name) });
+            // Never the request body: it may hold the peering token.
+            if (answer.status !== 200) {
+                throw new StackError(`${method} ${path} on ${side.name}: HTTP ${answer.status} ${answer.body.trim()}`);
+            }
+            return answer.body;
+        };
+        const { PeeringToken } = JSON.parse(await call(acceptor, "POST", "/v1/peering/token", JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }))) as { PeeringToken: string };
+        await call(dialer, "POST", "/v1/peering/establish", JSON.stringify({ PeerName: acceptor.name, PeeringToken }));
+        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) => (JSON.parse(await call(side, "GET", `/v1/peering/${peer.name}`)) as { State: string }).State;
+        if (!(await within(60, async () => (await stateOn(acceptor, dialer)) === "ACTIVE" && (await stateOn(dialer, acceptor)) === "ACTIVE"))) {
+            throw new StackError(`the peering of ${dialer.name} with ${acceptor.name} is not ACTIVE on both sides 60 s after it was established again`);
+        }
+        say(`the peering of ${dialer.name} with ${acceptor.name} is established again, and ACTIVE on both sides.`);
+    }
+}
+
+/**
  * Checked, not assumed: every agent of every datacenter is healthy, listed as itself in its datacenter's
  * catalog, and answers a request that goes to its servers over RPC (a token read). Side by side, so the wait
  * is the slowest agent's, not the sum.
@@ -211,6 +237,7 @@ async function restore(t: Target, file: string): Promise<void> {
         for (const { cluster, file: entry } of plan.restore) {
             await restoreCluster(t, cluster, snapshotOf(entry), file);
         }
+        await establishPeeringsAgain(t);
         await everyAgentWorks(t);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -169,7 +169,7 @@ export function openStack(options: OpenOptions = {}): StackAccess {
  * The outputs of a stack that must be running as its config says: a StackError when it has none, or when the
  * config names other agents than it runs (edited since the last `pulumi up`), which the script would miss.
  */
-export function deployed(stack: StackAccess): StackOutputs {
+export function deployed(stack: Pick<StackAccess, "name" | "model" | "outputs">): StackOutputs {
     if (!stack.outputs) {
         throw new StackError(`cannot read the outputs of the stack ${stack.name}; run \`pulumi up\` first (npm start for the dev stack), or pass --stack NAME`);
     }
