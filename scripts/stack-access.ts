@@ -85,11 +85,18 @@ export function stackSettings(config: Record<string, unknown>, root = projectRoo
     };
 }
 
+/**
+ * The model the scripts read, compiled from the stack's config. Two keys are left out: they change nothing a
+ * script reads, and the stack file may hold the first encrypted. The gossip key is a secret no script needs;
+ * keepData (what `pulumi destroy` keeps) is checked with it.
+ */
+export const stackModel = (config: Record<string, unknown>): StackModel => compileStack({ ...stackSettings(config), gossipKey: undefined, keepData: false });
+
 export interface StackAccess {
     readonly name: string;
     /** The stack's config by key, as the CLI hands it to the program. */
     readonly config: Record<string, unknown>;
-    /** The model compiled from the config, without its gossipKey and keepData (see openStack). */
+    /** The model compiled from the config, without its gossipKey and keepData (stackModel). */
     readonly model: StackModel;
     /** Its outputs; undefined when it has none: never deployed, or destroyed. */
     readonly outputs?: StackOutputs;
@@ -139,9 +146,7 @@ export function openStack(options: OpenOptions = {}): StackAccess {
     } catch (e) {
         throw new StackError(`cannot read the config of the stack ${name} (Pulumi.${name}.yaml): ${(e as Error).message}`);
     }
-    // Two keys are left out: they change nothing a script reads, and the stack file may hold the first
-    // encrypted. The gossip key is a secret no script needs; keepData (what `pulumi destroy` keeps) is checked with it.
-    const model = compileStack({ ...stackSettings(config), gossipKey: undefined, keepData: false });
+    const model = stackModel(config);
     const outputs = stackOutputs({ ...options, stack: name });
     const datacenter = (dc: string): DatacenterModel => {
         const found = model.datacenters.find((d) => d.name === dc);

@@ -10,7 +10,8 @@ import { compileStack } from "../../components/model/compile";
 import { DatacenterSettings } from "../../components/model/settings";
 import { StackModel } from "../../components/model/stack-model";
 import { dockerArgs, envNames } from "../../scripts/docker-cli";
-import { clustersOf, deployed, managementToken, stackSettings, StackError, StackOutputs } from "../../scripts/stack-access";
+import { clustersOf, deployed, managementToken, stackModel, stackSettings, StackError, StackOutputs } from "../../scripts/stack-access";
+import { stackConfig as configOf } from "../../scripts/stack-config";
 import { fakeCertDir } from "../support/across-hosts";
 import { devModel } from "../support/model";
 import { projectRoot, stackConfig } from "../support/program";
@@ -125,6 +126,34 @@ describe("the clusters a stack has: the first datacenter's, and each peering dat
         // A stack deployed before peering existed has only aclBootstrapToken, and only one cluster.
         assert.equal(managementToken(outputsOf(model, { aclBootstrapToken: "t1" }), first, "dc1"), "t1");
         assert.throws(() => managementToken(outputsOf(model, { aclBootstrapToken: "t1" }), own, "dc1"), /no management token for dc3/);
+    });
+});
+
+describe("a stack's config is read as the program reads it", () => {
+    test("values `pulumi config set` stored as text are parsed as the program parses them; a secret stays encrypted", () => {
+        const name = `unit-stack-access-${process.pid}`;
+        const file = path.join(projectRoot, `Pulumi.${name}.yaml`);
+        const datacenters = [dc1, { ...dc2, name: "dc3", federation: "peering" }];
+        fs.writeFileSync(file, [
+            "config:",
+            `  consul-multi-dc:datacenters: '${JSON.stringify(datacenters)}'`,
+            '  consul-multi-dc:keepData: "true"',
+            '  consul-multi-dc:failoverQueries: "false"',
+            "  consul-multi-dc:namePrefix: lab-",
+            "  consul-multi-dc:gossipKey:",
+            "    secure: v1:c2VjcmV0",
+            "",
+        ].join("\n"));
+        try {
+            const config = configOf(name);
+            assert.deepEqual(config.datacenters, datacenters);
+            assert.deepEqual([config.keepData, config.failoverQueries, config.dnsAnonymousRead, config.namePrefix], [true, false, true, "lab-"]);
+            assert.deepEqual(config.gossipKey, { secure: "v1:c2VjcmV0" });
+            assert.deepEqual(clustersOf(stackModel(config)).map((c) => c.aclInitContainer),
+                ["lab-consul-acl-init", "lab-consul-acl-init-dc3"]);
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
     });
 });
 
