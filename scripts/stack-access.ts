@@ -178,8 +178,8 @@ export function deployed(stack: Pick<StackAccess, "name" | "model" | "outputs">)
     if (!stack.outputs) {
         throw new StackError(`cannot read the outputs of the stack ${stack.name}; run \`pulumi up\` first (npm start for the dev stack), or pass --stack NAME`);
     }
-    const running = JSON.stringify(Object.entries(stack.outputs.containers).sort());
-    const configured = JSON.stringify(stack.model.datacenters.map((dc) => [dc.name, { servers: dc.servers.map((a) => a.name), clients: dc.clients.map((a) => a.name) }]).sort());
+    const running = JSON.stringify(Object.entries(stack.outputs.containers).map(([dc, c]) => [dc, [...c.servers, ...c.clients]]).sort());
+    const configured = JSON.stringify(stack.model.datacenters.map((dc) => [dc.name, [...dc.servers, ...dc.clients].map((a) => a.name)]).sort());
     if (running !== configured) {
         throw new StackError(`Pulumi.${stack.name}.yaml names other datacenters or agents than the stack ${stack.name} runs: run \`pulumi up\` first, or put the config back`);
     }
