@@ -162,24 +162,30 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
 }
 
 /**
- * A restored peering trusts the CA of the stack it was saved from, which a new stack no longer has: a new token
- * from the acceptor, naming the CA it has now, establishes it again, as `pulumi up` first did
- * (components/resources/cluster-peering.ts).
+ * A restored peering names the trust domain and CA of the stack it was saved from; the restore brings that
+ * cluster's Connect CA back too, and each server soon presents a peering certificate of it again. A new token
+ * from the acceptor, naming them as they are now, establishes the peering again, as `pulumi up` first did
+ * (components/resources/cluster-peering.ts); until the servers' certificates follow, the dialer's TLS
+ * handshake fails, so it is asked again.
  */
 async function establishPeeringsAgain(t: Target): Promise<void> {
     for (const dialer of t.stack.model.datacenters.filter((dc) => dc.peersWith !== undefined)) {
         const acceptor = t.stack.datacenter(dialer.peersWith as string);
-        const call = async (side: DatacenterModel, method: string, path: string, body?: string) => {
-            const answer = await consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, { method, path, body, token: t.tokenOf(side.name) });
-            // Never the request body: it may hold the peering token.
-            if (answer.status !== 200) {
-                throw new StackError(`${method} ${path} on ${side.name}: HTTP ${answer.status} ${answer.body.trim()}`);
-            }
-            return answer.body;
-        };
-        const { PeeringToken } = JSON.parse(await call(acceptor, "POST", "/v1/peering/token", JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }))) as { PeeringToken: string };
-        await call(dialer, "POST", "/v1/peering/establish", JSON.stringify({ PeerName: acceptor.name, PeeringToken }));
-        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) => (JSON.parse(await call(side, "GET", `/v1/peering/${peer.name}`)) as { State: string }).State;
+        const call = (side: DatacenterModel, method: string, path: string, body?: string) =>
+            consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, { method, path, body, token: t.tokenOf(side.name), timeoutMs: 30_000 });
+        // Never the request body in a message: it may hold the peering token.
+        let last = "";
+        const established = await within(90, async () => {
+            const generated = await call(acceptor, "POST", "/v1/peering/token", JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }));
+            const { PeeringToken } = generated.status === 200 ? (JSON.parse(generated.body) as { PeeringToken: string }) : { PeeringToken: undefined };
+            const answer = PeeringToken ? await call(dialer, "POST", "/v1/peering/establish", JSON.stringify({ PeerName: acceptor.name, PeeringToken })) : generated;
+            last = `HTTP ${answer.status} ${answer.body.trim().split("\n").slice(0, 2).join(" ")}`;
+            return answer.status === 200;
+        });
+        if (!established) {
+            throw new StackError(`could not establish the peering of ${dialer.name} with ${acceptor.name} again within 90 s; last answer: ${last}`);
+        }
+        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) => (JSON.parse((await call(side, "GET", `/v1/peering/${peer.name}`)).body) as { State: string }).State;
         if (!(await within(60, async () => (await stateOn(acceptor, dialer)) === "ACTIVE" && (await stateOn(dialer, acceptor)) === "ACTIVE"))) {
             throw new StackError(`the peering of ${dialer.name} with ${acceptor.name} is not ACTIVE on both sides 60 s after it was established again`);
         }
