@@ -162,14 +162,26 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
 }
 
 /**
- * A restored peering names the trust domain and CA of the stack it was saved from; the restore brings that
- * cluster's Connect CA back too, and each server soon presents a peering certificate of it again. A new token
- * from the acceptor, naming them as they are now, establishes the peering again, as `pulumi up` first did
- * (components/resources/cluster-peering.ts); until the servers' certificates follow, the dialer's TLS
- * handshake fails, so it is asked again.
+ * A restored peering names the trust domain and CA of the stack it was saved from, which the restore brings
+ * back as the cluster's Connect CA; but a running server keeps presenting the peering certificate of the
+ * trust domain it started with (the first tries of this script waited 90 s for it to follow, in vain). So the
+ * acceptor's servers restart, one at a time so Raft keeps its quorum, each healthy before the next; then a new
+ * token from the acceptor establishes the peering again, as `pulumi up` first did
+ * (components/resources/cluster-peering.ts), asked again while the servers settle.
  */
 async function establishPeeringsAgain(t: Target): Promise<void> {
-    for (const dialer of t.stack.model.datacenters.filter((dc) => dc.peersWith !== undefined)) {
+    const dialers = t.stack.model.datacenters.filter((dc) => dc.peersWith !== undefined);
+    for (const acceptor of new Set(dialers.map((dc) => t.stack.datacenter(dc.peersWith as string)))) {
+        for (const server of acceptor.servers) {
+            await must(t.stack.docker(acceptor.name, ["restart", "--time", "30", server.name]), `docker restart ${server.name}`);
+            const healthy = async () => (await t.stack.docker(acceptor.name, ["inspect", "--format", "{{.State.Health.Status}}", server.name])).stdout.trim() === "healthy";
+            if (!(await within(90, healthy))) {
+                throw new StackError(`${server.name} is not healthy 90 s after its restart; see 'docker logs ${server.name}'`);
+            }
+        }
+        say(`restarted ${acceptor.name}'s servers one at a time, so that they present the restored trust domain's peering certificate.`);
+    }
+    for (const dialer of dialers) {
         const acceptor = t.stack.datacenter(dialer.peersWith as string);
         const call = (side: DatacenterModel, method: string, path: string, body?: string) =>
             consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, { method, path, body, token: t.tokenOf(side.name), timeoutMs: 30_000 });
