@@ -2,7 +2,8 @@
 // own `consul snapshot save` and `consul snapshot restore`, through one of each cluster's servers on its own
 // Docker host. A cluster is the first datacenter with those that federate with it over the WAN, or a
 // peering datacenter on its own, with its own KV and ACLs (snapshot-archive.ts: the file holds one
-// snapshot per cluster).
+// snapshot per cluster). A snapshot holds its own datacenter's Raft state: the KV a WAN datacenter other
+// than the first keeps for itself (written there, not read across from the first) is in none of them.
 //
 //   scripts/snapshot.sh save FILE [--stack STACK]        npm run snapshot -- save FILE [--stack STACK]
 //   scripts/snapshot.sh restore FILE [--stack STACK]     npm run snapshot -- restore FILE [--stack STACK]
@@ -14,8 +15,9 @@
 //   cluster's acl-init runs again to create every other token of the stack that is missing.
 // - Node IDs: the stack derives them from the node names, so the restored catalog lists each agent as
 //   itself; an entry under another ID is removed and its agent restarted, to register again at once.
-// - Certificates: none change. Every agent's certificate comes from the stack's own CA, which no snapshot
-//   holds, and Connect's CA (which the snapshot would carry) signs nothing the agents use.
+// - Certificates: the agents' own do not change: they come from the stack's own CA, which no snapshot
+//   holds. A peered stack's servers also present a peering certificate of Connect's CA, which the restore
+//   does replace: the acceptor's servers restart, and each peering is established again.
 // It then checks every agent of every datacenter before it says so.
 import * as fs from "node:fs";
 import * as os from "node:os";
