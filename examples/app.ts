@@ -1,6 +1,6 @@
 // The example app: how an application uses the cluster. It talks only to its own datacenter's local
 // agent (the published HTTPS address), trusts the stack's CA, and uses its own least-privilege token;
-// all three come from the stack outputs. It discovers the demo service in every datacenter, reads its
+// all three come from the stack outputs (the dev stack's, or --stack NAME's: scripts/stack-access.ts). It discovers the demo service in every datacenter, reads its
 // settings from KV, then watches one key and prints each change. With --peer it lists instead what a
 // peered cluster exports, through the same local agent.
 //
@@ -8,11 +8,11 @@
 //   npm run example -- --peer dc3 [--stack NAME]
 //
 // CONSUL_HTTP_TOKEN, when set, replaces the appToken output (as for the consul CLI).
-import { execFileSync } from "node:child_process";
 import * as https from "node:https";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Consul from "consul";
+import { consulHttp } from "../scripts/consul-http";
+import { openStack, StackError, StackOutputs } from "../scripts/stack-access";
 
 class UsageError extends Error {}
 
@@ -40,33 +40,22 @@ function optionsFrom(argv: string[]): Options {
     }
 }
 
-interface Outputs {
-    httpAddrs: Record<string, string>;
-    caCertPem: string;
-    appToken: string;
-    appKvPrefix: string;
-    services: Record<string, string[]>;
-    primaryDatacenter: string;
-    /** Absent from stacks deployed before peering existed. */
-    peerings?: Record<string, Record<string, string>>;
-}
+const required = ["httpAddrs", "caCertPem", "appToken", "appKvPrefix", "services", "primaryDatacenter"] as const;
+/** The outputs the app reads; `peerings` is absent from stacks deployed before peering existed. */
+type Outputs = Required<Pick<StackOutputs, (typeof required)[number]>> & Pick<StackOutputs, "peerings">;
 
 /** The stack outputs, through the project's pulumi (scripts/pulumi.sh: npm start's backend, or yours). */
 function stackOutputs(stack?: string): Outputs {
-    const root = path.resolve(__dirname, "..");
-    let text: string;
+    let outputs: StackOutputs | undefined;
     try {
-        text = execFileSync("bash", [path.join(root, "scripts", "pulumi.sh"), "stack", "output", "--json", "--show-secrets", ...(stack ? ["--stack", stack] : [])], {
-            cwd: root,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-        });
+        outputs = openStack({ stack, secrets: true }).outputs;
     } catch (e) {
-        const stderr = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop();
-        throw new UsageError(`cannot read the stack outputs (${stderr}); run \`pulumi up\` first, or pass --stack NAME`);
+        throw e instanceof StackError ? new UsageError(e.message) : e;
     }
-    const outputs = JSON.parse(text) as Partial<Outputs>;
-    for (const key of ["httpAddrs", "caCertPem", "appToken", "appKvPrefix", "services", "primaryDatacenter"] as const) {
+    if (!outputs) {
+        throw new UsageError("cannot read the stack outputs; run `pulumi up` first, or pass --stack NAME");
+    }
+    for (const key of required) {
         if (outputs[key] === undefined) throw new UsageError(`the stack has no ${key} output; run \`pulumi up\` with this version of the project`);
     }
     return outputs as Outputs;
@@ -89,23 +78,14 @@ function explain(err: unknown, address: string): Error {
  * The passing instances of `service` that `peer` exports, as the local agent imports them
  * (GET /v1/health/service/NAME?peer=PEER). The consul package has no `peer` option, so this one call is plain HTTPS.
  */
-function peerInstances(address: string, agent: https.Agent, token: string, service: string, peer: string): Promise<string[]> {
-    const [host, port] = address.split(":");
+async function peerInstances(address: string, ca: string, token: string, service: string, peer: string): Promise<string[]> {
     const path = `/v1/health/service/${encodeURIComponent(service)}?peer=${encodeURIComponent(peer)}&passing=true`;
-    return new Promise((resolve, reject) => {
-        https.get({ host, port: Number(port), path, agent, headers: { "X-Consul-Token": token } }, (res) => {
-            let body = "";
-            res.on("data", (d) => (body += d));
-            res.on("end", () => {
-                if (res.statusCode !== 200) {
-                    reject(Object.assign(new Error(body), { statusCode: res.statusCode, response: { statusCode: res.statusCode, body } }));
-                    return;
-                }
-                const entries = JSON.parse(body) as { Service: { Address: string; Port: number } }[];
-                resolve(entries.map((e) => `${e.Service.Address}:${e.Service.Port}`).sort());
-            });
-        }).on("error", reject);
-    });
+    const { status, body } = await consulHttp(address, ca, { path, token });
+    if (status !== 200) {
+        throw Object.assign(new Error(body), { statusCode: status, response: { statusCode: status, body } });
+    }
+    const entries = JSON.parse(body) as { Service: { Address: string; Port: number } }[];
+    return entries.map((e) => `${e.Service.Address}:${e.Service.Port}`).sort();
 }
 
 /** --peer: every demo service the peer runs, as its peering exports it to the first datacenter. */
@@ -121,7 +101,6 @@ async function listPeer(outputs: Outputs, options: Options, token: string): Prom
         throw new UsageError(`--dc ${options.dc}: ${peer} peers with ${dc}; leave --dc out, or pass --dc ${dc}`);
     }
     const address = outputs.httpAddrs[dc];
-    const agent = new https.Agent({ ca: outputs.caCertPem });
     const services = options.service ? [options.service] : (outputs.services[peer] ?? []);
     if (services.length === 0) {
         throw new UsageError(`${peer} runs no demo service; pass --service NAME`);
@@ -129,13 +108,11 @@ async function listPeer(outputs: Outputs, options: Options, token: string): Prom
     console.log(`example-app: talking to the local agent of ${dc} at https://${address}, about its peer ${peer} (state ${JSON.stringify(outputs.peerings?.[peer])})`);
     try {
         for (const service of services) {
-            const found = await peerInstances(address, agent, token, service, peer);
+            const found = await peerInstances(address, outputs.caCertPem, token, service, peer);
             console.log(`${service} in peer ${peer} (passing): ${found.length > 0 ? found.join(", ") : "none"}`);
         }
     } catch (e) {
         throw explain(e, address);
-    } finally {
-        agent.destroy();
     }
 }
 

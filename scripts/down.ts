@@ -1,31 +1,34 @@
 // `npm run down`: destroys the dev stack that `npm start` made, checks that nothing of it is left on any
 // of its Docker hosts, and says what stays: the images, and the project's backend with the stack's history.
 import * as path from "node:path";
-import { datacenters, localDir, pulumi, runDocker, stack } from "./project-stack";
-import { projectRoot, stackConfig } from "./stack-config";
+import { dockerSync } from "./docker-cli";
+import { localDir, openDevStack } from "./project-stack";
+import { pulumi, runMain } from "./stack-access";
+import { projectRoot } from "./stack-config";
 
-function main(): number {
+async function main(): Promise<number> {
     if (pulumi(["destroy", "--yes", "--skip-preview"], true).code !== 0) {
         console.error("npm run down: pulumi destroy failed (see above); run it again, or npm run pulumi -- destroy");
         return 1;
     }
-    const left = datacenters().flatMap(({ engine }) =>
+    // After the destroy, which needs no config: a config edited since cannot stop it.
+    const stack = openDevStack();
+    const left = stack.model.datacenters.flatMap((dc) =>
         ["container", "network", "volume"].flatMap((kind) => {
-            const listed = runDocker([...engine, kind, "ls", ...(kind === "container" ? ["--all"] : []), "--quiet", "--filter", `label=consul.stack=${stack}`]);
+            const listed = dockerSync([...stack.engine(dc.name), kind, "ls", ...(kind === "container" ? ["--all"] : []), "--quiet", "--filter", `label=consul.stack=${stack.name}`]);
             return listed.stdout.trim().split("\n").filter(Boolean).map((id) => `${kind} ${id}`);
         }),
     );
     if (left.length > 0) {
-        console.error(`npm run down: pulumi destroy finished, but Docker still has ${[...new Set(left)].join(", ")} labelled consul.stack=${stack}`);
+        console.error(`npm run down: pulumi destroy finished, but Docker still has ${[...new Set(left)].join(", ")} labelled consul.stack=${stack.name}`);
         return 1;
     }
-    const config = stackConfig(stack);
-    const kept = config.keepData === true ? " Its data volumes were kept (keepData)." : "";
+    const kept = stack.config.keepData === true ? " Its data volumes were kept (keepData)." : "";
     console.log(
         [
             "",
-            `npm run down: the ${stack} cluster is gone: no container, network or volume of it is left.${kept}`,
-            `  Kept: the images ${config.image} and ${config.demoImage} (docker rmi to remove them),`,
+            `npm run down: the ${stack.name} cluster is gone: no container, network or volume of it is left.${kept}`,
+            `  Kept: the images ${stack.model.image} and ${stack.model.demoImage} (docker rmi to remove them),`,
             `  and the stack's history and passphrase in ${path.relative(projectRoot, localDir)}/ (rm -rf it to forget the stack).`,
             "",
         ].join("\n"),
@@ -33,4 +36,4 @@ function main(): number {
     return 0;
 }
 
-process.exit(main());
+runMain("npm run down", main);

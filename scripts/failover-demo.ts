@@ -2,12 +2,10 @@
 // running stack. Asks dc1's DNS for <service>.query.consul (the stack's failover query template), stops
 // dc1's instances of the service, times how long until the same DNS answers with another datacenter's,
 // starts them again and times the way back. The instances are started again however the demo ends.
-import { execFileSync } from "node:child_process";
 import { Resolver } from "node:dns/promises";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { runDocker } from "./project-stack";
-import { projectRoot } from "./stack-config";
+import { dockerSync } from "./docker-cli";
+import { deployed, openStack } from "./stack-access";
 
 const { values } = parseArgs({ options: { stack: { type: "string" }, service: { type: "string", default: "web" }, dc: { type: "string", default: "dc1" } } });
 const service = values.service as string;
@@ -15,9 +13,10 @@ const dc = values.dc as string;
 
 // The instances this demo stopped, started again however it ends.
 let stopped: string[] = [];
+let engine: string[] = [];
 function restore(): void {
     if (stopped.length > 0) {
-        runDocker(["start", ...stopped]);
+        dockerSync([...engine, "start", ...stopped]);
         stopped = [];
     }
 }
@@ -32,29 +31,24 @@ function fail(message: string): never {
     process.exit(1);
 }
 
-const outputs = (() => {
+const { stack, dnsAddr, datacenter } = (() => {
     try {
-        const text = execFileSync("bash", [path.join(projectRoot, "scripts", "pulumi.sh"), "stack", "output", "--json", ...(values.stack ? ["--stack", values.stack] : [])], {
-            cwd: projectRoot,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        return JSON.parse(text) as { dnsAddrs?: Record<string, string> };
+        const opened = openStack({ stack: values.stack });
+        const outputs = deployed(opened);
+        return { stack: opened, datacenter: opened.datacenter(dc), dnsAddr: outputs.dnsAddrs[dc] };
     } catch (e) {
-        return fail(`cannot read the stack outputs (${String((e as { stderr?: string }).stderr ?? e).trim().split("\n").pop()}); is the stack up? (npm start)`);
+        return fail((e as Error).message);
     }
 })();
-const dnsAddr = outputs.dnsAddrs?.[dc] ?? fail(`the stack has no datacenter ${dc}`);
-const stack = values.stack ?? "dev";
+engine = stack.engine(dc);
 
-// The service's instances in the datacenter, by the labels the stack gives its containers.
-const instances = runDocker(["ps", "-a", "--filter", `label=consul.stack=${stack}`, "--filter", `label=consul.datacenter=${dc}`, "--filter", `label=consul.service=${service}`, "--format", "{{.Names}}"])
-    .stdout.trim().split("\n").filter(Boolean).sort();
-if (instances.length === 0) {
-    fail(`${dc} runs no ${service} instance of the stack ${stack} on this Docker host`);
+// The service's instances in the datacenter, each a container on its Docker host, as the model lays them out.
+const placed = datacenter.instances.filter((i) => i.service === service);
+if (placed.length === 0) {
+    fail(`${dc} runs no ${service} instance in the stack ${stack.name}`);
 }
-const addressOf = (container: string) => runDocker(["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container]).stdout.trim();
-const local = new Set(instances.map(addressOf));
+const instances = placed.map((i) => i.id).sort();
+const local = new Set(placed.map((i) => i.address));
 
 const resolver = new Resolver({ timeout: 1000, tries: 1 });
 const [host, port] = dnsAddr.split(":");
@@ -88,11 +82,11 @@ async function main(): Promise<void> {
     const before = await until(fromHere, 30);
     say(`${name} at ${dc}'s DNS (${dnsAddr}) answers with ${dc}'s instances: ${before.addresses.join(", ")}`);
     stopped = instances;
-    if (runDocker(["stop", "--time", "0", ...instances]).code !== 0) fail(`could not stop ${instances.join(", ")}`);
+    if (dockerSync([...engine, "stop", "--time", "0", ...instances]).code !== 0) fail(`could not stop ${instances.join(", ")}`);
     say(`stopped ${instances.join(", ")}`);
     const over = await until(fromElsewhere, 60);
     say(`failover: after ${over.ms} ms ${dc}'s DNS answers with another datacenter's instances: ${over.addresses.join(", ")}`);
-    if (runDocker(["start", ...instances]).code !== 0) fail(`could not start ${instances.join(", ")} again`);
+    if (dockerSync([...engine, "start", ...instances]).code !== 0) fail(`could not start ${instances.join(", ")} again`);
     stopped = [];
     say(`started ${instances.join(", ")} again`);
     const back = await until(fromHere, 60);

@@ -2,7 +2,7 @@
 # Sourced by the scripts in scripts/: what they share. Set LIB_NAME to the script's name first; its
 # messages start with it. LIB_ELAPSED=1 as well starts each `say` line with how long the script has run.
 #
-#   LIB_NAME=snapshot
+#   LIB_NAME=ensure-docker
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
 # Defines:

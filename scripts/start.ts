@@ -7,10 +7,12 @@ import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { datacenters, goneContainers, leaderOf, localDir, Outputs, pulumi, runDocker, stack, stackOutputs } from "./project-stack";
-import { projectRoot, stackConfig } from "./stack-config";
+import { dockerSync } from "./docker-cli";
+import { goneContainers, leaderOf, localDir, openDevStack } from "./project-stack";
+import { pulumi, runMain, StackAccess, StackError, StackOutputs, stackOutputs } from "./stack-access";
+import { projectRoot } from "./stack-config";
 
-class StartError extends Error {}
+class StartError extends StackError {}
 
 function say(message: string): void {
     console.log(`npm start: ${message}`);
@@ -42,31 +44,30 @@ function free(port: number, host: string, protocol: "tcp" | "udp"): Promise<bool
  * Every port the local engine's datacenters publish must be free, or held by this stack's own container
  * (a second `npm start`). Docker would otherwise fail deep inside `pulumi up`, after other containers started.
  */
-async function portsFree(): Promise<void> {
-    const publishAddress = String(stackConfig(stack).publishAddress);
+async function portsFree(stack: StackAccess): Promise<void> {
     const problems: string[] = [];
-    for (const [i, { settings: dc }] of datacenters().entries()) {
-        if (dc.dockerHost) {
+    for (const [i, dc] of stack.model.datacenters.entries()) {
+        if (dc.host.endpoint !== undefined) {
             continue;
         }
         const wanted = [
-            { field: "httpPort", port: dc.httpPort, protocol: "tcp", what: "its UI and HTTPS API" },
-            { field: "dnsPort", port: dc.dnsPort, protocol: "tcp", what: "its DNS" },
-            { field: "dnsPort", port: dc.dnsPort, protocol: "udp", what: "its DNS" },
+            { field: "httpPort", port: dc.ports.http, protocol: "tcp", what: "its UI and HTTPS API" },
+            { field: "dnsPort", port: dc.ports.dns, protocol: "tcp", what: "its DNS" },
+            { field: "dnsPort", port: dc.ports.dns, protocol: "udp", what: "its DNS" },
         ] as const;
         for (const w of wanted) {
-            if (await free(w.port, publishAddress, w.protocol)) {
+            if (await free(w.port, dc.publishAddress, w.protocol)) {
                 continue;
             }
-            const holders = runDocker(["ps", "--filter", `publish=${w.port}/${w.protocol}`, "--format", '{{.Names}} {{.Label "consul.stack"}}'])
+            const holders = dockerSync(["ps", "--filter", `publish=${w.port}/${w.protocol}`, "--format", '{{.Names}} {{.Label "consul.stack"}}'])
                 .stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" "));
-            if (holders.some(([, label]) => label === stack)) {
+            if (holders.some(([, label]) => label === stack.name)) {
                 continue;
             }
             const by = holders.length > 0 ? `the container ${holders[0][0]}` : "another program";
             problems.push(
-                `port ${w.port}/${w.protocol} on ${publishAddress}, where ${dc.name} publishes ${w.what}, is taken by ${by}. ` +
-                    `Free it, or give ${dc.name} another port: set datacenters[${i}].${w.field} in Pulumi.${stack}.yaml.`,
+                `port ${w.port}/${w.protocol} on ${dc.publishAddress}, where ${dc.name} publishes ${w.what}, is taken by ${by}. ` +
+                    `Free it, or give ${dc.name} another port: set datacenters[${i}].${w.field} in Pulumi.${stack.name}.yaml.`,
             );
         }
     }
@@ -76,9 +77,8 @@ async function portsFree(): Promise<void> {
 }
 
 /** The state lists containers that are gone: refresh, so that `pulumi up` makes them again. */
-function refreshIfRemovedByHand(): void {
-    const outputs = stackOutputs();
-    const gone = outputs ? goneContainers(outputs) : [];
+function refreshIfRemovedByHand(stack: StackAccess): void {
+    const gone = stack.outputs ? goneContainers(stack, stack.outputs) : [];
     if (gone.length === 0) {
         return;
     }
@@ -90,14 +90,14 @@ function refreshIfRemovedByHand(): void {
 }
 
 /** Checked, not assumed: each datacenter's published API answers over HTTPS with the stack's CA and knows its leader. */
-async function answering(outputs: Outputs): Promise<void> {
+async function answering(outputs: StackOutputs): Promise<void> {
     const silent = await Promise.all(Object.entries(outputs.httpAddrs).map(async ([dc, addr]) => ((await leaderOf(addr, outputs.caCertPem)) ? [] : [`${dc} (${addr})`])));
     if (silent.flat().length > 0) {
         throw new StartError(`pulumi up finished, but ${silent.flat().join(", ")} did not answer with a leader: see npm run status`);
     }
 }
 
-function summary(outputs: Outputs, upMs: number): string {
+function summary(outputs: StackOutputs, upMs: number): string {
     const caFile = path.join(localDir, "consul-ca.pem");
     fs.writeFileSync(caFile, outputs.caCertPem);
     const dcs = Object.keys(outputs.uiUrls);
@@ -129,16 +129,17 @@ function summary(outputs: Outputs, upMs: number): string {
 
 async function main(): Promise<void> {
     prerequisites();
-    await portsFree();
-    refreshIfRemovedByHand();
-    say(`pulumi up of the ${stack} stack (state in ${path.relative(projectRoot, localDir)}/, no login needed)...`);
+    const stack = openDevStack();
+    await portsFree(stack);
+    refreshIfRemovedByHand(stack);
+    say(`pulumi up of the ${stack.name} stack (state in ${path.relative(projectRoot, localDir)}/, no login needed)...`);
     const began = Date.now();
     // Enough operations at once for every agent of a large stack (components/resources/engine-parallel.ts).
     if (pulumi(["up", "--yes", "--skip-preview", "--parallel", "64"], true).code !== 0) {
         throw new StartError("pulumi up failed (see above). Fix what it names and run npm start again; npm run status shows what runs.");
     }
     const upMs = Date.now() - began;
-    const outputs = stackOutputs();
+    const outputs = stackOutputs({ stack: stack.name, projectBackend: true });
     if (!outputs) {
         throw new StartError("pulumi up finished but the stack has no outputs: run npm run pulumi -- stack output");
     }
@@ -146,7 +147,4 @@ async function main(): Promise<void> {
     console.log(summary(outputs, upMs));
 }
 
-main().catch((e) => {
-    console.error(e instanceof StartError ? `npm start: ${e.message}` : e);
-    process.exit(1);
-});
+runMain("npm start", main);

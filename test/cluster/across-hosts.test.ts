@@ -2,7 +2,8 @@
 // dc2 and dc3 each on a test host from scripts/test-hosts.sh, reached over tcp:// with TLS), through
 // the real engine, with dc4 beside dc3, a cluster of its own that peers with dc1. The servers federate (and
 // peer) over the hosts' addresses; the tests probe it through each
-// datacenter's published API on its host's address, cut a host's link, restart a host's engine, roll a
+// datacenter's published API on its host's address, cut a host's link, restart a host's engine, save both
+// clusters' state (scripts/snapshot.sh, through each cluster's host) across a destroy and restore it, roll a
 // base-config change over every host, and check that `pulumi destroy` leaves nothing on any of them.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -19,6 +20,7 @@ import { acrossHostsPrefix as prefix, acrossHostsSettings, engineOf, TestHost, T
 import { api, ConsulCli, dnsA } from "./consul-cli";
 import { assertOneAtATime, containerEvents } from "./day-two";
 import { checkPrerequisites } from "./prerequisites";
+import { runScript } from "./run-script";
 import { eventually, sleep } from "./wait";
 
 const stackName = "hosts-tier";
@@ -42,6 +44,23 @@ const hostB = (): TestHost => hosts.hosts[0];
 async function consulIn(dc: string, container: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return docker([...engines()[dc], "exec", "--env", "CONSUL_HTTP_TOKEN", container, "consul", ...args], 30_000, undefined, { CONSUL_HTTP_TOKEN: out.token });
 }
+
+/** The stack's outputs, afresh after each `pulumi up`: a new stack has new tokens and a new CA. */
+async function readOutputs(): Promise<void> {
+    const outputs = await stack.outputs();
+    out = {
+        httpAddrs: outputs.httpAddrs.value, dnsAddrs: outputs.dnsAddrs.value, ca: outputs.caCertPem.value,
+        token: outputs.aclBootstrapToken.value, tokens: outputs.aclBootstrapTokens.value, peerings: outputs.peerings.value,
+    };
+}
+
+/** The addresses of the passing web instances `through` imports from `peer`, asked with `through`'s own cluster's token. */
+async function importedWeb(through: string, peer: string): Promise<string | undefined> {
+    const res = await api(out.httpAddrs[through], `/v1/health/service/web?peer=${peer}&passing`, { ca: out.ca, token: out.tokens[through] });
+    return res.status === 200 ? (JSON.parse(res.body) as { Service: { Address: string } }[]).map((e) => e.Service.Address).sort().join() : undefined;
+}
+const dc1Web = "10.202.1.201,10.202.1.202";
+const dc4Web = "10.202.4.201";
 
 const kv = {
     put: (dc: string, key: string, value: string) => api(out.httpAddrs[dc], `/v1/kv/${key}`, { ca: out.ca, token: out.token, method: "PUT", body: value }),
@@ -73,11 +92,7 @@ before(async () => {
     try {
         await stack.up({ onOutput: echo("  hosts up |"), parallel });
         console.log(`across hosts: pulumi up returned in ${Date.now() - upStartedAt} ms`);
-        const outputs = await stack.outputs();
-        out = {
-            httpAddrs: outputs.httpAddrs.value, dnsAddrs: outputs.dnsAddrs.value, ca: outputs.caCertPem.value,
-            token: outputs.aclBootstrapToken.value, tokens: outputs.aclBootstrapTokens.value, peerings: outputs.peerings.value,
-        };
+        await readOutputs();
     } catch (e) {
         upError = e as Error;
     }
@@ -124,13 +139,8 @@ describe("across Docker hosts", () => {
     test("dc4, a cluster of its own beside dc3 on host C, peers with dc1 over the hosts' addresses: each finds the other's web over HTTP and DNS", async () => {
         assert.deepEqual(out.peerings, { dc4: { dc1: "ACTIVE", dc4: "ACTIVE" } });
         // ACTIVE means the stream is up; the exported services follow over it.
-        const imported = async (through: string, peer: string) => {
-            const res = await api(out.httpAddrs[through], `/v1/health/service/web?peer=${peer}&passing`, { ca: out.ca, token: out.tokens[through] });
-            return res.status === 200 ? (JSON.parse(res.body) as { Service: { Address: string } }[]).map((e) => e.Service.Address).sort().join() : undefined;
-        };
-        const dc1Web = "10.202.1.201,10.202.1.202";
         await eventually("each side importing the other's web", 30, async () =>
-            (await imported("dc1", "dc4")) === "10.202.4.201" && (await imported("dc4", "dc1")) === dc1Web ? true : undefined);
+            (await importedWeb("dc1", "dc4")) === dc4Web && (await importedWeb("dc4", "dc1")) === dc1Web ? true : undefined);
         console.log(`across hosts: dc4's web found through dc1's API, and dc1's through dc4's, at +${Date.now() - upStartedAt} ms from the start of pulumi up`);
         assert.deepEqual(await dnsA(out.dnsAddrs.dc1, "web.service.dc4.peer.consul"), ["10.202.4.201"]);
         assert.equal((await dnsA(out.dnsAddrs.dc4, "web.service.dc1.peer.consul")).join(), dc1Web);
@@ -218,6 +228,58 @@ describe("across Docker hosts", () => {
         await eventually("dc2's data through its own API and dc1's", 60, async () =>
             (await kv.get("dc2", "dc2", "hosts/dc2/before-cut")) === "kept" && (await kv.get("dc1", "dc2", "hosts/dc2/during-cut")) === "written" ? true : undefined);
         console.log(`across hosts: host B's engine restarted; dc2 healthy, with its data and federated, ${Date.now() - restartedAt} ms after the restart began`);
+    });
+
+    test("snapshot save, destroy, up, restore across hosts: dc1's key and dc4's own key come back, the peering works again, every agent on every host healthy", async () => {
+        const written = { dc1: `in dc1 at ${Date.now()}`, dc4: `in dc4 on host C at ${Date.now()}` };
+        const key = (dc: "dc1" | "dc4") => `hosts/saved/${dc}`;
+        const read = async (dc: "dc1" | "dc4") => api(out.httpAddrs[dc], `/v1/kv/${key(dc)}?raw`, { ca: out.ca, token: out.tokens[dc] });
+        for (const dc of ["dc1", "dc4"] as const) {
+            assert.equal((await api(out.httpAddrs[dc], `/v1/kv/${key(dc)}`, { ca: out.ca, token: out.tokens[dc], method: "PUT", body: written[dc] })).status, 200);
+        }
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hosts-snapshot-"));
+        const file = path.join(dir, "stack.snap");
+        const snapshot = async (verb: "save" | "restore") => {
+            const result = await runScript("snapshot.sh", [verb, file, "--stack", stackName]);
+            console.log(result.out.trim().replace(/^/gm, `  snapshot ${verb} | `));
+            assert.equal(result.code, 0, result.out);
+            return result.out;
+        };
+        try {
+            const saved = await snapshot("save");
+            assert.match(saved, /saved the state of dc1's cluster \(dc1, dc2, dc3\) from xh-dc1-server\d/);
+            assert.match(saved, /saved the state of dc4's cluster \(dc4\) from xh-dc4-server1/);
+
+            await stack.destroy({ onOutput: echo("  hosts destroy |") });
+            for (const [dc, engine] of Object.entries(engines())) {
+                assert.deepEqual(await leftovers(stackName, engine), [], `left behind on ${dc}'s host`);
+            }
+            await stack.up({ onOutput: echo("  hosts up |"), parallel });
+            await readOutputs();
+            for (const dc of ["dc1", "dc4"] as const) {
+                assert.equal((await read(dc)).status, 404, `the new stack's ${dc} starts without the key`);
+            }
+
+            const began = Date.now();
+            const restored = await snapshot("restore");
+            console.log(`across hosts: both clusters restored, every agent working, ${Date.now() - began} ms after scripts/snapshot.sh restore started`);
+            assert.match(restored, /restored .* of dc4's cluster \(dc4\) through xh-dc4-server1/);
+            for (const dc of ["dc1", "dc4"] as const) {
+                assert.equal((await read(dc)).body, written[dc], `${dc}'s own key is back`);
+            }
+            await eventually("dc3 on host C reading dc1's restored key across the WAN", 30, async () => ((await kv.get("dc3", "dc1", key("dc1"))) === written.dc1 ? true : undefined));
+            for (const [dc, engine] of Object.entries(engines())) {
+                const names = (await dockerOk([...engine, "ps", "-a", "--filter", `label=consul.stack=${stackName}`, "--filter", `label=consul.datacenter=${dc}`, "--format", "{{.Names}}"])).trim().split("\n").filter(Boolean);
+                for (const name of names) {
+                    await eventually(`${name} healthy on ${dc}'s host`, 120, async () =>
+                        (await dockerOk([...engine, "inspect", "--format", "{{.State.Health.Status}}", name])).trim() === "healthy" ? true : undefined);
+                }
+            }
+            await eventually("each side of the peering importing the other's web again", 90, async () =>
+                (await importedWeb("dc1", "dc4")) === dc4Web && (await importedWeb("dc4", "dc1")) === dc1Web ? true : undefined);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     test("a base-config change rolls on every host, dc1's servers one at a time", async () => {

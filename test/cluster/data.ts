@@ -117,7 +117,7 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
                 await stackOf.stack.setConfig("keepData", { value: "false" });
                 await stackOf.stack.up({ onOutput: echo("  up |") });
             };
-            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "dc1.snap");
+            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snapshot-")), "stack.snap");
             try {
                 const user = await userState(c, round);
                 // The first round's snapshot lists dc1-client1 under a node ID of another stack, which the

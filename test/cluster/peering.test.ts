@@ -1,9 +1,12 @@
 // Cluster tier, cluster peering: a stack of its own config, dc1 and dc2 federated over the WAN and dc3 a
 // cluster of its own that peers with dc1, through the real engine. The tests probe the peering through
 // each side's published API and DNS, check what stays private (the peer's KV, its other services, its
-// ACLs), run the example app against the peer, restart the peer's server, and check that a second
-// `pulumi up` leaves a working peering alone and that the preview refuses a switch of federation.
+// ACLs), run the example app against the peer, restart the peer's server, check that a second
+// `pulumi up` leaves a working peering alone and that the preview refuses a switch of federation, and save
+// both clusters' state (scripts/snapshot.sh) across a destroy and restore it.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
@@ -14,7 +17,8 @@ import { projectRoot, stackConfig } from "../support/program";
 import { leftovers, tearDown } from "../support/teardown";
 import { api, dnsA } from "./consul-cli";
 import { checkPrerequisites } from "./prerequisites";
-import { eventually } from "./wait";
+import { runScript } from "./run-script";
+import { allHealthy, eventually, stackContainers } from "./wait";
 
 const stackName = "peering-tier";
 const prefix = "peer-";
@@ -35,6 +39,20 @@ let stack: Stack;
 let upStartedAt = 0;
 let upError: Error | undefined;
 let out: { httpAddrs: Record<string, string>; dnsAddrs: Record<string, string>; ca: string; tokens: Record<string, string>; peerings: unknown };
+
+/** The stack's outputs, afresh after each `pulumi up`: a new stack has new tokens and a new CA. */
+async function readOutputs(): Promise<void> {
+    const o = await stack.outputs();
+    out = { httpAddrs: o.httpAddrs.value, dnsAddrs: o.dnsAddrs.value, ca: o.caCertPem.value, tokens: o.aclBootstrapTokens.value, peerings: o.peerings.value };
+}
+
+/** Runs scripts/snapshot.sh on the stack, which must succeed; what it said. */
+async function snapshot(verb: "save" | "restore", file: string): Promise<string> {
+    const result = await runScript("snapshot.sh", [verb, file, "--stack", stackName]);
+    console.log(result.out.trim().replace(/^/gm, `  snapshot ${verb} | `));
+    assert.equal(result.code, 0, result.out);
+    return result.out;
+}
 
 /** A call to a datacenter's published API with its own cluster's management token (or `token`). */
 const call = (dc: string, urlPath: string, token: string | undefined = out.tokens[dc], method = "GET", body?: string) =>
@@ -61,8 +79,7 @@ before(async () => {
     try {
         await stack.up({ onOutput: echo("  peering up |"), parallel: 16 });
         console.log(`peering: pulumi up returned in ${Date.now() - upStartedAt} ms`);
-        const o = await stack.outputs();
-        out = { httpAddrs: o.httpAddrs.value, dnsAddrs: o.dnsAddrs.value, ca: o.caCertPem.value, tokens: o.aclBootstrapTokens.value, peerings: o.peerings.value };
+        await readOutputs();
     } catch (e) {
         upError = e as Error;
     }
@@ -171,6 +188,44 @@ describe("cluster peering", () => {
             assert.match(refused.message, /datacenters\[2\]\.federation: dc3 runs as a cluster of its own, .* To switch, remove dc3 from datacenters in one `pulumi up`/);
         } finally {
             await stack.setConfig("datacenters", { value: JSON.stringify(datacenters) });
+        }
+    });
+
+    test("snapshot save, destroy, up, restore: dc1's key and dc3's own key come back, the peering is ACTIVE again, every agent healthy", async () => {
+        const written = { dc1: `in dc1 at ${Date.now()}`, dc3: `in dc3 at ${Date.now()}` };
+        const key = (dc: "dc1" | "dc3") => `peering-tier/saved/${dc}`;
+        for (const dc of ["dc1", "dc3"] as const) {
+            assert.equal((await call(dc, `/v1/kv/${key(dc)}`, undefined, "PUT", written[dc])).status, 200);
+        }
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peering-snapshot-"));
+        const file = path.join(dir, "stack.snap");
+        try {
+            const saved = await snapshot("save", file);
+            assert.match(saved, /saved the state of dc1's cluster \(dc1, dc2\)/);
+            assert.match(saved, /saved the state of dc3's cluster \(dc3\)/);
+            assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
+
+            await stack.destroy({ onOutput: echo("  peering destroy |") });
+            assert.deepEqual(await leftovers(stackName), []);
+            await stack.up({ onOutput: echo("  peering up |"), parallel: 16 });
+            await readOutputs();
+            for (const dc of ["dc1", "dc3"] as const) {
+                assert.equal((await call(dc, `/v1/kv/${key(dc)}?raw`)).status, 404, `the new stack's ${dc} starts without the key`);
+            }
+
+            const began = Date.now();
+            const restored = await snapshot("restore", file);
+            console.log(`peering: both clusters restored, every agent working, ${Date.now() - began} ms after scripts/snapshot.sh restore started`);
+            assert.match(restored, /restored .* of dc1's cluster \(dc1, dc2\)/);
+            assert.match(restored, /restored .* of dc3's cluster \(dc3\)/);
+            for (const dc of ["dc1", "dc3"] as const) {
+                assert.equal((await call(dc, `/v1/kv/${key(dc)}?raw`)).body, written[dc], `${dc}'s own key is back, read through ${dc}'s API with the stack's token`);
+            }
+            await allHealthy(await stackContainers(stackName), 180);
+            await eventually("the peering ACTIVE on both sides, each importing the other's service", 90, async () =>
+                (await bothActive()) && (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 && (await imported("dc3", "web", "dc1"))?.join() === instance.dc1 ? true : undefined);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 

@@ -1,0 +1,293 @@
+// Backup and restore of every cluster of a stack (KV, ACLs, catalog, config entries, sessions) with Consul's
+// own `consul snapshot save` and `consul snapshot restore`, through one of each cluster's servers on its own
+// Docker host. A cluster is the first datacenter with those that federate with it over the WAN, or a
+// peering datacenter on its own, with its own KV and ACLs (snapshot-archive.ts: the file holds one
+// snapshot per cluster). A snapshot holds its own datacenter's Raft state: the KV a WAN datacenter other
+// than the first keeps for itself (written there, not read across from the first) is in none of them.
+//
+//   scripts/snapshot.sh save FILE [--stack STACK]        npm run snapshot -- save FILE [--stack STACK]
+//   scripts/snapshot.sh restore FILE [--stack STACK]     npm run snapshot -- restore FILE [--stack STACK]
+//
+// A restore replaces each cluster's state with its snapshot's: KV, ACL tokens, the catalog and Consul's own
+// Connect CA. What that changes, and what this script does about each (README: Backup and restore):
+// - Tokens: the snapshot's tokens come back; the stack's own (agents, replication, services, the app)
+//   may not be in it, so the leader re-creates the management token as it takes office again, and the
+//   cluster's acl-init runs again to create every other token of the stack that is missing.
+// - Node IDs: the stack derives them from the node names, so the restored catalog lists each agent as
+//   itself; an entry under another ID is removed and its agent restarted, to register again at once.
+// - Certificates: the agents' own do not change: they come from the stack's own CA, which no snapshot
+//   holds. A peered stack's servers also present a peering certificate of Connect's CA, which the restore
+//   does replace: the acceptor's servers restart, and each peering is established again.
+// It then checks every agent of every datacenter before it says so.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { AgentModel, DatacenterModel } from "../components/model/stack-model";
+import { consulHttp } from "./consul-http";
+import { Run } from "./docker-cli";
+import { sayer, within } from "./script-lib";
+import { isSingleConsulSnapshot, Manifest, manifestOf, readArchive, restorePlan, snapshotFileOf, writeArchive } from "./snapshot-archive";
+import { Cluster, deployed, managementToken, openStack, runMain, StackAccess, StackError, StackOutputs } from "./stack-access";
+
+const usage = "usage: scripts/snapshot.sh save|restore FILE [--stack STACK]";
+const say = sayer("snapshot");
+/** Where the snapshot sits inside the server for a moment. */
+const inside = "/tmp/consul-multi-dc.snap";
+/** Where acl-init marks a finished run (components/resources/acl-bootstrap.ts). */
+const aclInitDone = "/tmp/acl-init.done";
+
+/** The stack, its outputs and the token of each datacenter's cluster. */
+interface Target {
+    readonly stack: StackAccess;
+    readonly outputs: StackOutputs;
+    readonly tokenOf: (dc: string) => string;
+}
+
+async function must(run: Promise<Run>, what: string): Promise<Run> {
+    const done = await run;
+    if (done.code !== 0) {
+        throw new StackError(`${what} failed: ${done.stderr.trim()}`);
+    }
+    return done;
+}
+
+const names = (dcs: readonly { name: string }[]) => dcs.map((d) => d.name).join(", ");
+
+/** Any server of the cluster's primary that answers. */
+async function answeringServer(t: Target, cluster: Cluster): Promise<string> {
+    const dc = cluster.primary.name;
+    for (const server of cluster.primary.servers) {
+        if ((await t.stack.consul(dc, server.name, t.tokenOf(dc), ["info"])).code === 0) {
+            return server.name;
+        }
+    }
+    throw new StackError(`no server of ${dc} answers (${names(cluster.primary.servers)}); is the stack up?`);
+}
+
+async function save(t: Target, file: string): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-snapshot-"));
+    try {
+        for (const cluster of t.stack.clusters) {
+            const dc = cluster.primary.name;
+            const server = await answeringServer(t, cluster);
+            await must(t.stack.consul(dc, server, t.tokenOf(dc), ["snapshot", "save", inside]), `consul snapshot save in ${server}`);
+            const local = path.join(dir, snapshotFileOf(dc));
+            await must(t.stack.docker(dc, ["cp", `${server}:${inside}`, local]), `docker cp of ${server}'s snapshot`);
+            await t.stack.docker(dc, ["exec", server, "rm", "-f", inside]);
+            say(`saved the state of ${dc}'s cluster (${names(cluster.datacenters)}) from ${server} (${fs.statSync(local).size} bytes).`);
+        }
+        writeArchive(file, dir, manifestOf(t.stack.name, t.stack.clusters, new Date()));
+        say(`wrote ${file} (${fs.statSync(file).size} bytes): ${t.stack.clusters.length} cluster snapshot(s), readable by you only.`);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The agent's ID in its datacenter's catalog, asked through `server`; undefined when the catalog does not list it. */
+async function catalogId(t: Target, dc: DatacenterModel, server: string, agent: string): Promise<string | undefined> {
+    const nodes = await t.stack.consul(dc.name, server, t.tokenOf(dc.name), ["catalog", "nodes", "-detailed", "-datacenter", dc.name]);
+    return nodes.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find(([node]) => node === agent)?.[1];
+}
+
+/** The node ID the agent runs with: its data dir's, which may predate the stack's own (agent-start.sh). */
+async function runningId(t: Target, dc: string, agent: string): Promise<string> {
+    return (await t.stack.docker(dc, ["exec", agent, "cat", "/consul/data/node-id"])).stdout.trim();
+}
+
+async function listedAsItself(t: Target, dc: DatacenterModel, server: string, agent: string): Promise<boolean> {
+    const id = await catalogId(t, dc, server, agent);
+    return id !== undefined && id === (await runningId(t, dc.name, agent));
+}
+
+/**
+ * The stack's agents have the node IDs their names give them (components/model/node-id.ts), so a snapshot of any
+ * stack of this project lists them as themselves. One that lists a name under another ID (taken with an older
+ * version of the project, say) makes the catalog refuse that agent: those entries go, and each such agent
+ * restarts, one at a time so Raft keeps its quorum; the leader registers an agent as soon as it sees it join.
+ */
+async function removeStaleEntries(t: Target, cluster: Cluster, server: string): Promise<void> {
+    const dc = cluster.primary;
+    const stale: AgentModel[] = [];
+    for (const agent of [...dc.servers, ...dc.clients]) {
+        const id = await catalogId(t, dc, server, agent.name);
+        if (id !== undefined && id !== (await runningId(t, dc.name, agent.name))) {
+            stale.push(agent);
+        }
+    }
+    if (stale.length === 0) {
+        return;
+    }
+    say(`the snapshot lists ${names(stale)} under other node IDs: removing those entries and restarting them.`);
+    for (const agent of stale) {
+        // Through the API: the consul CLI has no command for it.
+        const answer = await consulHttp(t.outputs.httpAddrs[dc.name], t.outputs.caCertPem, {
+            method: "PUT", path: "/v1/catalog/deregister", token: t.tokenOf(dc.name), body: JSON.stringify({ Node: agent.name }),
+        });
+        if (answer.status !== 200) {
+            throw new StackError(`could not remove ${agent.name}'s stale catalog entry: HTTP ${answer.status} ${answer.body.trim()}`);
+        }
+    }
+    for (const agent of stale) {
+        await must(t.stack.docker(dc.name, ["restart", "--time", "30", agent.name]), `docker restart ${agent.name}`);
+        if (!(await within(60, () => listedAsItself(t, dc, server, agent.name)))) {
+            throw new StackError(`${agent.name} did not register again within 60 s; see 'docker logs ${agent.name}'`);
+        }
+    }
+}
+
+/** Restores one cluster's snapshot through one of its servers, then its tokens and its catalog. */
+async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, file: string): Promise<void> {
+    const dc = cluster.primary.name;
+    const token = t.tokenOf(dc);
+    const server = await answeringServer(t, cluster);
+    await must(t.stack.docker(dc, ["cp", snapshot, `${server}:${inside}`]), `docker cp of the snapshot into ${server}`);
+    // docker cp keeps the file's owner-only mode; the agent runs as the consul user.
+    await must(t.stack.docker(dc, ["exec", "-u", "root", server, "chmod", "0644", inside]), `chmod in ${server}`);
+    await must(t.stack.consul(dc, server, token, ["snapshot", "restore", inside]), `consul snapshot restore in ${server}`);
+    await t.stack.docker(dc, ["exec", "-u", "root", server, "rm", "-f", inside]);
+    say(`restored ${file}'s state of ${dc}'s cluster (${names(cluster.datacenters)}) through ${server}.`);
+
+    if (!(await within(60, async () => (await t.stack.consul(dc, server, token, ["acl", "token", "read", "-self"])).code === 0))) {
+        throw new StackError(`${dc}'s management token did not come back; see 'docker logs ${server}'`);
+    }
+    // acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
+    // Its done file survives a restart, so it goes first: the file then says this run finished.
+    const aclInit = cluster.aclInitContainer;
+    await must(t.stack.docker(dc, ["exec", aclInit, "rm", "-f", aclInitDone]), `clearing ${aclInit}'s done file`);
+    await must(t.stack.docker(dc, ["restart", aclInit]), `docker restart ${aclInit}`);
+    if (!(await within(60, async () => (await t.stack.docker(dc, ["exec", aclInit, "test", "-f", aclInitDone])).code === 0))) {
+        throw new StackError(`${aclInit} did not finish; see 'docker logs ${aclInit}'`);
+    }
+    say(`${dc}'s cluster has the stack's tokens again (${aclInit}).`);
+    await removeStaleEntries(t, cluster, server);
+}
+
+/**
+ * A restored peering names the trust domain and CA of the stack it was saved from, which the restore brings
+ * back as the cluster's Connect CA; but a running server keeps presenting the peering certificate of the
+ * trust domain it started with (the first tries of this script waited 90 s for it to follow, in vain). So the
+ * acceptor's servers restart, one at a time so Raft keeps its quorum, each healthy before the next; then a new
+ * token from the acceptor establishes the peering again, as `pulumi up` first did
+ * (components/resources/cluster-peering.ts), asked again while the servers settle.
+ */
+async function establishPeeringsAgain(t: Target): Promise<void> {
+    const dialers = t.stack.model.datacenters.filter((dc) => dc.peersWith !== undefined);
+    for (const acceptor of new Set(dialers.map((dc) => t.stack.datacenter(dc.peersWith as string)))) {
+        for (const server of acceptor.servers) {
+            await must(t.stack.docker(acceptor.name, ["restart", "--time", "30", server.name]), `docker restart ${server.name}`);
+            const healthy = async () => (await t.stack.docker(acceptor.name, ["inspect", "--format", "{{.State.Health.Status}}", server.name])).stdout.trim() === "healthy";
+            if (!(await within(90, healthy))) {
+                throw new StackError(`${server.name} is not healthy 90 s after its restart; see 'docker logs ${server.name}'`);
+            }
+        }
+        say(`restarted ${acceptor.name}'s servers one at a time, so that they present the restored trust domain's peering certificate.`);
+    }
+    for (const dialer of dialers) {
+        const acceptor = t.stack.datacenter(dialer.peersWith as string);
+        const call = (side: DatacenterModel, method: string, path: string, body?: string) =>
+            consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, { method, path, body, token: t.tokenOf(side.name), timeoutMs: 30_000 });
+        // Never the request body in a message: it may hold the peering token.
+        let last = "";
+        const established = await within(90, async () => {
+            const generated = await call(acceptor, "POST", "/v1/peering/token", JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }));
+            const { PeeringToken } = generated.status === 200 ? (JSON.parse(generated.body) as { PeeringToken: string }) : { PeeringToken: undefined };
+            const answer = PeeringToken ? await call(dialer, "POST", "/v1/peering/establish", JSON.stringify({ PeerName: acceptor.name, PeeringToken })) : generated;
+            last = `HTTP ${answer.status} ${answer.body.trim().split("\n").slice(0, 2).join(" ")}`;
+            return answer.status === 200;
+        });
+        if (!established) {
+            throw new StackError(`could not establish the peering of ${dialer.name} with ${acceptor.name} again within 90 s; last answer: ${last}`);
+        }
+        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) => (JSON.parse((await call(side, "GET", `/v1/peering/${peer.name}`)).body) as { State: string }).State;
+        if (!(await within(60, async () => (await stateOn(acceptor, dialer)) === "ACTIVE" && (await stateOn(dialer, acceptor)) === "ACTIVE"))) {
+            throw new StackError(`the peering of ${dialer.name} with ${acceptor.name} is not ACTIVE on both sides 60 s after it was established again`);
+        }
+        say(`the peering of ${dialer.name} with ${acceptor.name} is established again, and ACTIVE on both sides.`);
+    }
+}
+
+/**
+ * Checked, not assumed: every agent of every datacenter is healthy, listed as itself in its datacenter's
+ * catalog, and answers a request that goes to its servers over RPC (a token read). Side by side, so the wait
+ * is the slowest agent's, not the sum.
+ */
+async function everyAgentWorks(t: Target): Promise<void> {
+    const agents = t.stack.model.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients].map((agent) => ({ dc, agent: agent.name })));
+    const problems = await Promise.all(
+        agents.map(async ({ dc, agent }): Promise<string | undefined> => {
+            const healthy = async () => (await t.stack.docker(dc.name, ["inspect", "--format", "{{.State.Health.Status}}", agent])).stdout.trim() === "healthy";
+            if (!(await within(60, healthy))) {
+                return `${agent} is not healthy; see 'docker logs ${agent}'`;
+            }
+            if (!(await within(60, () => listedAsItself(t, dc, agent, agent)))) {
+                return `${dc.name}'s catalog does not list ${agent} under its node ID`;
+            }
+            const answers = async () => (await t.stack.consul(dc.name, agent, t.tokenOf(dc.name), ["acl", "token", "read", "-self"])).code === 0;
+            return (await within(30, answers)) ? undefined : `${agent} cannot reach its servers; see 'docker logs ${agent}'`;
+        }),
+    );
+    const failed = problems.filter((p) => p !== undefined);
+    if (failed.length > 0) {
+        throw new StackError(`not every agent works with the restored state:\n${failed.map((p) => `  - ${p}`).join("\n")}`);
+    }
+    say(`every agent (${agents.length}) is healthy, listed under its own node ID and answers through its servers.`);
+}
+
+async function restore(t: Target, file: string): Promise<void> {
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+        throw new StackError(`cannot read ${file}.`);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-snapshot-"));
+    try {
+        let held: Manifest["clusters"];
+        let snapshotOf = (entry: string) => path.join(dir, entry);
+        if (isSingleConsulSnapshot(file)) {
+            const first = t.stack.clusters[0];
+            held = [{ primary: first.primary.name, datacenters: first.datacenters.map((d) => d.name), file: snapshotFileOf(first.primary.name) }];
+            snapshotOf = () => file;
+            say(`${file} is one Consul snapshot, as this script saved before it saved every cluster: it holds ${first.primary.name}'s cluster.`);
+        } else {
+            held = readArchive(file, dir).clusters;
+        }
+        const plan = restorePlan(file, held, t.stack.clusters);
+        for (const cluster of plan.untouched) {
+            say(`${file} holds no state of ${cluster.primary.name}'s cluster (${names(cluster.datacenters)}): it keeps its own.`);
+        }
+        for (const { cluster, file: entry } of plan.restore) {
+            await restoreCluster(t, cluster, snapshotOf(entry), file);
+        }
+        await establishPeeringsAgain(t);
+        await everyAgentWorks(t);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+async function main(): Promise<number | void> {
+    let parsed: ReturnType<typeof parseOptions>;
+    try {
+        parsed = parseOptions();
+    } catch (e) {
+        console.error(`snapshot: ${(e as Error).message}\n${usage}`);
+        return 2;
+    }
+    const { verb, file, stack: name } = parsed;
+    const stack = openStack({ stack: name, secrets: true });
+    const outputs = deployed(stack);
+    const primary = outputs.primaryDatacenter ?? stack.model.primaryDatacenter;
+    const tokens = new Map(stack.clusters.flatMap((c) => c.datacenters.map((dc) => [dc.name, managementToken(outputs, c, primary)] as const)));
+    const target: Target = { stack, outputs, tokenOf: (dc) => tokens.get(dc) as string };
+    await (verb === "save" ? save(target, file) : restore(target, file));
+}
+
+function parseOptions(): { verb: "save" | "restore"; file: string; stack?: string } {
+    const { values, positionals } = parseArgs({ options: { stack: { type: "string" } }, allowPositionals: true });
+    const [verb, file, ...rest] = positionals;
+    if ((verb !== "save" && verb !== "restore") || !file || rest.length > 0) {
+        throw new Error(`expected save or restore and a FILE, got ${JSON.stringify(positionals)}`);
+    }
+    return { verb, file, ...(values.stack ? { stack: values.stack } : {}) };
+}
+
+runMain("snapshot", main);
