@@ -29,9 +29,10 @@ const aclList: Question = { name: "ACL token list with the app token", args: ["a
  * tls.Conn.CloseWrite sends data, not a TCP half-close). The leader refuses without reading that far and
  * closes the connection (handleSnapshotRequest); a socket closed with data unread, or receiving data after
  * its close, is reset by the kernel, which drops the refusal still in its send queue. With plain TCP for
- * server RPC the same requests all came back 403; with TLS, which this stack requires, about one in seven
- * did (three servers of Consul 1.22.7 on one machine). A refused save loses its answer; an allowed one can
- * lose the end of its stream the same way (hashicorp/consul#6893).
+ * server RPC the same requests all came back 403; with TLS, which this stack requires, 29 of 200 did not
+ * (three local servers), and on the dev stack 70 of 120 through its two followers, while its leader
+ * answered 403 to all 60: the leader's kernel counted the resets (TCPAbortOnClose, TCPAbortOnData). An
+ * allowed save can lose its answer or the end of its stream the same way (hashicorp/consul#6893).
  */
 const knownSnapshotReset = /^500 .*failed to decode response: read tcp \S+->\S+: read: connection reset by peer/;
 
@@ -136,8 +137,8 @@ export function everyServerRefuses(stack: () => Stack, engineOf: (dc: string) =>
             }
             console.log(`refusals: Consul's known reset (HTTP 500 for a refused snapshot forwarded to the leader over TLS) in ${resets} of ${throughFollowers} answers through followers`);
             assert.deepEqual(wrong, [], "a refused snapshot answered otherwise than 403 (or, through a follower, Consul's known reset)");
-            // A race, not the rule: were most refusals through followers lost, something else is wrong.
-            assert.ok(resets * 2 < throughFollowers, `the known reset in ${resets} of ${throughFollowers} answers through followers`);
+            // A race, not the rule: were every refusal through followers lost, something else would be wrong.
+            assert.ok(resets < throughFollowers, `the known reset in all ${throughFollowers} answers through followers`);
         });
     });
 }
