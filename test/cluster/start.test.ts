@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { docker } from "../support/docker";
 import { run } from "../support/process";
 import { projectRoot, stackConfig } from "../support/program";
-import { leftovers, tearDown } from "../support/teardown";
+import { leftovers } from "../support/teardown";
 import { api } from "./consul-cli";
 import { checkPrerequisites } from "./prerequisites";
 
@@ -29,11 +29,7 @@ async function gitStatus(): Promise<string> {
 }
 
 before(async () => {
-    const pulumi = await checkPrerequisites(stackConfig().image as string);
-    // The tier's cluster, kept by an earlier KEEP_CLUSTER=1 run, holds the dev stack's ports, subnets and
-    // container names. `npm run test:cluster` runs this file before cluster.test.ts, so that the cluster a
-    // KEEP_CLUSTER=1 run keeps is the one it made, and still there when the run ends.
-    assert.deepEqual(await tearDown(pulumi), [], "an earlier run's kept cluster could not be removed");
+    await checkPrerequisites(stackConfig().image as string);
     assert.deepEqual(await leftovers("dev"), [], "a dev stack already runs on this Docker host; npm run down it first");
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "consul-multi-dc-start-"));
     // The project as a clone has it: no dependencies, no git history, no other stack's settings.
