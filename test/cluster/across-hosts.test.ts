@@ -19,6 +19,7 @@ import { leftovers, tearDown } from "../support/teardown";
 import { acrossHostsPrefix as prefix, acrossHostsSettings, engineOf, TestHost, TestHosts, testHosts, testHostsScript } from "../support/test-hosts";
 import { api, ConsulCli, dnsA } from "./consul-cli";
 import { assertOneAtATime, containerEvents } from "./day-two";
+import { everyServerRefuses } from "./denials";
 import { checkPrerequisites } from "./prerequisites";
 import { runScript } from "./run-script";
 import { eventually, sleep } from "./wait";
@@ -135,6 +136,8 @@ describe("across Docker hosts", () => {
             }
         }
     });
+
+    everyServerRefuses(() => stack, (dc) => engines()[dc]);
 
     test("dc4, a cluster of its own beside dc3 on host C, peers with dc1 over the hosts' addresses: each finds the other's web over HTTP and DNS", async () => {
         assert.deepEqual(out.peerings, { dc4: { dc1: "ACTIVE", dc4: "ACTIVE" } });
