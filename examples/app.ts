@@ -12,7 +12,7 @@ import * as https from "node:https";
 import { parseArgs } from "node:util";
 import Consul from "consul";
 import { consulHttp } from "../scripts/consul-http";
-import { openStack, StackError, StackOutputs } from "../scripts/stack-access";
+import { openStack, StackError, type StackOutputs } from "../scripts/stack-access";
 
 class UsageError extends Error {}
 
@@ -30,13 +30,19 @@ function optionsFrom(argv: string[]): Options {
         const { values } = parseArgs({
             args: argv,
             options: {
-                dc: { type: "string" }, service: { type: "string" }, watch: { type: "string" }, once: { type: "boolean", default: false },
-                stack: { type: "string" }, peer: { type: "string" },
+                dc: { type: "string" },
+                service: { type: "string" },
+                watch: { type: "string" },
+                once: { type: "boolean", default: false },
+                stack: { type: "string" },
+                peer: { type: "string" },
             },
         });
         return values as Options;
     } catch (e) {
-        throw new UsageError(`${(e as Error).message}; use --dc NAME, --service NAME, --watch KEY, --once, --stack NAME, --peer NAME`);
+        throw new UsageError(
+            `${(e as Error).message}; use --dc NAME, --service NAME, --watch KEY, --once, --stack NAME, --peer NAME`,
+        );
     }
 }
 
@@ -56,20 +62,30 @@ function stackOutputs(stack?: string): Outputs {
         throw new UsageError("cannot read the stack outputs; run `pulumi up` first, or pass --stack NAME");
     }
     for (const key of required) {
-        if (outputs[key] === undefined) throw new UsageError(`the stack has no ${key} output; run \`pulumi up\` with this version of the project`);
+        if (outputs[key] === undefined)
+            throw new UsageError(`the stack has no ${key} output; run \`pulumi up\` with this version of the project`);
     }
     return outputs as Outputs;
 }
 
 /** What went wrong, in the user's terms: no agent listening, or the agent refusing the token. */
 function explain(err: unknown, address: string): Error {
-    const e = err as { code?: string; statusCode?: number; response?: { statusCode?: number; body?: unknown }; message?: string };
+    const e = err as {
+        code?: string;
+        statusCode?: number;
+        response?: { statusCode?: number; body?: unknown };
+        message?: string;
+    };
     const status = e.statusCode ?? e.response?.statusCode;
     if (e.code === "ECONNREFUSED" || e.code === "ECONNRESET") {
-        return new Error(`no Consul agent answers at https://${address} (${e.code}): is the cluster running? \`pulumi up\` starts it`);
+        return new Error(
+            `no Consul agent answers at https://${address} (${e.code}): is the cluster running? \`pulumi up\` starts it`,
+        );
     }
     if (status === 403) {
-        return new Error(`the agent at https://${address} refused the token (403 ${String(e.response?.body ?? e.message).trim()}): use the stack's appToken output`);
+        return new Error(
+            `the agent at https://${address} refused the token (403 ${String(e.response?.body ?? e.message).trim()}): use the stack's appToken output`,
+        );
     }
     return err instanceof Error ? err : new Error(String(err));
 }
@@ -78,7 +94,13 @@ function explain(err: unknown, address: string): Error {
  * The passing instances of `service` that `peer` exports, as the local agent imports them
  * (GET /v1/health/service/NAME?peer=PEER). The consul package has no `peer` option, so this one call is plain HTTPS.
  */
-async function peerInstances(address: string, ca: string, token: string, service: string, peer: string): Promise<string[]> {
+async function peerInstances(
+    address: string,
+    ca: string,
+    token: string,
+    service: string,
+    peer: string,
+): Promise<string[]> {
     const path = `/v1/health/service/${encodeURIComponent(service)}?peer=${encodeURIComponent(peer)}&passing=true`;
     const { status, body } = await consulHttp(address, ca, { path, token });
     if (status !== 200) {
@@ -93,7 +115,9 @@ async function listPeer(outputs: Outputs, options: Options, token: string): Prom
     const peer = options.peer as string;
     const peers = Object.keys(outputs.peerings ?? {});
     if (!peers.includes(peer)) {
-        throw new UsageError(`--peer ${peer}: the stack has no peering datacenter ${peer}; ${peers.length > 0 ? `it has ${peers.join(", ")}` : "none of its datacenters has federation: peering"}`);
+        throw new UsageError(
+            `--peer ${peer}: the stack has no peering datacenter ${peer}; ${peers.length > 0 ? `it has ${peers.join(", ")}` : "none of its datacenters has federation: peering"}`,
+        );
     }
     // Peering datacenters peer with the first datacenter, whose agents hold the imported services.
     const dc = outputs.primaryDatacenter;
@@ -105,7 +129,9 @@ async function listPeer(outputs: Outputs, options: Options, token: string): Prom
     if (services.length === 0) {
         throw new UsageError(`${peer} runs no demo service; pass --service NAME`);
     }
-    console.log(`example-app: talking to the local agent of ${dc} at https://${address}, about its peer ${peer} (state ${JSON.stringify(outputs.peerings?.[peer])})`);
+    console.log(
+        `example-app: talking to the local agent of ${dc} at https://${address}, about its peer ${peer} (state ${JSON.stringify(outputs.peerings?.[peer])})`,
+    );
     try {
         for (const service of services) {
             const found = await peerInstances(address, outputs.caCertPem, token, service, peer);
@@ -130,7 +156,9 @@ async function main(): Promise<void> {
     }
     const service = options.service ?? outputs.services[dc]?.[0];
     if (!service) {
-        throw new UsageError(`${dc} runs no demo service; add one under datacenters[].services, or pass --service NAME`);
+        throw new UsageError(
+            `${dc} runs no demo service; add one under datacenters[].services, or pass --service NAME`,
+        );
     }
     const watchKey = options.watch ?? `${outputs.appKvPrefix}config/greeting`;
     const kvDc = outputs.primaryDatacenter;
@@ -146,17 +174,24 @@ async function main(): Promise<void> {
     });
 
     try {
-        console.log(`example-app: talking to the local agent of ${dc} at https://${address} (stack CA, ${process.env.CONSUL_HTTP_TOKEN ? "CONSUL_HTTP_TOKEN" : "appToken"})`);
+        console.log(
+            `example-app: talking to the local agent of ${dc} at https://${address} (stack CA, ${process.env.CONSUL_HTTP_TOKEN ? "CONSUL_HTTP_TOKEN" : "appToken"})`,
+        );
         const known = await consul.catalog.datacenters();
         for (const other of [dc, ...known.filter((d: string) => d !== dc)]) {
-            const entries = (await consul.health.service({ service, dc: other, passing: true })) as { Service: { Address: string; Port: number } }[];
+            const entries = (await consul.health.service({ service, dc: other, passing: true })) as {
+                Service: { Address: string; Port: number };
+            }[];
             const found = entries.map((e) => `${e.Service.Address}:${e.Service.Port}`).sort();
             console.log(`${service} in ${other} (passing): ${found.length > 0 ? found.join(", ") : "none"}`);
         }
         // KV is per datacenter and the seed lives in the primary: the local agent forwards there.
-        const settings = ((await consul.kv.get({ key: `${outputs.appKvPrefix}config/`, recurse: true, dc: kvDc })) ?? []) as { Key: string; Value: string | null }[];
+        const settings = ((await consul.kv.get({ key: `${outputs.appKvPrefix}config/`, recurse: true, dc: kvDc })) ??
+            []) as { Key: string; Value: string | null }[];
         if (settings.length === 0) {
-            throw new Error(`nothing under ${outputs.appKvPrefix}config/ in KV: the seed (consul-config/kv/) was not loaded, or this token may not read it`);
+            throw new Error(
+                `nothing under ${outputs.appKvPrefix}config/ in KV: the seed (consul-config/kv/) was not loaded, or this token may not read it`,
+            );
         }
         console.log(`settings from KV in ${kvDc} (${outputs.appKvPrefix}config/):`);
         for (const s of settings) {
@@ -171,7 +206,12 @@ async function main(): Promise<void> {
     }
 
     console.log(`watching ${watchKey} in ${kvDc} (Ctrl-C to stop)`);
-    const watch = consul.watch({ method: consul.kv.get, options: { key: watchKey, dc: kvDc }, backoffFactor: 100, backoffMax: 2000 });
+    const watch = consul.watch({
+        method: consul.kv.get,
+        options: { key: watchKey, dc: kvDc },
+        backoffFactor: 100,
+        backoffMax: 2000,
+    });
     let first = true;
     watch.on("change", (data: { Value?: string | null } | undefined) => {
         const value = data?.Value ?? "(deleted)";

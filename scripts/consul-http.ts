@@ -11,7 +11,13 @@ export interface Answer {
 export function consulHttp(
     address: string,
     ca: string,
-    request: { readonly path: string; readonly method?: string; readonly token?: string; readonly body?: string; readonly timeoutMs?: number },
+    request: {
+        readonly path: string;
+        readonly method?: string;
+        readonly token?: string;
+        readonly body?: string;
+        readonly timeoutMs?: number;
+    },
 ): Promise<Answer> {
     const [host, port] = address.split(":");
     return new Promise((resolve, reject) => {
@@ -32,7 +38,13 @@ export function consulHttp(
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
             },
         );
-        req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer from https://${address} within ${request.timeoutMs ?? 5000} ms`), { code: "ETIMEDOUT" })));
+        req.on("timeout", () =>
+            req.destroy(
+                Object.assign(new Error(`no answer from https://${address} within ${request.timeoutMs ?? 5000} ms`), {
+                    code: "ETIMEDOUT",
+                }),
+            ),
+        );
         req.on("error", reject);
         req.end(request.body);
     });

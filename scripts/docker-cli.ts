@@ -2,7 +2,7 @@
 // never puts a secret on a command line (values travel in docker's environment, named on its command line).
 import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { DockerHostModel } from "../components/model/docker-hosts";
+import type { DockerHostModel } from "../components/model/docker-hosts";
 
 export interface Run {
     readonly code: number;
@@ -24,7 +24,17 @@ export function dockerArgs(host: DockerHostModel, root: string): string[] {
         return ["-H", host.endpoint];
     }
     const cert = (file: string) => path.resolve(root, host.certPath as string, file);
-    return ["-H", host.endpoint, "--tlsverify", "--tlscacert", cert("ca.pem"), "--tlscert", cert("cert.pem"), "--tlskey", cert("key.pem")];
+    return [
+        "-H",
+        host.endpoint,
+        "--tlsverify",
+        "--tlscacert",
+        cert("ca.pem"),
+        "--tlscert",
+        cert("cert.pem"),
+        "--tlskey",
+        cert("key.pem"),
+    ];
 }
 
 export interface DockerOptions {
@@ -36,12 +46,16 @@ export interface DockerOptions {
 }
 
 /** `--env NAME` for each variable of `env`, for `docker exec` or `docker run`. */
-export const envNames = (env: Readonly<Record<string, string>> = {}): string[] => Object.keys(env).flatMap((k) => ["--env", k]);
+export const envNames = (env: Readonly<Record<string, string>> = {}): string[] =>
+    Object.keys(env).flatMap((k) => ["--env", k]);
 
 /** Runs docker and collects what it prints; never rejects (a docker that cannot start exits 127). */
 export function docker(args: readonly string[], options: DockerOptions = {}): Promise<Run> {
     return new Promise((resolve) => {
-        const child = spawn("docker", args, { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 120_000 });
+        const child = spawn("docker", args, {
+            env: { ...process.env, ...options.env },
+            timeout: options.timeoutMs ?? 120_000,
+        });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -50,7 +64,13 @@ export function docker(args: readonly string[], options: DockerOptions = {}): Pr
         child.stdin.end(options.input);
         child.on("error", (e) => err.push(Buffer.from(e.message)));
         child.on("close", (code) =>
-            resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") || (code === 0 ? "" : `docker exited with ${code ?? "a signal"}`) }),
+            resolve({
+                code: code ?? 1,
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr:
+                    Buffer.concat(err).toString("utf8") ||
+                    (code === 0 ? "" : `docker exited with ${code ?? "a signal"}`),
+            }),
         );
     });
 }

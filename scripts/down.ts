@@ -15,12 +15,26 @@ async function main(): Promise<number> {
     const stack = openDevStack();
     const left = stack.model.datacenters.flatMap((dc) =>
         ["container", "network", "volume"].flatMap((kind) => {
-            const listed = dockerSync([...stack.engine(dc.name), kind, "ls", ...(kind === "container" ? ["--all"] : []), "--quiet", "--filter", `label=consul.stack=${stack.name}`]);
-            return listed.stdout.trim().split("\n").filter(Boolean).map((id) => `${kind} ${id}`);
+            const listed = dockerSync([
+                ...stack.engine(dc.name),
+                kind,
+                "ls",
+                ...(kind === "container" ? ["--all"] : []),
+                "--quiet",
+                "--filter",
+                `label=consul.stack=${stack.name}`,
+            ]);
+            return listed.stdout
+                .trim()
+                .split("\n")
+                .filter(Boolean)
+                .map((id) => `${kind} ${id}`);
         }),
     );
     if (left.length > 0) {
-        console.error(`npm run down: pulumi destroy finished, but Docker still has ${[...new Set(left)].join(", ")} labelled consul.stack=${stack.name}`);
+        console.error(
+            `npm run down: pulumi destroy finished, but Docker still has ${[...new Set(left)].join(", ")} labelled consul.stack=${stack.name}`,
+        );
         return 1;
     }
     const kept = stack.config.keepData === true ? " Its data volumes were kept (keepData)." : "";

@@ -7,7 +7,13 @@ import { parseArgs } from "node:util";
 import { dockerSync } from "./docker-cli";
 import { deployed, openStack } from "./stack-access";
 
-const { values } = parseArgs({ options: { stack: { type: "string" }, service: { type: "string", default: "web" }, dc: { type: "string", default: "dc1" } } });
+const { values } = parseArgs({
+    options: {
+        stack: { type: "string" },
+        service: { type: "string", default: "web" },
+        dc: { type: "string", default: "dc1" },
+    },
+});
 const service = values.service as string;
 const dc = values.dc as string;
 
@@ -54,7 +60,11 @@ const resolver = new Resolver({ timeout: 1000, tries: 1 });
 const [host, port] = dnsAddr.split(":");
 resolver.setServers([`${host}:${port}`]);
 const name = `${service}.query.consul`;
-const answer = () => resolver.resolve4(name).then((a) => a.sort(), () => [] as string[]);
+const answer = () =>
+    resolver.resolve4(name).then(
+        (a) => a.sort(),
+        () => [] as string[],
+    );
 // Every one of the datacenter's instances, and nothing else.
 const fromHere = (a: string[]) => a.length === local.size && a.every((ip) => local.has(ip));
 const fromElsewhere = (a: string[]) => a.length > 0 && a.every((ip) => !local.has(ip));
@@ -65,7 +75,8 @@ async function until(wanted: (a: string[]) => boolean, seconds: number): Promise
     for (;;) {
         const a = await answer();
         if (wanted(a)) return { ms: Date.now() - began, addresses: a };
-        if (Date.now() - began > seconds * 1000) fail(`no such answer for ${name} within ${seconds} s (last: ${a.join(", ") || "none"})`);
+        if (Date.now() - began > seconds * 1000)
+            fail(`no such answer for ${name} within ${seconds} s (last: ${a.join(", ") || "none"})`);
         await new Promise((r) => setTimeout(r, 100));
     }
 }
@@ -82,11 +93,15 @@ async function main(): Promise<void> {
     const before = await until(fromHere, 30);
     say(`${name} at ${dc}'s DNS (${dnsAddr}) answers with ${dc}'s instances: ${before.addresses.join(", ")}`);
     stopped = instances;
-    if (dockerSync([...engine, "stop", "--time", "0", ...instances]).code !== 0) fail(`could not stop ${instances.join(", ")}`);
+    if (dockerSync([...engine, "stop", "--time", "0", ...instances]).code !== 0)
+        fail(`could not stop ${instances.join(", ")}`);
     say(`stopped ${instances.join(", ")}`);
     const over = await until(fromElsewhere, 60);
-    say(`failover: after ${over.ms} ms ${dc}'s DNS answers with another datacenter's instances: ${over.addresses.join(", ")}`);
-    if (dockerSync([...engine, "start", ...instances]).code !== 0) fail(`could not start ${instances.join(", ")} again`);
+    say(
+        `failover: after ${over.ms} ms ${dc}'s DNS answers with another datacenter's instances: ${over.addresses.join(", ")}`,
+    );
+    if (dockerSync([...engine, "start", ...instances]).code !== 0)
+        fail(`could not start ${instances.join(", ")} again`);
     stopped = [];
     say(`started ${instances.join(", ")} again`);
     const back = await until(fromHere, 60);

@@ -19,12 +19,30 @@ import { deployed, managementToken, openStack, runMain, StackError } from "./sta
 
 const say = sayer("join-agent");
 /** What the agent's config is made of: the first client's, as the stack uploaded it. */
-const borrowed = ["config/common.hcl", "config/client.hcl", "config/agent.json", "config/gossip.json", "tls/ca.pem", "tls/client.pem", "tls/client-key.pem"];
+const borrowed = [
+    "config/common.hcl",
+    "config/client.hcl",
+    "config/agent.json",
+    "config/gossip.json",
+    "tls/ca.pem",
+    "tls/client.pem",
+    "tls/client-key.pem",
+];
 
 function options(): { name: string; stack?: string; remove: boolean } {
     try {
-        const { values } = parseArgs({ options: { name: { type: "string", default: "laptop-agent" }, stack: { type: "string" }, remove: { type: "boolean", default: false } } });
-        return { name: values.name as string, remove: values.remove as boolean, ...(values.stack ? { stack: values.stack } : {}) };
+        const { values } = parseArgs({
+            options: {
+                name: { type: "string", default: "laptop-agent" },
+                stack: { type: "string" },
+                remove: { type: "boolean", default: false },
+            },
+        });
+        return {
+            name: values.name as string,
+            remove: values.remove as boolean,
+            ...(values.stack ? { stack: values.stack } : {}),
+        };
     } catch (e) {
         throw new StackError(`${(e as Error).message}; use --name NAME, --stack STACK, --remove`);
     }
@@ -46,7 +64,11 @@ async function main(): Promise<number> {
         await stack.docker(dc.name, ["rm", "-f", "-v", name]);
         await inServer(["force-leave", "-prune", name]);
         const listed = accessor ? undefined : await inServer(["acl", "token", "list", "-format", "json"]);
-        const id = accessor ?? (JSON.parse(listed?.stdout || "[]") as { AccessorID: string; Description: string }[]).find((t) => t.Description === `agent token for ${name}`)?.AccessorID;
+        const id =
+            accessor ??
+            (JSON.parse(listed?.stdout || "[]") as { AccessorID: string; Description: string }[]).find(
+                (t) => t.Description === `agent token for ${name}`,
+            )?.AccessorID;
         return id === undefined || (await inServer(["acl", "token", "delete", "-accessor-id", id])).code === 0;
     }
 
@@ -79,7 +101,11 @@ async function main(): Promise<number> {
         fs.rmSync(dir, { recursive: true, force: true });
         if (accessor !== undefined && !joined) {
             const gone = await removeAgent(accessor);
-            say(gone ? `removed the half-started ${name} and its token.` : `removed ${name}, but could not delete its token (accessor ID ${accessor}); run with --remove.`);
+            say(
+                gone
+                    ? `removed the half-started ${name} and its token.`
+                    : `removed ${name}, but could not delete its token (accessor ID ${accessor}); run with --remove.`,
+            );
         }
     };
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -87,7 +113,17 @@ async function main(): Promise<number> {
     }
     try {
         // Its own token, a node identity, like every agent of the stack.
-        const created = await inServer(["acl", "token", "create", "-description", `agent token for ${name}`, "-node-identity", `${name}:${dc.name}`, "-format", "json"]);
+        const created = await inServer([
+            "acl",
+            "token",
+            "create",
+            "-description",
+            `agent token for ${name}`,
+            "-node-identity",
+            `${name}:${dc.name}`,
+            "-format",
+            "json",
+        ]);
         if (created.code !== 0) {
             throw new StackError(`could not create a token for ${name}: ${created.stderr.trim()}`);
         }
@@ -99,28 +135,58 @@ async function main(): Promise<number> {
         // agent's name. Only its token is its own, and its address is whatever Docker gives it, so it advertises that.
         for (const f of borrowed) {
             fs.mkdirSync(path.join(dir, "consul", path.dirname(f)), { recursive: true });
-            if ((await stack.docker(dc.name, ["cp", `${client}:/consul/${f}`, path.join(dir, "consul", f)])).code !== 0) {
+            if (
+                (await stack.docker(dc.name, ["cp", `${client}:/consul/${f}`, path.join(dir, "consul", f)])).code !== 0
+            ) {
                 throw new StackError(`could not copy /consul/${f} from ${client}; is it running?`);
             }
         }
         const agentJson = path.join(dir, "consul", "config", "agent.json");
-        const { advertise_addr: _theClients, ...config } = JSON.parse(fs.readFileSync(agentJson, "utf8")) as Record<string, unknown>;
+        const { advertise_addr: _theClients, ...config } = JSON.parse(fs.readFileSync(agentJson, "utf8")) as Record<
+            string,
+            unknown
+        >;
         fs.writeFileSync(agentJson, JSON.stringify({ ...config, node_name: name }, null, 2));
-        fs.writeFileSync(path.join(dir, "consul", "config", "acl-tokens.json"), JSON.stringify({ acl: { tokens: { agent: SecretID } } }, null, 2));
+        fs.writeFileSync(
+            path.join(dir, "consul", "config", "acl-tokens.json"),
+            JSON.stringify({ acl: { tokens: { agent: SecretID } } }, null, 2),
+        );
         for (const f of [...borrowed, "config/acl-tokens.json"]) {
             fs.chmodSync(path.join(dir, "consul", f), 0o644);
         }
 
         const made = await stack.docker(dc.name, [
-            "create", "--name", name, "--hostname", name, "--network", dc.lanNetworkName, "--user", "consul",
-            "--label", `consul.stack=${stack.name}`, "--label", `consul.datacenter=${dc.name}`, "--label", "consul.role=laptop-agent",
-            "--entrypoint", "/bin/consul", image.stdout.trim(), "agent", "-config-dir=/consul/config",
+            "create",
+            "--name",
+            name,
+            "--hostname",
+            name,
+            "--network",
+            dc.lanNetworkName,
+            "--user",
+            "consul",
+            "--label",
+            `consul.stack=${stack.name}`,
+            "--label",
+            `consul.datacenter=${dc.name}`,
+            "--label",
+            "consul.role=laptop-agent",
+            "--entrypoint",
+            "/bin/consul",
+            image.stdout.trim(),
+            "agent",
+            "-config-dir=/consul/config",
         ]);
         if (made.code !== 0) {
             throw new StackError(`docker create ${name} failed: ${made.stderr.trim()}`);
         }
-        const files = execFileSync("tar", ["-C", dir, "--owner=0", "--group=0", "-cf", "-", "consul"], { maxBuffer: 16 * 1024 * 1024 });
-        for (const step of [["cp", "-", `${name}:/`], ["start", name]]) {
+        const files = execFileSync("tar", ["-C", dir, "--owner=0", "--group=0", "-cf", "-", "consul"], {
+            maxBuffer: 16 * 1024 * 1024,
+        });
+        for (const step of [
+            ["cp", "-", `${name}:/`],
+            ["start", name],
+        ]) {
             const done = await stack.docker(dc.name, step, step[0] === "cp" ? { input: files } : {});
             if (done.code !== 0) {
                 throw new StackError(`docker ${step[0]} ${name} failed: ${done.stderr.trim()}`);

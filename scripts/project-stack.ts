@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import { consulHttp } from "./consul-http";
 import { dockerSync } from "./docker-cli";
-import { openStack, StackAccess, StackOutputs } from "./stack-access";
+import { openStack, type StackAccess, type StackOutputs } from "./stack-access";
 import { projectRoot } from "./stack-config";
 
 export const localDir = path.join(projectRoot, ".pulumi-local");
@@ -15,12 +15,18 @@ export const openDevStack = (): StackAccess => openStack({ projectBackend: true 
 export function goneContainers(stack: StackAccess, outputs: StackOutputs): string[] {
     return stack.model.datacenters.flatMap((dc) => {
         const names = outputs.containers[dc.name];
-        return names ? [...names.servers, ...names.clients].filter((c) => dockerSync([...stack.engine(dc.name), "container", "inspect", c]).code !== 0) : [];
+        return names
+            ? [...names.servers, ...names.clients].filter(
+                  (c) => dockerSync([...stack.engine(dc.name), "container", "inspect", c]).code !== 0,
+              )
+            : [];
     });
 }
 
 /** The leader a datacenter's published API names (over HTTPS, trusting the stack's CA), or undefined when it gives none. */
 export async function leaderOf(httpAddr: string, ca: string): Promise<string | undefined> {
     const answer = await consulHttp(httpAddr, ca, { path: "/v1/status/leader" }).catch(() => undefined);
-    return answer?.status === 200 && /:\d+"$/.test(answer.body.trim()) ? (JSON.parse(answer.body) as string) : undefined;
+    return answer?.status === 200 && /:\d+"$/.test(answer.body.trim())
+        ? (JSON.parse(answer.body) as string)
+        : undefined;
 }

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackError, type Cluster } from "./stack-access";
+import { type Cluster, StackError } from "./stack-access";
 
 export const manifestName = "manifest.json";
 const format = "consul-multi-dc snapshot";
@@ -17,7 +17,11 @@ export interface Manifest {
     readonly stack: string;
     readonly savedAt: string;
     /** Each cluster by its primary datacenter, with the datacenters that use its state then, and its snapshot's name in the archive. */
-    readonly clusters: readonly { readonly primary: string; readonly datacenters: readonly string[]; readonly file: string }[];
+    readonly clusters: readonly {
+        readonly primary: string;
+        readonly datacenters: readonly string[];
+        readonly file: string;
+    }[];
 }
 
 /** A cluster's snapshot in the archive, named after its primary datacenter. */
@@ -29,7 +33,11 @@ export function manifestOf(stack: string, clusters: readonly Cluster[], savedAt:
         version: 1,
         stack,
         savedAt: savedAt.toISOString(),
-        clusters: clusters.map((c) => ({ primary: c.primary.name, datacenters: c.datacenters.map((d) => d.name), file: snapshotFileOf(c.primary.name) })),
+        clusters: clusters.map((c) => ({
+            primary: c.primary.name,
+            datacenters: c.datacenters.map((d) => d.name),
+            file: snapshotFileOf(c.primary.name),
+        })),
     };
 }
 
@@ -51,7 +59,9 @@ export function restorePlan(file: string, held: Manifest["clusters"], clusters: 
         );
     }
     return {
-        restore: clusters.flatMap((cluster) => held.filter((h) => h.primary === cluster.primary.name).map((h) => ({ cluster, file: h.file }))),
+        restore: clusters.flatMap((cluster) =>
+            held.filter((h) => h.primary === cluster.primary.name).map((h) => ({ cluster, file: h.file })),
+        ),
         untouched: clusters.filter((c) => !held.some((h) => h.primary === c.primary.name)),
     };
 }
@@ -65,11 +75,17 @@ export function parseManifest(file: string, text: string): Manifest {
         throw new StackError(`${file}: its ${manifestName} is not JSON (${(e as Error).message})`);
     }
     if (manifest.format !== format || manifest.version !== 1 || !Array.isArray(manifest.clusters)) {
-        throw new StackError(`${file} is not a snapshot this version of scripts/snapshot.sh wrote (its ${manifestName} says ${JSON.stringify(manifest.format)} version ${manifest.version})`);
+        throw new StackError(
+            `${file} is not a snapshot this version of scripts/snapshot.sh wrote (its ${manifestName} says ${JSON.stringify(manifest.format)} version ${manifest.version})`,
+        );
     }
     for (const c of manifest.clusters) {
         // Names only, never a path: the archive is unpacked by them.
-        if (typeof c?.primary !== "string" || !/^[A-Za-z0-9_-]+$/.test(c.primary) || c.file !== snapshotFileOf(c.primary)) {
+        if (
+            typeof c?.primary !== "string" ||
+            !/^[A-Za-z0-9_-]+$/.test(c.primary) ||
+            c.file !== snapshotFileOf(c.primary)
+        ) {
             throw new StackError(`${file}: its ${manifestName} lists a cluster as ${JSON.stringify(c)}`);
         }
     }
@@ -91,9 +107,15 @@ export function isSingleConsulSnapshot(file: string): boolean {
 }
 
 function tar(args: readonly string[], stdout: "pipe" | number = "pipe"): string {
-    const result = spawnSync("tar", args, { stdio: ["ignore", stdout, "pipe"], encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+    const result = spawnSync("tar", args, {
+        stdio: ["ignore", stdout, "pipe"],
+        encoding: "utf8",
+        maxBuffer: 16 * 1024 * 1024,
+    });
     if (result.status !== 0) {
-        throw new StackError(`tar ${args.filter((a) => a.startsWith("-")).join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
+        throw new StackError(
+            `tar ${args.filter((a) => a.startsWith("-")).join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`,
+        );
     }
     return result.stdout ?? "";
 }
@@ -121,7 +143,9 @@ export function writeArchive(file: string, dir: string, manifest: Manifest): voi
 export function readArchive(file: string, dir: string): Manifest {
     const entries = tar(["-tf", file]).split("\n").filter(Boolean);
     if (!entries.includes(manifestName)) {
-        throw new StackError(`${file} is neither a snapshot of this script (a tar with ${manifestName}) nor Consul's own snapshot`);
+        throw new StackError(
+            `${file} is neither a snapshot of this script (a tar with ${manifestName}) nor Consul's own snapshot`,
+        );
     }
     tar(["-xf", file, "-C", dir, manifestName]);
     const manifest = parseManifest(file, fs.readFileSync(path.join(dir, manifestName), "utf8"));

@@ -23,12 +23,29 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { AgentModel, DatacenterModel } from "../components/model/stack-model";
+import type { AgentModel, DatacenterModel } from "../components/model/stack-model";
 import { consulHttp } from "./consul-http";
-import { Run } from "./docker-cli";
+import type { Run } from "./docker-cli";
 import { sayer, within } from "./script-lib";
-import { isSingleConsulSnapshot, Manifest, manifestOf, readArchive, restorePlan, snapshotFileOf, writeArchive } from "./snapshot-archive";
-import { Cluster, deployed, managementToken, openStack, runMain, StackAccess, StackError, StackOutputs } from "./stack-access";
+import {
+    isSingleConsulSnapshot,
+    type Manifest,
+    manifestOf,
+    readArchive,
+    restorePlan,
+    snapshotFileOf,
+    writeArchive,
+} from "./snapshot-archive";
+import {
+    type Cluster,
+    deployed,
+    managementToken,
+    openStack,
+    runMain,
+    type StackAccess,
+    StackError,
+    type StackOutputs,
+} from "./stack-access";
 
 const usage = "usage: scripts/snapshot.sh save|restore FILE [--stack STACK]";
 const say = sayer("snapshot");
@@ -71,14 +88,21 @@ async function save(t: Target, file: string): Promise<void> {
         for (const cluster of t.stack.clusters) {
             const dc = cluster.primary.name;
             const server = await answeringServer(t, cluster);
-            await must(t.stack.consul(dc, server, t.tokenOf(dc), ["snapshot", "save", inside]), `consul snapshot save in ${server}`);
+            await must(
+                t.stack.consul(dc, server, t.tokenOf(dc), ["snapshot", "save", inside]),
+                `consul snapshot save in ${server}`,
+            );
             const local = path.join(dir, snapshotFileOf(dc));
             await must(t.stack.docker(dc, ["cp", `${server}:${inside}`, local]), `docker cp of ${server}'s snapshot`);
             await t.stack.docker(dc, ["exec", server, "rm", "-f", inside]);
-            say(`saved the state of ${dc}'s cluster (${names(cluster.datacenters)}) from ${server} (${fs.statSync(local).size} bytes).`);
+            say(
+                `saved the state of ${dc}'s cluster (${names(cluster.datacenters)}) from ${server} (${fs.statSync(local).size} bytes).`,
+            );
         }
         writeArchive(file, dir, manifestOf(t.stack.name, t.stack.clusters, new Date()));
-        say(`wrote ${file} (${fs.statSync(file).size} bytes): ${t.stack.clusters.length} cluster snapshot(s), readable by you only.`);
+        say(
+            `wrote ${file} (${fs.statSync(file).size} bytes): ${t.stack.clusters.length} cluster snapshot(s), readable by you only.`,
+        );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -86,8 +110,17 @@ async function save(t: Target, file: string): Promise<void> {
 
 /** The agent's ID in its datacenter's catalog, asked through `server`; undefined when the catalog does not list it. */
 async function catalogId(t: Target, dc: DatacenterModel, server: string, agent: string): Promise<string | undefined> {
-    const nodes = await t.stack.consul(dc.name, server, t.tokenOf(dc.name), ["catalog", "nodes", "-detailed", "-datacenter", dc.name]);
-    return nodes.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find(([node]) => node === agent)?.[1];
+    const nodes = await t.stack.consul(dc.name, server, t.tokenOf(dc.name), [
+        "catalog",
+        "nodes",
+        "-detailed",
+        "-datacenter",
+        dc.name,
+    ]);
+    return nodes.stdout
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .find(([node]) => node === agent)?.[1];
 }
 
 /** The node ID the agent runs with: its data dir's, which may predate the stack's own (agent-start.sh). */
@@ -122,10 +155,15 @@ async function removeStaleEntries(t: Target, cluster: Cluster, server: string): 
     for (const agent of stale) {
         // Through the API: the consul CLI has no command for it.
         const answer = await consulHttp(t.outputs.httpAddrs[dc.name], t.outputs.caCertPem, {
-            method: "PUT", path: "/v1/catalog/deregister", token: t.tokenOf(dc.name), body: JSON.stringify({ Node: agent.name }),
+            method: "PUT",
+            path: "/v1/catalog/deregister",
+            token: t.tokenOf(dc.name),
+            body: JSON.stringify({ Node: agent.name }),
         });
         if (answer.status !== 200) {
-            throw new StackError(`could not remove ${agent.name}'s stale catalog entry: HTTP ${answer.status} ${answer.body.trim()}`);
+            throw new StackError(
+                `could not remove ${agent.name}'s stale catalog entry: HTTP ${answer.status} ${answer.body.trim()}`,
+            );
         }
     }
     for (const agent of stale) {
@@ -144,11 +182,19 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
     await must(t.stack.docker(dc, ["cp", snapshot, `${server}:${inside}`]), `docker cp of the snapshot into ${server}`);
     // docker cp keeps the file's owner-only mode; the agent runs as the consul user.
     await must(t.stack.docker(dc, ["exec", "-u", "root", server, "chmod", "0644", inside]), `chmod in ${server}`);
-    await must(t.stack.consul(dc, server, token, ["snapshot", "restore", inside]), `consul snapshot restore in ${server}`);
+    await must(
+        t.stack.consul(dc, server, token, ["snapshot", "restore", inside]),
+        `consul snapshot restore in ${server}`,
+    );
     await t.stack.docker(dc, ["exec", "-u", "root", server, "rm", "-f", inside]);
     say(`restored ${file}'s state of ${dc}'s cluster (${names(cluster.datacenters)}) through ${server}.`);
 
-    if (!(await within(60, async () => (await t.stack.consul(dc, server, token, ["acl", "token", "read", "-self"])).code === 0))) {
+    if (
+        !(await within(
+            60,
+            async () => (await t.stack.consul(dc, server, token, ["acl", "token", "read", "-self"])).code === 0,
+        ))
+    ) {
         throw new StackError(`${dc}'s management token did not come back; see 'docker logs ${server}'`);
     }
     // acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
@@ -156,7 +202,12 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
     const aclInit = cluster.aclInitContainer;
     await must(t.stack.docker(dc, ["exec", aclInit, "rm", "-f", aclInitDone]), `clearing ${aclInit}'s done file`);
     await must(t.stack.docker(dc, ["restart", aclInit]), `docker restart ${aclInit}`);
-    if (!(await within(60, async () => (await t.stack.docker(dc, ["exec", aclInit, "test", "-f", aclInitDone])).code === 0))) {
+    if (
+        !(await within(
+            60,
+            async () => (await t.stack.docker(dc, ["exec", aclInit, "test", "-f", aclInitDone])).code === 0,
+        ))
+    ) {
         throw new StackError(`${aclInit} did not finish; see 'docker logs ${aclInit}'`);
     }
     say(`${dc}'s cluster has the stack's tokens again (${aclInit}).`);
@@ -175,33 +226,80 @@ async function establishPeeringsAgain(t: Target): Promise<void> {
     const dialers = t.stack.model.datacenters.filter((dc) => dc.peersWith !== undefined);
     for (const acceptor of new Set(dialers.map((dc) => t.stack.datacenter(dc.peersWith as string)))) {
         for (const server of acceptor.servers) {
-            await must(t.stack.docker(acceptor.name, ["restart", "--time", "30", server.name]), `docker restart ${server.name}`);
-            const healthy = async () => (await t.stack.docker(acceptor.name, ["inspect", "--format", "{{.State.Health.Status}}", server.name])).stdout.trim() === "healthy";
+            await must(
+                t.stack.docker(acceptor.name, ["restart", "--time", "30", server.name]),
+                `docker restart ${server.name}`,
+            );
+            const healthy = async () =>
+                (
+                    await t.stack.docker(acceptor.name, [
+                        "inspect",
+                        "--format",
+                        "{{.State.Health.Status}}",
+                        server.name,
+                    ])
+                ).stdout.trim() === "healthy";
             if (!(await within(90, healthy))) {
-                throw new StackError(`${server.name} is not healthy 90 s after its restart; see 'docker logs ${server.name}'`);
+                throw new StackError(
+                    `${server.name} is not healthy 90 s after its restart; see 'docker logs ${server.name}'`,
+                );
             }
         }
-        say(`restarted ${acceptor.name}'s servers one at a time, so that they present the restored trust domain's peering certificate.`);
+        say(
+            `restarted ${acceptor.name}'s servers one at a time, so that they present the restored trust domain's peering certificate.`,
+        );
     }
     for (const dialer of dialers) {
         const acceptor = t.stack.datacenter(dialer.peersWith as string);
         const call = (side: DatacenterModel, method: string, path: string, body?: string) =>
-            consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, { method, path, body, token: t.tokenOf(side.name), timeoutMs: 30_000 });
+            consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, {
+                method,
+                path,
+                body,
+                token: t.tokenOf(side.name),
+                timeoutMs: 30_000,
+            });
         // Never the request body in a message: it may hold the peering token.
         let last = "";
         const established = await within(90, async () => {
-            const generated = await call(acceptor, "POST", "/v1/peering/token", JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }));
-            const { PeeringToken } = generated.status === 200 ? (JSON.parse(generated.body) as { PeeringToken: string }) : { PeeringToken: undefined };
-            const answer = PeeringToken ? await call(dialer, "POST", "/v1/peering/establish", JSON.stringify({ PeerName: acceptor.name, PeeringToken })) : generated;
+            const generated = await call(
+                acceptor,
+                "POST",
+                "/v1/peering/token",
+                JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }),
+            );
+            const { PeeringToken } =
+                generated.status === 200
+                    ? (JSON.parse(generated.body) as { PeeringToken: string })
+                    : { PeeringToken: undefined };
+            const answer = PeeringToken
+                ? await call(
+                      dialer,
+                      "POST",
+                      "/v1/peering/establish",
+                      JSON.stringify({ PeerName: acceptor.name, PeeringToken }),
+                  )
+                : generated;
             last = `HTTP ${answer.status} ${answer.body.trim().split("\n").slice(0, 2).join(" ")}`;
             return answer.status === 200;
         });
         if (!established) {
-            throw new StackError(`could not establish the peering of ${dialer.name} with ${acceptor.name} again within 90 s; last answer: ${last}`);
+            throw new StackError(
+                `could not establish the peering of ${dialer.name} with ${acceptor.name} again within 90 s; last answer: ${last}`,
+            );
         }
-        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) => (JSON.parse((await call(side, "GET", `/v1/peering/${peer.name}`)).body) as { State: string }).State;
-        if (!(await within(60, async () => (await stateOn(acceptor, dialer)) === "ACTIVE" && (await stateOn(dialer, acceptor)) === "ACTIVE"))) {
-            throw new StackError(`the peering of ${dialer.name} with ${acceptor.name} is not ACTIVE on both sides 60 s after it was established again`);
+        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) =>
+            (JSON.parse((await call(side, "GET", `/v1/peering/${peer.name}`)).body) as { State: string }).State;
+        if (
+            !(await within(
+                60,
+                async () =>
+                    (await stateOn(acceptor, dialer)) === "ACTIVE" && (await stateOn(dialer, acceptor)) === "ACTIVE",
+            ))
+        ) {
+            throw new StackError(
+                `the peering of ${dialer.name} with ${acceptor.name} is not ACTIVE on both sides 60 s after it was established again`,
+            );
         }
         say(`the peering of ${dialer.name} with ${acceptor.name} is established again, and ACTIVE on both sides.`);
     }
@@ -213,23 +311,34 @@ async function establishPeeringsAgain(t: Target): Promise<void> {
  * is the slowest agent's, not the sum.
  */
 async function everyAgentWorks(t: Target): Promise<void> {
-    const agents = t.stack.model.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients].map((agent) => ({ dc, agent: agent.name })));
+    const agents = t.stack.model.datacenters.flatMap((dc) =>
+        [...dc.servers, ...dc.clients].map((agent) => ({ dc, agent: agent.name })),
+    );
     const problems = await Promise.all(
         agents.map(async ({ dc, agent }): Promise<string | undefined> => {
-            const healthy = async () => (await t.stack.docker(dc.name, ["inspect", "--format", "{{.State.Health.Status}}", agent])).stdout.trim() === "healthy";
+            const healthy = async () =>
+                (
+                    await t.stack.docker(dc.name, ["inspect", "--format", "{{.State.Health.Status}}", agent])
+                ).stdout.trim() === "healthy";
             if (!(await within(60, healthy))) {
                 return `${agent} is not healthy; see 'docker logs ${agent}'`;
             }
             if (!(await within(60, () => listedAsItself(t, dc, agent, agent)))) {
                 return `${dc.name}'s catalog does not list ${agent} under its node ID`;
             }
-            const answers = async () => (await t.stack.consul(dc.name, agent, t.tokenOf(dc.name), ["acl", "token", "read", "-self"])).code === 0;
-            return (await within(30, answers)) ? undefined : `${agent} cannot reach its servers; see 'docker logs ${agent}'`;
+            const answers = async () =>
+                (await t.stack.consul(dc.name, agent, t.tokenOf(dc.name), ["acl", "token", "read", "-self"])).code ===
+                0;
+            return (await within(30, answers))
+                ? undefined
+                : `${agent} cannot reach its servers; see 'docker logs ${agent}'`;
         }),
     );
     const failed = problems.filter((p) => p !== undefined);
     if (failed.length > 0) {
-        throw new StackError(`not every agent works with the restored state:\n${failed.map((p) => `  - ${p}`).join("\n")}`);
+        throw new StackError(
+            `not every agent works with the restored state:\n${failed.map((p) => `  - ${p}`).join("\n")}`,
+        );
     }
     say(`every agent (${agents.length}) is healthy, listed under its own node ID and answers through its servers.`);
 }
@@ -244,15 +353,25 @@ async function restore(t: Target, file: string): Promise<void> {
         let snapshotOf = (entry: string) => path.join(dir, entry);
         if (isSingleConsulSnapshot(file)) {
             const first = t.stack.clusters[0];
-            held = [{ primary: first.primary.name, datacenters: first.datacenters.map((d) => d.name), file: snapshotFileOf(first.primary.name) }];
+            held = [
+                {
+                    primary: first.primary.name,
+                    datacenters: first.datacenters.map((d) => d.name),
+                    file: snapshotFileOf(first.primary.name),
+                },
+            ];
             snapshotOf = () => file;
-            say(`${file} is one Consul snapshot, as this script saved before it saved every cluster: it holds ${first.primary.name}'s cluster.`);
+            say(
+                `${file} is one Consul snapshot, as this script saved before it saved every cluster: it holds ${first.primary.name}'s cluster.`,
+            );
         } else {
             held = readArchive(file, dir).clusters;
         }
         const plan = restorePlan(file, held, t.stack.clusters);
         for (const cluster of plan.untouched) {
-            say(`${file} holds no state of ${cluster.primary.name}'s cluster (${names(cluster.datacenters)}): it keeps its own.`);
+            say(
+                `${file} holds no state of ${cluster.primary.name}'s cluster (${names(cluster.datacenters)}): it keeps its own.`,
+            );
         }
         for (const { cluster, file: entry } of plan.restore) {
             await restoreCluster(t, cluster, snapshotOf(entry), file);
@@ -264,7 +383,7 @@ async function restore(t: Target, file: string): Promise<void> {
     }
 }
 
-async function main(): Promise<number | void> {
+async function main(): Promise<number> {
     let parsed: ReturnType<typeof parseOptions>;
     try {
         parsed = parseOptions();
@@ -276,9 +395,14 @@ async function main(): Promise<number | void> {
     const stack = openStack({ stack: name, secrets: true });
     const outputs = deployed(stack);
     const primary = outputs.primaryDatacenter ?? stack.model.primaryDatacenter;
-    const tokens = new Map(stack.clusters.flatMap((c) => c.datacenters.map((dc) => [dc.name, managementToken(outputs, c, primary)] as const)));
+    const tokens = new Map(
+        stack.clusters.flatMap((c) =>
+            c.datacenters.map((dc) => [dc.name, managementToken(outputs, c, primary)] as const),
+        ),
+    );
     const target: Target = { stack, outputs, tokenOf: (dc) => tokens.get(dc) as string };
     await (verb === "save" ? save(target, file) : restore(target, file));
+    return 0;
 }
 
 function parseOptions(): { verb: "save" | "restore"; file: string; stack?: string } {

@@ -5,10 +5,10 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { compileStack } from "../components/model/compile";
-import { DatacenterSettings, StackSettings } from "../components/model/settings";
-import { DatacenterModel, StackModel } from "../components/model/stack-model";
+import type { DatacenterSettings, StackSettings } from "../components/model/settings";
+import type { DatacenterModel, StackModel } from "../components/model/stack-model";
 import { readBaseConfig, readDockerCertFiles, readNamedFile } from "../components/resources/stack-files";
-import { docker, dockerArgs, DockerOptions, envNames, Run } from "./docker-cli";
+import { type DockerOptions, docker, dockerArgs, envNames, type Run } from "./docker-cli";
 import { projectRoot, stackConfig } from "./stack-config";
 
 /** The stack scripts act on unless told otherwise: the one `npm start` makes. */
@@ -61,7 +61,13 @@ export function clustersOf(model: StackModel): Cluster[] {
     return model.datacenters.flatMap((primary) =>
         primary.aclInitContainer === undefined
             ? []
-            : [{ primary, aclInitContainer: primary.aclInitContainer, datacenters: model.datacenters.filter((dc) => dc.primaryDatacenter === primary.name) }],
+            : [
+                  {
+                      primary,
+                      aclInitContainer: primary.aclInitContainer,
+                      datacenters: model.datacenters.filter((dc) => dc.primaryDatacenter === primary.name),
+                  },
+              ],
     );
 }
 
@@ -73,7 +79,10 @@ export function stackSettings(config: Record<string, unknown>, root = projectRoo
     // The provider reads dockerCertPath from the project directory; this process may run anywhere.
     const datacenters = Array.isArray(config.datacenters)
         ? (config.datacenters as DatacenterSettings[]).map((dc) =>
-              typeof dc?.dockerCertPath === "string" ? { ...dc, dockerCertPath: path.resolve(root, dc.dockerCertPath) } : dc)
+              typeof dc?.dockerCertPath === "string"
+                  ? { ...dc, dockerCertPath: path.resolve(root, dc.dockerCertPath) }
+                  : dc,
+          )
         : (config.datacenters as DatacenterSettings[]);
     return {
         ...(config as unknown as StackSettings),
@@ -90,7 +99,8 @@ export function stackSettings(config: Record<string, unknown>, root = projectRoo
  * script reads, and the stack file may hold the first encrypted. The gossip key is a secret no script needs;
  * keepData (what `pulumi destroy` keeps) is checked with it.
  */
-export const stackModel = (config: Record<string, unknown>): StackModel => compileStack({ ...stackSettings(config), gossipKey: undefined, keepData: false });
+export const stackModel = (config: Record<string, unknown>): StackModel =>
+    compileStack({ ...stackSettings(config), gossipKey: undefined, keepData: false });
 
 export interface StackAccess {
     readonly name: string;
@@ -122,7 +132,14 @@ export interface OpenOptions {
 
 /** The stack's outputs through the project's pulumi, or undefined when it has none: never deployed, or destroyed. */
 export function stackOutputs(options: OpenOptions = {}): StackOutputs | undefined {
-    const args = ["stack", "output", "--json", ...(options.secrets ? ["--show-secrets"] : []), "--stack", options.stack ?? defaultStack];
+    const args = [
+        "stack",
+        "output",
+        "--json",
+        ...(options.secrets ? ["--show-secrets"] : []),
+        "--stack",
+        options.stack ?? defaultStack,
+    ];
     const result = spawnSync("bash", [path.join(projectRoot, "scripts", "pulumi.sh"), ...args], {
         cwd: projectRoot,
         env: options.projectBackend ? { ...process.env, PROJECT_BACKEND: "1" } : process.env,
@@ -133,7 +150,11 @@ export function stackOutputs(options: OpenOptions = {}): StackOutputs | undefine
         return undefined;
     }
     // Without --show-secrets the CLI prints a secret as "[secret]": left out, so no script mistakes it for a value.
-    const outputs = Object.fromEntries(Object.entries(JSON.parse(result.stdout || "{}") as Record<string, unknown>).filter(([, v]) => v !== "[secret]"));
+    const outputs = Object.fromEntries(
+        Object.entries(JSON.parse(result.stdout || "{}") as Record<string, unknown>).filter(
+            ([, v]) => v !== "[secret]",
+        ),
+    );
     return outputs.containers && outputs.httpAddrs ? (outputs as unknown as StackOutputs) : undefined;
 }
 
@@ -144,19 +165,24 @@ export function openStack(options: OpenOptions = {}): StackAccess {
     try {
         config = stackConfig(name);
     } catch (e) {
-        throw new StackError(`cannot read the config of the stack ${name} (Pulumi.${name}.yaml): ${(e as Error).message}`);
+        throw new StackError(
+            `cannot read the config of the stack ${name} (Pulumi.${name}.yaml): ${(e as Error).message}`,
+        );
     }
     const model = stackModel(config);
     const outputs = stackOutputs({ ...options, stack: name });
     const datacenter = (dc: string): DatacenterModel => {
         const found = model.datacenters.find((d) => d.name === dc);
         if (!found) {
-            throw new StackError(`the stack ${name} has no datacenter ${dc}; it has ${model.datacenters.map((d) => d.name).join(", ")}`);
+            throw new StackError(
+                `the stack ${name} has no datacenter ${dc}; it has ${model.datacenters.map((d) => d.name).join(", ")}`,
+            );
         }
         return found;
     };
     const engine = (dc: string) => dockerArgs(datacenter(dc).host, projectRoot);
-    const run = (dc: string, args: readonly string[], dockerOptions?: DockerOptions) => docker([...engine(dc), ...args], dockerOptions);
+    const run = (dc: string, args: readonly string[], dockerOptions?: DockerOptions) =>
+        docker([...engine(dc), ...args], dockerOptions);
     return {
         name,
         config,
@@ -166,7 +192,11 @@ export function openStack(options: OpenOptions = {}): StackAccess {
         datacenter,
         engine,
         docker: run,
-        consul: (dc, container, token, args) => run(dc, ["exec", ...envNames({ CONSUL_HTTP_TOKEN: token }), container, "consul", ...args], { env: { CONSUL_HTTP_TOKEN: token }, timeoutMs: 60_000 }),
+        consul: (dc, container, token, args) =>
+            run(dc, ["exec", ...envNames({ CONSUL_HTTP_TOKEN: token }), container, "consul", ...args], {
+                env: { CONSUL_HTTP_TOKEN: token },
+                timeoutMs: 60_000,
+            }),
     };
 }
 
@@ -176,29 +206,46 @@ export function openStack(options: OpenOptions = {}): StackAccess {
  */
 export function deployed(stack: Pick<StackAccess, "name" | "model" | "outputs">): StackOutputs {
     if (!stack.outputs) {
-        throw new StackError(`cannot read the outputs of the stack ${stack.name}; run \`pulumi up\` first (npm start for the dev stack), or pass --stack NAME`);
+        throw new StackError(
+            `cannot read the outputs of the stack ${stack.name}; run \`pulumi up\` first (npm start for the dev stack), or pass --stack NAME`,
+        );
     }
-    const running = JSON.stringify(Object.entries(stack.outputs.containers).map(([dc, c]) => [dc, [...c.servers, ...c.clients]]).sort());
-    const configured = JSON.stringify(stack.model.datacenters.map((dc) => [dc.name, [...dc.servers, ...dc.clients].map((a) => a.name)]).sort());
+    const running = JSON.stringify(
+        Object.entries(stack.outputs.containers)
+            .map(([dc, c]) => [dc, [...c.servers, ...c.clients]])
+            .sort(),
+    );
+    const configured = JSON.stringify(
+        stack.model.datacenters.map((dc) => [dc.name, [...dc.servers, ...dc.clients].map((a) => a.name)]).sort(),
+    );
     if (running !== configured) {
-        throw new StackError(`Pulumi.${stack.name}.yaml names other datacenters or agents than the stack ${stack.name} runs: run \`pulumi up\` first, or put the config back`);
+        throw new StackError(
+            `Pulumi.${stack.name}.yaml names other datacenters or agents than the stack ${stack.name} runs: run \`pulumi up\` first, or put the config back`,
+        );
     }
     return stack.outputs;
 }
 
 /** A cluster's management token: its own for a peering cluster, the stack's for the first datacenter's. */
 export function managementToken(outputs: StackOutputs, cluster: Cluster, primaryDatacenter: string): string {
-    const token = outputs.aclBootstrapTokens?.[cluster.primary.name] ?? (cluster.primary.name === primaryDatacenter ? outputs.aclBootstrapToken : undefined);
+    const token =
+        outputs.aclBootstrapTokens?.[cluster.primary.name] ??
+        (cluster.primary.name === primaryDatacenter ? outputs.aclBootstrapToken : undefined);
     if (token === undefined) {
-        throw new StackError(`the stack has no management token for ${cluster.primary.name}; run \`pulumi up\` with this version of the project`);
+        throw new StackError(
+            `the stack has no management token for ${cluster.primary.name}; run \`pulumi up\` with this version of the project`,
+        );
     }
     return token;
 }
 
-/** Runs a script's main; a StackError (or a refused config) is printed as `name: message`, anything else with its stack. */
-export function runMain(name: string, main: () => Promise<number | void>): void {
+/**
+ * Runs a script's main, which may resolve with an exit code; a StackError (or a refused config) is printed as
+ * `name: message`, anything else with its stack.
+ */
+export function runMain(name: string, main: () => Promise<unknown>): void {
     main().then(
-        (code) => process.exit(code ?? 0),
+        (code) => process.exit(typeof code === "number" ? code : 0),
         (e: unknown) => {
             const plain = e instanceof StackError || (e instanceof Error && e.name === "ConfigProblems");
             console.error(`${name}: ${plain ? (e as Error).message : e instanceof Error ? e.stack : String(e)}`);

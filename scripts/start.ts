@@ -9,7 +9,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { dockerSync } from "./docker-cli";
 import { goneContainers, leaderOf, localDir, openDevStack } from "./project-stack";
-import { pulumi, runMain, StackAccess, StackError, StackOutputs, stackOutputs } from "./stack-access";
+import { pulumi, runMain, type StackAccess, StackError, type StackOutputs, stackOutputs } from "./stack-access";
 import { projectRoot } from "./stack-config";
 
 class StartError extends StackError {}
@@ -19,9 +19,13 @@ function say(message: string): void {
 }
 
 function prerequisites(): void {
-    const prereqs = spawnSync("bash", [path.join(projectRoot, "scripts", "prereqs.sh"), "--start"], { stdio: "inherit" });
+    const prereqs = spawnSync("bash", [path.join(projectRoot, "scripts", "prereqs.sh"), "--start"], {
+        stdio: "inherit",
+    });
     if (prereqs.status !== 0) {
-        throw new StartError("a prerequisite is missing (see above): fix it and run npm start again. npm run prereqs -- --start runs the same steps.");
+        throw new StartError(
+            "a prerequisite is missing (see above): fix it and run npm start again. npm run prereqs -- --start runs the same steps.",
+        );
     }
 }
 
@@ -59,8 +63,17 @@ async function portsFree(stack: StackAccess): Promise<void> {
             if (await free(w.port, dc.publishAddress, w.protocol)) {
                 continue;
             }
-            const holders = dockerSync(["ps", "--filter", `publish=${w.port}/${w.protocol}`, "--format", '{{.Names}} {{.Label "consul.stack"}}'])
-                .stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" "));
+            const holders = dockerSync([
+                "ps",
+                "--filter",
+                `publish=${w.port}/${w.protocol}`,
+                "--format",
+                '{{.Names}} {{.Label "consul.stack"}}',
+            ])
+                .stdout.trim()
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => l.split(" "));
             if (holders.some(([, label]) => label === stack.name)) {
                 continue;
             }
@@ -72,7 +85,9 @@ async function portsFree(stack: StackAccess): Promise<void> {
         }
     }
     if (problems.length > 0) {
-        throw new StartError(`a port the cluster needs is taken:\n${[...new Set(problems)].map((p) => `  - ${p}`).join("\n")}`);
+        throw new StartError(
+            `a port the cluster needs is taken:\n${[...new Set(problems)].map((p) => `  - ${p}`).join("\n")}`,
+        );
     }
 }
 
@@ -91,9 +106,15 @@ function refreshIfRemovedByHand(stack: StackAccess): void {
 
 /** Checked, not assumed: each datacenter's published API answers over HTTPS with the stack's CA and knows its leader. */
 async function answering(outputs: StackOutputs): Promise<void> {
-    const silent = await Promise.all(Object.entries(outputs.httpAddrs).map(async ([dc, addr]) => ((await leaderOf(addr, outputs.caCertPem)) ? [] : [`${dc} (${addr})`])));
+    const silent = await Promise.all(
+        Object.entries(outputs.httpAddrs).map(async ([dc, addr]) =>
+            (await leaderOf(addr, outputs.caCertPem)) ? [] : [`${dc} (${addr})`],
+        ),
+    );
     if (silent.flat().length > 0) {
-        throw new StartError(`pulumi up finished, but ${silent.flat().join(", ")} did not answer with a leader: see npm run status`);
+        throw new StartError(
+            `pulumi up finished, but ${silent.flat().join(", ")} did not answer with a leader: see npm run status`,
+        );
     }
 }
 
@@ -134,9 +155,10 @@ async function main(): Promise<void> {
     refreshIfRemovedByHand(stack);
     say(`pulumi up of the ${stack.name} stack (state in ${path.relative(projectRoot, localDir)}/, no login needed)...`);
     const began = Date.now();
-    // Enough operations at once for every agent of a large stack (components/resources/engine-parallel.ts).
-    if (pulumi(["up", "--yes", "--skip-preview", "--parallel", "64"], true).code !== 0) {
-        throw new StartError("pulumi up failed (see above). Fix what it names and run npm start again; npm run status shows what runs.");
+    if (pulumi(["up", "--yes", "--skip-preview"], true).code !== 0) {
+        throw new StartError(
+            "pulumi up failed (see above). Fix what it names and run npm start again; npm run status shows what runs.",
+        );
     }
     const upMs = Date.now() - began;
     const outputs = stackOutputs({ stack: stack.name, projectBackend: true });

@@ -19,7 +19,14 @@ async function main(): Promise<number> {
         if (!names) continue;
         const agents = [...names.servers, ...names.clients];
         const states = agents.map((a) =>
-            dockerSync([...stack.engine(dc.name), "inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", a]).stdout.trim());
+            dockerSync([
+                ...stack.engine(dc.name),
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                a,
+            ]).stdout.trim(),
+        );
         const good = states.filter((s) => s === "running healthy").length;
         const addr = outputs.httpAddrs[dc.name];
         const lead = await leaderOf(addr, outputs.caCertPem);

@@ -15,8 +15,16 @@ export function loadShard(index: number): void {
     // about a tenth of the tier, and the test runner's failure locations do not use them.
     process.setSourceMapsEnabled(false);
     const dir = path.join(__dirname, "unit");
-    const weighed = fs.readdirSync(dir).filter((f) => f.endsWith(".test.ts")).sort()
-        .map((file) => ({ file, weight: 1 + 4 * (fs.readFileSync(path.join(dir, file), "utf8").match(/\b(runProgram|devStackRun)\(/g)?.length ?? 0) }))
+    const weighed = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".test.ts"))
+        .sort()
+        .map((file) => ({
+            file,
+            weight:
+                1 +
+                4 * (fs.readFileSync(path.join(dir, file), "utf8").match(/\b(runProgram|devStackRun)\(/g)?.length ?? 0),
+        }))
         .sort((a, b) => b.weight - a.weight);
     const load = Array.from({ length: shards }, () => ({ weight: 0, files: [] as string[] }));
     for (const { file, weight } of weighed) {

@@ -8,14 +8,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { OutputMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { stackConfig } from "../support/program";
 import { aclTokensIn } from "../support/acl-tokens";
-import { ConsulCli, api } from "./consul-cli";
 import { docker, fileIn } from "../support/docker";
 import { changes, createStack, echo, existingStack, rawState, removeStack } from "../support/engine";
-import { checkPrerequisites } from "./prerequisites";
+import { stackConfig } from "../support/program";
 import { leftovers, tearDown } from "../support/teardown";
 import { aclTests } from "./acl";
+import { api, ConsulCli } from "./consul-cli";
 import { dataTests } from "./data";
 import { dayTwoTests, rolledImage } from "./day-two";
 import { everyServerRefuses } from "./denials";
@@ -23,6 +22,7 @@ import { removeLeftoverAgents } from "./extra-agents";
 import { failoverTests } from "./failover";
 import { gossipTests } from "./gossip";
 import { membershipTests } from "./membership";
+import { checkPrerequisites } from "./prerequisites";
 import type { Cluster } from "./state";
 import { tlsTests } from "./tls";
 import { uiTests } from "./ui";
@@ -58,7 +58,10 @@ before(async () => {
         created = result.summary.resourceChanges?.create ?? 0;
         const out = result.outputs;
         useOutputs(out);
-        assert.ok(out.gossipKey.secret && out.aclBootstrapToken.secret, "gossipKey and aclBootstrapToken must be secret outputs");
+        assert.ok(
+            out.gossipKey.secret && out.aclBootstrapToken.secret,
+            "gossipKey and aclBootstrapToken must be secret outputs",
+        );
     } catch (e) {
         upError = e as Error;
     }
@@ -137,7 +140,9 @@ describe("the engine, after `pulumi up`", () => {
             gossipKey: c.gossipKey,
             managementToken: c.token,
             "dc1-client1 agent token": (await aclTokensIn("dc1-client1")).agent,
-            "dc1 server private key": (await fileIn("dc1-server1", "/consul/tls/server-key.pem")).toString().split("\n")[1],
+            "dc1 server private key": (await fileIn("dc1-server1", "/consul/tls/server-key.pem"))
+                .toString()
+                .split("\n")[1],
         };
         for (const [what, value] of Object.entries(secrets)) {
             assert.ok(typeof value === "string" && value.length >= 16, `control: ${what} is known`);
@@ -154,7 +159,11 @@ describe("the engine, after `pulumi up`", () => {
 
     test("`pulumi refresh` finds no drift", async () => {
         const refresh = await stack.refresh({ onOutput: echo("  refresh |") });
-        assert.deepEqual(changes(refresh.summary.resourceChanges), {}, "refresh found the real resources differ from the state");
+        assert.deepEqual(
+            changes(refresh.summary.resourceChanges),
+            {},
+            "refresh found the real resources differ from the state",
+        );
     });
 
     dataTests(cluster, async () => useOutputs(await stack.outputs()));

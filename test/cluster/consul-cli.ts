@@ -13,8 +13,15 @@ export interface Member {
 
 /** Parses a table printed by the consul CLI into rows keyed by its header. */
 function parseTable(text: string): Record<string, string>[] {
-    const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
-    const header = lines.shift()?.split(/\s{2,}|\t/).map((h) => h.trim()) ?? [];
+    const lines = text
+        .trim()
+        .split("\n")
+        .filter((l) => l.trim() !== "");
+    const header =
+        lines
+            .shift()
+            ?.split(/\s{2,}|\t/)
+            .map((h) => h.trim()) ?? [];
     return lines.map((line) => {
         const cells = line.trim().split(/\s+/);
         return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ""]));
@@ -28,7 +35,9 @@ export class ConsulCli {
     async run(container: string, ...args: string[]): Promise<string> {
         const result = await exec(container, ["consul", ...args], { CONSUL_HTTP_TOKEN: this.token });
         if (result.code !== 0) {
-            throw new Error(`consul ${args.join(" ")} in ${container} failed (${result.code}): ${result.stderr.trim()}`);
+            throw new Error(
+                `consul ${args.join(" ")} in ${container} failed (${result.code}): ${result.stderr.trim()}`,
+            );
         }
         return result.stdout;
     }
@@ -79,7 +88,14 @@ export interface ApiResponse {
 export function api(
     httpAddr: string,
     urlPath: string,
-    options: { ca?: string; token?: string; method?: string; body?: string; servername?: string; timeoutMs?: number } = {},
+    options: {
+        ca?: string;
+        token?: string;
+        method?: string;
+        body?: string;
+        servername?: string;
+        timeoutMs?: number;
+    } = {},
 ): Promise<ApiResponse> {
     const [host, port] = httpAddr.split(":");
     return new Promise((resolve, reject) => {
@@ -127,5 +143,8 @@ export async function dnsA(dnsAddr: string, name: string): Promise<string[]> {
     const [host, port] = dnsAddr.split(":");
     const resolver = new dns.Resolver({ timeout: 2000, tries: 2 });
     resolver.setServers([`${host}:${port}`]);
-    return resolver.resolve4(name).then((a) => a.sort(), () => []);
+    return resolver.resolve4(name).then(
+        (a) => a.sort(),
+        () => [],
+    );
 }

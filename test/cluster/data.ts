@@ -35,13 +35,29 @@ async function snapshot(args: string[]): Promise<string> {
 async function userState(c: Cluster, round: number): Promise<{ token: string; value: string }> {
     const value = `kept in round ${round}`;
     await c.consul.run("dc1-server1", "kv", "put", marker, value);
-    const created = JSON.parse(await c.consul.run("dc1-server1", "acl", "token", "create", "-description", `a user's token, round ${round}`, "-policy-name", "example-app", "-format", "json"));
+    const created = JSON.parse(
+        await c.consul.run(
+            "dc1-server1",
+            "acl",
+            "token",
+            "create",
+            "-description",
+            `a user's token, round ${round}`,
+            "-policy-name",
+            "example-app",
+            "-format",
+            "json",
+        ),
+    );
     return { token: created.SecretID as string, value };
 }
 
 /** The stack's agents, by datacenter, from its outputs. */
 async function agentsOf(c: Cluster): Promise<{ dc: string; name: string; role: "server" | "client" }[]> {
-    const containers = (await c.stack.outputs()).containers.value as Record<string, { servers: string[]; clients: string[] }>;
+    const containers = (await c.stack.outputs()).containers.value as Record<
+        string,
+        { servers: string[]; clients: string[] }
+    >;
     return Object.entries(containers).flatMap(([dc, { servers, clients }]) => [
         ...servers.map((name) => ({ dc, name, role: "server" as const })),
         ...clients.map((name) => ({ dc, name, role: "client" as const })),
@@ -63,31 +79,63 @@ async function certificateErrors(agents: readonly string[], since: Date): Promis
 }
 
 /** After every step: everything a user relies on works, through every client agent. */
-async function assertWorks(c: Cluster, step: string, since: Date, user: { token: string; value: string }): Promise<void> {
+async function assertWorks(
+    c: Cluster,
+    step: string,
+    since: Date,
+    user: { token: string; value: string },
+): Promise<void> {
     const agents = await agentsOf(c);
     await allHealthy(await stackContainers(c.stack.name), 180);
     for (const client of agents.filter((a) => a.role === "client")) {
         for (let i = 0; i < writesPerClient; i++) {
             const key = `data/${step.replace(/\W+/g, "-")}/${client.name}/${i}`;
             const put = await exec(client.name, ["consul", "kv", "put", key, "x"], { CONSUL_HTTP_TOKEN: c.token });
-            assert.equal(put.code, 0, `${step}: a write through ${client.name} with the management token: ${put.stderr}`);
+            assert.equal(
+                put.code,
+                0,
+                `${step}: a write through ${client.name} with the management token: ${put.stderr}`,
+            );
             const anonymous = await exec(client.name, ["consul", "kv", "put", key, "y"]);
-            assert.match(anonymous.stderr, /Unexpected response code: 403/, `${step}: an anonymous write through ${client.name} must be denied (403), not fail`);
+            assert.match(
+                anonymous.stderr,
+                /Unexpected response code: 403/,
+                `${step}: an anonymous write through ${client.name} must be denied (403), not fail`,
+            );
         }
     }
     assert.equal((await c.consul.run("dc1-server1", "kv", "get", marker)).trim(), user.value);
-    assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), [], `${step}: the 1,000 keys written before the faults`);
-    assert.match(await c.consul.run("dc1-server1", "acl", "token", "read", "-self", "-token", user.token), /a user's token/);
+    assert.deepEqual(
+        await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys),
+        [],
+        `${step}: the 1,000 keys written before the faults`,
+    );
+    assert.match(
+        await c.consul.run("dc1-server1", "acl", "token", "read", "-self", "-token", user.token),
+        /a user's token/,
+    );
     await eventually(`${step}: dc2 reads dc1's restored KV across the WAN`, 60, async () =>
-        (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === user.value ? true : undefined);
-    assert.deepEqual(await certificateErrors(agents.map((a) => a.name), since), [], `${step}: no agent may log a certificate error`);
+        (await c.consul.run("dc2-client1", "kv", "get", "-datacenter=dc1", marker)).trim() === user.value
+            ? true
+            : undefined,
+    );
+    assert.deepEqual(
+        await certificateErrors(
+            agents.map((a) => a.name),
+            since,
+        ),
+        [],
+        `${step}: no agent may log a certificate error`,
+    );
 }
 
 /** Restores `file` into the running stack; prints and returns how long the script took, from its start. */
 async function restore(c: Cluster, file: string, what: string): Promise<string> {
     const began = Date.now();
     const out = await snapshot(["restore", file, "--stack", c.stack.name]);
-    console.log(`restore ${what}: every agent working ${Date.now() - began} ms after scripts/snapshot.sh restore started`);
+    console.log(
+        `restore ${what}: every agent working ${Date.now() - began} ms after scripts/snapshot.sh restore started`,
+    );
     return out;
 }
 
@@ -100,7 +148,12 @@ async function foreignNodeId(c: Cluster, agent: string): Promise<string> {
     assert.equal((await exec(agent, ["sh", "-c", `printf '%s' ${id} >/consul/data/node-id`])).code, 0);
     await docker(["restart", "--time", "30", agent]);
     await eventually(`${agent} listed under its new node ID`, 60, async () =>
-        (await c.consul.run("dc1-server1", "catalog", "nodes", "-detailed")).split("\n").some((l) => l.startsWith(`${agent} `) && l.includes(id)) ? true : undefined);
+        (await c.consul.run("dc1-server1", "catalog", "nodes", "-detailed"))
+            .split("\n")
+            .some((l) => l.startsWith(`${agent} `) && l.includes(id))
+            ? true
+            : undefined,
+    );
     return id;
 }
 
@@ -133,10 +186,19 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
                 await c.stack.up({ onOutput: echo("  up |") });
                 await reload();
                 c = cluster();
-                assert.match(await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message), /No key exists/, "a new stack starts empty");
+                assert.match(
+                    await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message),
+                    /No key exists/,
+                    "a new stack starts empty",
+                );
                 const restored = await restore(c, file, `into a new stack (round ${round})`);
-                assert.equal(/under other node IDs/.test(restored), foreign !== undefined,
-                    foreign ? "the snapshot's entry for dc1-client1 under another node ID must be cleaned up" : "the snapshot lists every agent as itself");
+                assert.equal(
+                    /under other node IDs/.test(restored),
+                    foreign !== undefined,
+                    foreign
+                        ? "the snapshot's entry for dc1-client1 under another node ID must be cleaned up"
+                        : "the snapshot lists every agent as itself",
+                );
                 await assertWorks(c, `round ${round}, restore into a new stack`, since, user);
 
                 // 2. keepData: destroy keeps the volumes, up reuses them.
@@ -145,17 +207,26 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
                 await c.stack.setConfig("keepData", { value: "true" });
                 keeping = true;
                 const keep = await c.stack.up({ onOutput: echo("  up |") });
-                assert.equal(keep.summary.resourceChanges?.replace ?? 0, 0, "setting keepData and the same gossip key replaces nothing");
+                assert.equal(
+                    keep.summary.resourceChanges?.replace ?? 0,
+                    0,
+                    "setting keepData and the same gossip key replaces nothing",
+                );
                 since = new Date();
                 await c.stack.destroy({ onOutput: echo("  destroy |") });
                 const left = await leftovers(c.stack.name);
-                assert.ok(left.length > 0 && left.every((l) => /^volume dc\d-(server|client)\d+-data$/.test(l)), `only the data volumes are left: ${left.join(", ")}`);
+                assert.ok(
+                    left.length > 0 && left.every((l) => /^volume dc\d-(server|client)\d+-data$/.test(l)),
+                    `only the data volumes are left: ${left.join(", ")}`,
+                );
                 const began = Date.now();
                 await c.stack.up({ onOutput: echo("  up |") });
                 await reload();
                 c = cluster();
                 await allHealthy(await stackContainers(c.stack.name), 180);
-                console.log(`keepData (round ${round}): pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`);
+                console.log(
+                    `keepData (round ${round}): pulumi up on the kept volumes and every container healthy in ${Date.now() - began} ms`,
+                );
                 assert.equal((await c.consul.raftPeers("dc1-server1")).filter((p) => p.voter).length, 3);
                 await assertWorks(c, `round ${round}, keepData destroy and up`, since, user);
                 await backToDefault(c);

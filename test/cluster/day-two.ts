@@ -6,12 +6,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { projectRoot } from "../support/program";
 import { docker, dockerOk } from "../support/docker";
 import { echo } from "../support/engine";
 import { run, start } from "../support/process";
-import { api, ConsulCli } from "./consul-cli";
-import { KvWriter, missingKeys, Target } from "./kv-writer";
+import { projectRoot } from "../support/program";
+import { api, type ConsulCli } from "./consul-cli";
+import { KvWriter, missingKeys, type Target } from "./kv-writer";
 import type { Cluster } from "./state";
 import { allHealthy, eventually, healthyAgain, sleep, stackContainers } from "./wait";
 
@@ -40,13 +40,18 @@ async function dc1Leader(consul: ConsulCli): Promise<{ leader: string; followers
 const threeVoters = (consul: ConsulCli) =>
     eventually("dc1 back to 3 voters with a leader", 60, async () => {
         const peers = await consul.raftPeers("dc1-client1");
-        const voters = peers.filter((p) => p.voter).map((p) => p.node).sort();
+        const voters = peers
+            .filter((p) => p.voter)
+            .map((p) => p.node)
+            .sort();
         return voters.length === 3 && peers.some((p) => p.state === "leader") ? voters : undefined;
     });
 
 /** Writes through a server's own HTTPS API, from the host to its LAN address. */
 async function serverTarget(container: string): Promise<Target> {
-    const ip = (await dockerOk(["inspect", "--format", '{{(index .NetworkSettings.Networks "dc1-lan").IPAddress}}', container])).trim();
+    const ip = (
+        await dockerOk(["inspect", "--format", '{{(index .NetworkSettings.Networks "dc1-lan").IPAddress}}', container])
+    ).trim();
     return { addr: `${ip}:8501`, servername: "server.dc1.consul" };
 }
 
@@ -62,9 +67,23 @@ async function consulPid(container: string): Promise<number> {
  * Container lifecycle events (kill, die, destroy, create, start, health_status) while `during` runs, streamed: Docker keeps
  * only its last few hundred events, and every healthcheck run adds three. `engine`: docker's -H flag, for another engine.
  */
-export async function containerEvents(during: () => Promise<void>, engine: readonly string[] = []): Promise<{ at: number; action: string; name: string }[]> {
-    const events = ["kill", "die", "destroy", "create", "start", "health_status"].flatMap((e) => ["--filter", `event=${e}`]);
-    const stream = start("docker", [...engine, "events", "--filter", "type=container", ...events, "--format", "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}"]);
+export async function containerEvents(
+    during: () => Promise<void>,
+    engine: readonly string[] = [],
+): Promise<{ at: number; action: string; name: string }[]> {
+    const events = ["kill", "die", "destroy", "create", "start", "health_status"].flatMap((e) => [
+        "--filter",
+        `event=${e}`,
+    ]);
+    const stream = start("docker", [
+        ...engine,
+        "events",
+        "--filter",
+        "type=container",
+        ...events,
+        "--format",
+        "{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}",
+    ]);
     await sleep(500);
     try {
         await during();
@@ -83,7 +102,10 @@ export async function containerEvents(during: () => Promise<void>, engine: reado
 }
 
 /** At most one of `servers` was down at any moment, and each was healthy again before the next stopped. */
-export function assertOneAtATime(events: readonly { at: number; action: string; name: string }[], servers: readonly string[]): void {
+export function assertOneAtATime(
+    events: readonly { at: number; action: string; name: string }[],
+    servers: readonly string[],
+): void {
     let down = 0;
     let mostDown = 0;
     for (const e of events.filter((e) => servers.includes(e.name))) {
@@ -95,7 +117,10 @@ export function assertOneAtATime(events: readonly { at: number; action: string; 
     for (let i = 1; i < servers.length; i++) {
         const stopped = events.find((e) => e.name === servers[i] && e.action === "kill");
         const previousBack = events.find((e) => e.name === servers[i - 1] && e.action === "health_status: healthy");
-        assert.ok(stopped && previousBack && previousBack.at <= stopped.at, `${servers[i - 1]} was healthy again before ${servers[i]} stopped`);
+        assert.ok(
+            stopped && previousBack && previousBack.at <= stopped.at,
+            `${servers[i - 1]} was healthy again before ${servers[i]} stopped`,
+        );
     }
 }
 
@@ -115,8 +140,15 @@ export function dayTwoTests(cluster: () => Cluster): void {
         test("1,000 keys are written before the faults", async () => {
             const c = cluster();
             for (let i = 0; i < seedKeys.length; i += 50) {
-                const ops = seedKeys.slice(i, i + 50).map((Key) => ({ KV: { Verb: "set", Key, Value: Buffer.from(Key).toString("base64") } }));
-                const res = await api(c.httpAddrs.dc1, "/v1/txn", { ca: c.ca, token: c.token, method: "PUT", body: JSON.stringify(ops) });
+                const ops = seedKeys
+                    .slice(i, i + 50)
+                    .map((Key) => ({ KV: { Verb: "set", Key, Value: Buffer.from(Key).toString("base64") } }));
+                const res = await api(c.httpAddrs.dc1, "/v1/txn", {
+                    ca: c.ca,
+                    token: c.token,
+                    method: "PUT",
+                    body: JSON.stringify(ops),
+                });
                 assert.equal(res.status, 200, res.body);
             }
             assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
@@ -126,7 +158,11 @@ export function dayTwoTests(cluster: () => Cluster): void {
             const c = cluster();
             // An upgrade, as far as Docker can tell: another image ID under another tag.
             const image = (await c.stack.getConfig("image")).value;
-            await dockerOk(["build", "-q", "-t", rolledImage, "-"], 120_000, Buffer.from(`FROM ${image}\nLABEL consul-multi-dc.rollout-test=true\n`));
+            await dockerOk(
+                ["build", "-q", "-t", rolledImage, "-"],
+                120_000,
+                Buffer.from(`FROM ${image}\nLABEL consul-multi-dc.rollout-test=true\n`),
+            );
             // The user's own base config, one setting changed: every agent's config changes.
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-config-"));
             fs.cpSync(path.join(projectRoot, "consul-config"), dir, { recursive: true });
@@ -149,15 +185,26 @@ export function dayTwoTests(cluster: () => Cluster): void {
             });
             const r = result as NonNullable<typeof result>;
             const t0 = events[0]?.at ?? 0;
-            console.log(`rollout timeline (ms from the first event): ${events.filter((e) => e.name.startsWith("dc1-")).map((e) => `${e.name} ${e.action.replace("health_status: ", "")} +${e.at - t0}`).join("; ")}`);
-            console.log(`rollout: the longest write gap ran from +${r.maxGapAt - t0} to +${r.maxGapAt + r.maxGapMs - t0} on that timeline`);
+            console.log(
+                `rollout timeline (ms from the first event): ${events
+                    .filter((e) => e.name.startsWith("dc1-"))
+                    .map((e) => `${e.name} ${e.action.replace("health_status: ", "")} +${e.at - t0}`)
+                    .join("; ")}`,
+            );
+            console.log(
+                `rollout: the longest write gap ran from +${r.maxGapAt - t0} to +${r.maxGapAt + r.maxGapMs - t0} on that timeline`,
+            );
             console.log(
                 `rollout: pulumi up replaced 6 agents in ${upMs} ms; writes through dc1's published API: ${r.acknowledged.length} acknowledged, ` +
                     `${r.failures} failed, longest gap ${r.maxGapMs} ms (from +${r.maxGapFromMs} ms), ${r.lost.length} lost`,
             );
             const rolledId = (await dockerOk(["image", "inspect", "--format", "{{.Id}}", rolledImage])).trim();
             for (const agent of agentNames) {
-                assert.equal((await dockerOk(["inspect", "--format", "{{.Image}}", agent])).trim(), rolledId, `${agent} runs the new image`);
+                assert.equal(
+                    (await dockerOk(["inspect", "--format", "{{.Image}}", agent])).trim(),
+                    rolledId,
+                    `${agent} runs the new image`,
+                );
             }
             assertOneAtATime(events, dc1Servers);
             assert.deepEqual(r.lost, [], "acknowledged writes that did not read back");
@@ -180,7 +227,11 @@ export function dayTwoTests(cluster: () => Cluster): void {
                 await c.stack.setConfig("datacenters[0].servers", { value: "3" }, true);
             }
             const preview = await c.stack.preview();
-            assert.deepEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n), [], "back to the deployed config");
+            assert.deepEqual(
+                Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n),
+                [],
+                "back to the deployed config",
+            );
             assert.deepEqual(await threeVoters(c.consul), dc1Servers);
         });
 
@@ -190,7 +241,9 @@ export function dayTwoTests(cluster: () => Cluster): void {
             const r = await writesThrough(await serverTarget(followers[0]), c, "day-two/leader-stop", async () => {
                 await dockerOk(["stop", leader]);
             });
-            console.log(`leader stop (${leader}): ${r.acknowledged.length} writes acknowledged, ${r.failures} failed, longest gap ${r.maxGapMs} ms, ${r.lost.length} lost`);
+            console.log(
+                `leader stop (${leader}): ${r.acknowledged.length} writes acknowledged, ${r.failures} failed, longest gap ${r.maxGapMs} ms, ${r.lost.length} lost`,
+            );
             await dockerOk(["start", leader]);
             await healthyAgain(leader);
             assert.deepEqual(await threeVoters(c.consul), dc1Servers);
@@ -206,12 +259,20 @@ export function dayTwoTests(cluster: () => Cluster): void {
                 process.kill(await consulPid(leader), "SIGKILL");
                 await sleep(2000);
             });
-            console.log(`leader kill -9 (${leader}): ${r.acknowledged.length} writes acknowledged, ${r.failures} failed, longest gap ${r.maxGapMs} ms, ${r.lost.length} lost`);
+            console.log(
+                `leader kill -9 (${leader}): ${r.acknowledged.length} writes acknowledged, ${r.failures} failed, longest gap ${r.maxGapMs} ms, ${r.lost.length} lost`,
+            );
             await healthyAgain(leader);
-            assert.ok(Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", leader])) > restarts, "restarted by its restart policy");
+            assert.ok(
+                Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", leader])) > restarts,
+                "restarted by its restart policy",
+            );
             assert.deepEqual(await threeVoters(c.consul), dc1Servers);
             assert.deepEqual(r.lost, []);
-            assert.ok(r.acknowledged.length > 0 && r.maxGapMs < 10_000, `writes resumed (longest gap ${r.maxGapMs} ms)`);
+            assert.ok(
+                r.acknowledged.length > 0 && r.maxGapMs < 10_000,
+                `writes resumed (longest gap ${r.maxGapMs} ms)`,
+            );
         });
 
         test("client kill -9 from the host: the restart policy brings the client back healthy", async () => {
@@ -219,10 +280,19 @@ export function dayTwoTests(cluster: () => Cluster): void {
             const began = Date.now();
             process.kill(await consulPid("dc1-client1"), "SIGKILL");
             await eventually("dc1-client1 restarted", 30, async () =>
-                Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", "dc1-client1"])) > restarts ? true : undefined);
+                Number(await dockerOk(["inspect", "--format", "{{.RestartCount}}", "dc1-client1"])) > restarts
+                    ? true
+                    : undefined,
+            );
             await eventually("dc1-client1 answering", 60, async () => {
                 const c = cluster();
-                const res = await api(c.httpAddrs.dc1, "/v1/kv/day-two/client-kill", { ca: c.ca, token: c.token, method: "PUT", body: "back", timeoutMs: 1000 });
+                const res = await api(c.httpAddrs.dc1, "/v1/kv/day-two/client-kill", {
+                    ca: c.ca,
+                    token: c.token,
+                    method: "PUT",
+                    body: "back",
+                    timeoutMs: 1000,
+                });
                 return res.status === 200 ? true : undefined;
             });
             console.log(`client kill -9: dc1-client1 served writes again ${Date.now() - began} ms after the kill`);
@@ -232,9 +302,20 @@ export function dayTwoTests(cluster: () => Cluster): void {
         test("WAN partition: dc2 keeps its local catalog and dc1 keeps working; reconnected, federation heals by itself", async () => {
             const c = cluster();
             const wan = "consul-wan";
-            const address = (await dockerOk(["inspect", "--format", `{{(index .NetworkSettings.Networks "${wan}").IPAddress}}`, "dc2-server1"])).trim();
+            const address = (
+                await dockerOk([
+                    "inspect",
+                    "--format",
+                    `{{(index .NetworkSettings.Networks "${wan}").IPAddress}}`,
+                    "dc2-server1",
+                ])
+            ).trim();
             const crossDc = () =>
-                api(c.httpAddrs.dc2, "/v1/kv/day-two/before/0000?dc=dc1&raw", { ca: c.ca, token: c.token, timeoutMs: 3000 })
+                api(c.httpAddrs.dc2, "/v1/kv/day-two/before/0000?dc=dc1&raw", {
+                    ca: c.ca,
+                    token: c.token,
+                    timeoutMs: 3000,
+                })
                     .then((r) => r.status === 200 && r.body === "day-two/before/0000")
                     .catch(() => false);
             assert.ok(await crossDc(), "dc2 reads dc1's KV before the partition");
@@ -244,12 +325,25 @@ export function dayTwoTests(cluster: () => Cluster): void {
                 await eventually("dc2 cut off from dc1", 30, async () => ((await crossDc()) ? undefined : true));
                 const nodes = await api(c.httpAddrs.dc2, "/v1/catalog/nodes", { ca: c.ca, token: c.token });
                 assert.equal(nodes.status, 200, nodes.body);
-                assert.deepEqual((JSON.parse(nodes.body) as { Node: string }[]).map((n) => n.Node).sort(), ["dc2-client1", "dc2-server1"]);
+                assert.deepEqual((JSON.parse(nodes.body) as { Node: string }[]).map((n) => n.Node).sort(), [
+                    "dc2-client1",
+                    "dc2-server1",
+                ]);
                 const web = await api(c.httpAddrs.dc2, "/v1/health/service/web?passing", { ca: c.ca, token: c.token });
                 assert.equal((JSON.parse(web.body) as unknown[]).length, 1, "dc2's web instance is still served");
-                const local = await api(c.httpAddrs.dc2, "/v1/kv/day-two/partition-dc2", { ca: c.ca, token: c.token, method: "PUT", body: "x" });
+                const local = await api(c.httpAddrs.dc2, "/v1/kv/day-two/partition-dc2", {
+                    ca: c.ca,
+                    token: c.token,
+                    method: "PUT",
+                    body: "x",
+                });
                 assert.equal(local.status, 200, `dc2 writes its own KV: ${local.body}`);
-                const dc1 = await api(c.httpAddrs.dc1, "/v1/kv/day-two/partition-dc1", { ca: c.ca, token: c.token, method: "PUT", body: "x" });
+                const dc1 = await api(c.httpAddrs.dc1, "/v1/kv/day-two/partition-dc1", {
+                    ca: c.ca,
+                    token: c.token,
+                    method: "PUT",
+                    body: "x",
+                });
                 assert.equal(dc1.status, 200, `dc1 keeps working: ${dc1.body}`);
             } finally {
                 await dockerOk(["network", "connect", "--ip", address, "--alias", "dc2-server1", wan, "dc2-server1"]);
@@ -261,7 +355,9 @@ export function dayTwoTests(cluster: () => Cluster): void {
                 const alive = (await c.consul.members("dc1-server1", "-wan")).filter((m) => m.status === "alive");
                 return alive.length === 4 ? true : undefined;
             });
-            console.log(`WAN partition: cut for ${reconnected - cut} ms; federation healed ${Date.now() - reconnected} ms after reconnecting, with no hand step`);
+            console.log(
+                `WAN partition: cut for ${reconnected - cut} ms; federation healed ${Date.now() - reconnected} ms after reconnecting, with no hand step`,
+            );
         });
 
         test("Docker daemon restart: every agent is healthy again, with its data", async () => {
@@ -273,12 +369,20 @@ export function dayTwoTests(cluster: () => Cluster): void {
             await allHealthy(names, 120);
             await eventually("dc1 and dc2 serve writes", 60, async () => {
                 for (const addr of Object.values(c.httpAddrs)) {
-                    const res = await api(addr, "/v1/kv/day-two/after-restart", { ca: c.ca, token: c.token, method: "PUT", body: "x", timeoutMs: 2000 });
+                    const res = await api(addr, "/v1/kv/day-two/after-restart", {
+                        ca: c.ca,
+                        token: c.token,
+                        method: "PUT",
+                        body: "x",
+                        timeoutMs: 2000,
+                    });
                     if (res.status !== 200) return undefined;
                 }
                 return true;
             });
-            console.log(`Docker daemon restart: daemon back in ${restartedMs} ms; all ${names.length} containers healthy and both DCs writing ${Date.now() - began} ms after the restart began`);
+            console.log(
+                `Docker daemon restart: daemon back in ${restartedMs} ms; all ${names.length} containers healthy and both DCs writing ${Date.now() - began} ms after the restart began`,
+            );
             assert.deepEqual(await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys), []);
             assert.deepEqual(await threeVoters(c.consul), dc1Servers);
         });

@@ -18,7 +18,11 @@ interface Question {
     readonly token: "app" | "anonymous";
 }
 
-const snapshot: Question = { name: "snapshot save with the app token", args: ["snapshot", "save", "/tmp/denied.snap"], token: "app" };
+const snapshot: Question = {
+    name: "snapshot save with the app token",
+    args: ["snapshot", "save", "/tmp/denied.snap"],
+    token: "app",
+};
 const kvWrite: Question = { name: "anonymous KV write", args: ["kv", "put", "denials/probe", "x"], token: "anonymous" };
 const aclList: Question = { name: "ACL token list with the app token", args: ["acl", "token", "list"], token: "app" };
 
@@ -66,22 +70,59 @@ function tally(answers: readonly Answer[]): Record<string, number> {
 }
 
 /** Asks `question` `rounds` times through the server `container`'s own API, on the engine `engine` (docker's -H flags). */
-async function askInside(engine: readonly string[], container: string, question: Question, appToken: string): Promise<Answer[]> {
-    const env: Record<string, string> = { CONSUL_HTTP_ADDR: "https://127.0.0.1:8501", CONSUL_CACERT: "/consul/tls/ca.pem" };
+async function askInside(
+    engine: readonly string[],
+    container: string,
+    question: Question,
+    appToken: string,
+): Promise<Answer[]> {
+    const env: Record<string, string> = {
+        CONSUL_HTTP_ADDR: "https://127.0.0.1:8501",
+        CONSUL_CACERT: "/consul/tls/ca.pem",
+    };
     if (question.token === "app") {
         // Named on docker's command line, its value passed through docker's environment: never in argv.
         env.CONSUL_HTTP_TOKEN = appToken;
     }
     const envArgs = Object.keys(env).flatMap((k) => ["--env", k]);
-    const result = await docker([...engine, "exec", ...envArgs, container, "sh", "-c", loop, String(rounds), "consul", ...question.args], 300_000, undefined, env);
+    const result = await docker(
+        [...engine, "exec", ...envArgs, container, "sh", "-c", loop, String(rounds), "consul", ...question.args],
+        300_000,
+        undefined,
+        env,
+    );
     assert.equal(result.code, 0, `the loop in ${container} failed: ${result.stderr}`);
-    return result.stdout.split("\n").filter((l) => l.trim() !== "").map(parseAnswer);
+    return result.stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map(parseAnswer);
 }
 
 /** Is `container` its datacenter's Raft leader? The leader's address, as the server itself reports it, is one of the container's. */
 async function isLeader(engine: readonly string[], container: string): Promise<boolean> {
-    const leader = JSON.parse(await dockerOk([...engine, "exec", container, "wget", "-q", "-O", "-", "http://127.0.0.1:8500/v1/status/leader"])) as string;
-    const own = (await dockerOk([...engine, "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container])).trim().split(" ");
+    const leader = JSON.parse(
+        await dockerOk([
+            ...engine,
+            "exec",
+            container,
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://127.0.0.1:8500/v1/status/leader",
+        ]),
+    ) as string;
+    const own = (
+        await dockerOk([
+            ...engine,
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+            container,
+        ])
+    )
+        .trim()
+        .split(" ");
     return own.includes(leader.replace(/:\d+$/, ""));
 }
 
@@ -119,26 +160,43 @@ export function everyServerRefuses(stack: () => Stack, engineOf: (dc: string) =>
 
         test(`snapshot save with the app token: 403 through each leader, ${rounds} times out of ${rounds}; through the other servers 403 or Consul's known reset, nothing else`, async () => {
             const { found, appToken } = await servers();
-            assert.ok(found.some((s) => s.leader) && found.some((s) => !s.leader), `control: the stack has leaders and followers: ${JSON.stringify(found)}`);
+            assert.ok(
+                found.some((s) => s.leader) && found.some((s) => !s.leader),
+                `control: the stack has leaders and followers: ${JSON.stringify(found)}`,
+            );
             const wrong: string[] = [];
             let resets = 0;
             let throughFollowers = 0;
             for (const server of found) {
                 const answers = await askInside(server.engine, server.name, snapshot, appToken);
                 const counts = tally(answers);
-                console.log(`refusals: ${snapshot.name} through ${server.name} (${server.leader ? "the leader" : "forwarded to the leader"}): ${JSON.stringify(counts)}`);
-                const reset = Object.entries(counts).filter(([answer]) => knownSnapshotReset.test(answer)).reduce((n, [, c]) => n + c, 0);
+                console.log(
+                    `refusals: ${snapshot.name} through ${server.name} (${server.leader ? "the leader" : "forwarded to the leader"}): ${JSON.stringify(counts)}`,
+                );
+                const reset = Object.entries(counts)
+                    .filter(([answer]) => knownSnapshotReset.test(answer))
+                    .reduce((n, [, c]) => n + c, 0);
                 if (!server.leader) {
                     resets += reset;
                     throughFollowers += answers.length;
                 }
                 const allowed = (counts["403"] ?? 0) + (server.leader ? 0 : reset);
-                if (answers.length !== rounds || allowed !== rounds) wrong.push(`${server.name}: ${JSON.stringify(counts)}`);
+                if (answers.length !== rounds || allowed !== rounds)
+                    wrong.push(`${server.name}: ${JSON.stringify(counts)}`);
             }
-            console.log(`refusals: Consul's known reset (HTTP 500 for a refused snapshot forwarded to the leader over TLS) in ${resets} of ${throughFollowers} answers through followers`);
-            assert.deepEqual(wrong, [], "a refused snapshot answered otherwise than 403 (or, through a follower, Consul's known reset)");
+            console.log(
+                `refusals: Consul's known reset (HTTP 500 for a refused snapshot forwarded to the leader over TLS) in ${resets} of ${throughFollowers} answers through followers`,
+            );
+            assert.deepEqual(
+                wrong,
+                [],
+                "a refused snapshot answered otherwise than 403 (or, through a follower, Consul's known reset)",
+            );
             // A race, not the rule: were every refusal through followers lost, something else would be wrong.
-            assert.ok(resets < throughFollowers, `the known reset in all ${throughFollowers} answers through followers`);
+            assert.ok(
+                resets < throughFollowers,
+                `the known reset in all ${throughFollowers} answers through followers`,
+            );
         });
     });
 }

@@ -1,7 +1,8 @@
 // Extra agents the probes start on dc1's LAN beside the stack's own, to see whom dc1 lets join (the gossip
 // and TLS tests); each test removes its own, and the tier's `after` whatever a failure left.
-import { api } from "./consul-cli";
+
 import { copyFiles, docker, dockerOk, exec } from "../support/docker";
+import { api } from "./consul-cli";
 import type { Cluster } from "./state";
 import { eventually } from "./wait";
 
@@ -10,19 +11,41 @@ export type AgentFile = { file: string; content: Buffer };
 
 const extraAgents: string[] = [];
 
-const aliveInDc1 = async (c: Cluster, name: string) => (await c.consul.members("dc1-server1")).some((m) => m.node === name && m.status === "alive");
+const aliveInDc1 = async (c: Cluster, name: string) =>
+    (await c.consul.members("dc1-server1")).some((m) => m.node === name && m.status === "alive");
 
 /** Starts an extra agent on dc1's LAN with the given files; returns whether dc1's servers see it alive. */
-export async function extraAgentJoins(c: Cluster, name: string, address: string, args: string[], uploads: AgentFile[]): Promise<boolean> {
+export async function extraAgentJoins(
+    c: Cluster,
+    name: string,
+    address: string,
+    args: string[],
+    uploads: AgentFile[],
+): Promise<boolean> {
     const image = (await dockerOk(["inspect", "--format", "{{.Image}}", "dc1-client1"])).trim();
     extraAgents.push(name);
     await dockerOk([
-        "create", "--name", name, "--user", "consul", "--network", "dc1-lan", "--ip", address,
-        "--entrypoint", "/bin/consul", image, "agent", "-config-dir=/consul/config", ...args,
+        "create",
+        "--name",
+        name,
+        "--user",
+        "consul",
+        "--network",
+        "dc1-lan",
+        "--ip",
+        address,
+        "--entrypoint",
+        "/bin/consul",
+        image,
+        "agent",
+        "-config-dir=/consul/config",
+        ...args,
     ]);
     await copyFiles(name, uploads);
     await dockerOk(["start", name]);
-    const joined = await eventually(`${name} alive in dc1`, 12, async () => ((await aliveInDc1(c, name)) ? true : undefined)).catch(() => false);
+    const joined = await eventually(`${name} alive in dc1`, 12, async () =>
+        (await aliveInDc1(c, name)) ? true : undefined,
+    ).catch(() => false);
     // Asked once more outside `eventually`, which retries through errors: a failing `consul members`
     // fails the test instead of reading as a refusal.
     return joined || aliveInDc1(c, name);
@@ -35,7 +58,12 @@ export async function removeExtraAgents(c: Cluster): Promise<void> {
         await docker(["stop", "--time", "10", name]);
         await docker(["rm", "--force", "--volumes", name]);
         await exec("dc1-server1", ["consul", "force-leave", "-prune", name], { CONSUL_HTTP_TOKEN: c.token });
-        await api(c.httpAddrs.dc1, "/v1/catalog/deregister", { ca: c.ca, token: c.token, method: "PUT", body: JSON.stringify({ Node: name }) });
+        await api(c.httpAddrs.dc1, "/v1/catalog/deregister", {
+            ca: c.ca,
+            token: c.token,
+            method: "PUT",
+            body: JSON.stringify({ Node: name }),
+        });
     }
 }
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import { copyFiles, docker, dockerOk, fileIn } from "../support/docker";
-import { AgentFile, extraAgentJoins, removeExtraAgents } from "./extra-agents";
+import { type AgentFile, extraAgentJoins, removeExtraAgents } from "./extra-agents";
 import type { Cluster } from "./state";
 import { eventually } from "./wait";
 
@@ -13,13 +13,21 @@ export function gossipTests(cluster: () => Cluster): void {
         test("`consul keyring -list` shows the one stack key on every member of every pool", async () => {
             const c = cluster();
             const pools = await c.consul.keyring("dc1-server1");
-            const expected = new Map([["WAN", 4], ["dc1 (LAN)", 4], ["dc2 (LAN)", 2]]);
+            const expected = new Map([
+                ["WAN", 4],
+                ["dc1 (LAN)", 4],
+                ["dc2 (LAN)", 2],
+            ]);
             assert.deepEqual([...pools.keys()].sort(), [...expected.keys()].sort());
             for (const [pool, keys] of pools) {
                 assert.equal(keys.length, 1, `${pool} holds exactly one key`);
                 // Compared without printing: the key is a secret.
                 assert.ok(keys[0].key === c.gossipKey, `${pool} key is not the stack's gossipKey output`);
-                assert.deepEqual([keys[0].held, keys[0].of], [expected.get(pool), expected.get(pool)], `${pool} members holding it`);
+                assert.deepEqual(
+                    [keys[0].held, keys[0].of],
+                    [expected.get(pool), expected.get(pool)],
+                    `${pool} members holding it`,
+                );
             }
         });
 
@@ -27,18 +35,46 @@ export function gossipTests(cluster: () => Cluster): void {
             const c = cluster();
             // Bare agents: no TLS, no ACLs, only gossip, so the key is all that decides.
             const bare = (name: string, address: string) => [
-                "-datacenter=dc1", `-node=${name}`, "-data-dir=/consul/data", "-bind=0.0.0.0", `-advertise=${address}`,
-                "-retry-join=10.201.1.11", "-retry-interval=1s",
+                "-datacenter=dc1",
+                `-node=${name}`,
+                "-data-dir=/consul/data",
+                "-bind=0.0.0.0",
+                `-advertise=${address}`,
+                "-retry-join=10.201.1.11",
+                "-retry-interval=1s",
             ];
-            const gossip = (key: string): AgentFile[] => [{ file: "/consul/config/gossip.json", content: Buffer.from(JSON.stringify({ encrypt: key })) }];
+            const gossip = (key: string): AgentFile[] => [
+                { file: "/consul/config/gossip.json", content: Buffer.from(JSON.stringify({ encrypt: key })) },
+            ];
             try {
-                assert.equal(await extraAgentJoins(c, "probe-no-key", "10.201.1.251", bare("probe-no-key", "10.201.1.251"), []), false,
-                    "an agent without a gossip key joined dc1");
-                assert.equal(await extraAgentJoins(c, "probe-other-key", "10.201.1.252", bare("probe-other-key", "10.201.1.252"), gossip(randomBytes(32).toString("base64"))), false,
-                    "an agent with another gossip key joined dc1");
+                assert.equal(
+                    await extraAgentJoins(c, "probe-no-key", "10.201.1.251", bare("probe-no-key", "10.201.1.251"), []),
+                    false,
+                    "an agent without a gossip key joined dc1",
+                );
+                assert.equal(
+                    await extraAgentJoins(
+                        c,
+                        "probe-other-key",
+                        "10.201.1.252",
+                        bare("probe-other-key", "10.201.1.252"),
+                        gossip(randomBytes(32).toString("base64")),
+                    ),
+                    false,
+                    "an agent with another gossip key joined dc1",
+                );
                 // Control: the same agent with the stack's key joins, so the refusals above are the key's doing.
-                assert.equal(await extraAgentJoins(c, "probe-stack-key", "10.201.1.253", bare("probe-stack-key", "10.201.1.253"), gossip(c.gossipKey)), true,
-                    "the control agent with the stack's gossip key did not join");
+                assert.equal(
+                    await extraAgentJoins(
+                        c,
+                        "probe-stack-key",
+                        "10.201.1.253",
+                        bare("probe-stack-key", "10.201.1.253"),
+                        gossip(c.gossipKey),
+                    ),
+                    true,
+                    "the control agent with the stack's gossip key did not join",
+                );
             } finally {
                 await removeExtraAgents(c);
             }
@@ -58,7 +94,9 @@ export function gossipTests(cluster: () => Cluster): void {
                 await dockerOk(["start", name]);
                 const log = await eventually("the refusal in the agent's log", 20, async () => {
                     const out = await docker(["logs", "--since", since, name]);
-                    return (out.stdout + out.stderr).includes("is not in this agent's keyring") ? out.stdout + out.stderr : undefined;
+                    return (out.stdout + out.stderr).includes("is not in this agent's keyring")
+                        ? out.stdout + out.stderr
+                        : undefined;
                 });
                 assert.match(log, /rotate it with 'consul keyring' first/);
                 assert.ok(!log.includes(c.gossipKey), "the log must not show the key");
@@ -71,7 +109,9 @@ export function gossipTests(cluster: () => Cluster): void {
                 await dockerOk(["start", name]);
             }
             await eventually(`${name} alive again with the stack's key`, 60, async () =>
-                (await c.consul.members("dc2-server1")).some((m) => m.node === name && m.status === "alive") ? true : undefined,
+                (await c.consul.members("dc2-server1")).some((m) => m.node === name && m.status === "alive")
+                    ? true
+                    : undefined,
             );
         });
     });

@@ -49,7 +49,14 @@ export class KvWriter {
         while (!this.stopping) {
             const began = Date.now();
             const key = `${prefix}/${String(attempts++).padStart(6, "0")}`;
-            const ok = await api(target.addr, `/v1/kv/${key}`, { ca, token, method: "PUT", body: key, servername: target.servername, timeoutMs })
+            const ok = await api(target.addr, `/v1/kv/${key}`, {
+                ca,
+                token,
+                method: "PUT",
+                body: key,
+                servername: target.servername,
+                timeoutMs,
+            })
                 .then((r) => r.status === 200 && r.body.trim() === "true")
                 .catch(() => false);
             const now = Date.now();
@@ -76,11 +83,20 @@ export class KvWriter {
 }
 
 /** Which of `keys` do not read back with their own name as value, through `addr`. */
-export async function missingKeys(addr: string, ca: string, token: string, prefix: string, keys: readonly string[]): Promise<string[]> {
+export async function missingKeys(
+    addr: string,
+    ca: string,
+    token: string,
+    prefix: string,
+    keys: readonly string[],
+): Promise<string[]> {
     const res = await api(addr, `/v1/kv/${prefix}?recurse`, { ca, token, timeoutMs: 30_000 });
     const stored = new Map<string, string>(
         res.status === 200
-            ? (JSON.parse(res.body) as { Key: string; Value: string | null }[]).map((e) => [e.Key, Buffer.from(e.Value ?? "", "base64").toString()])
+            ? (JSON.parse(res.body) as { Key: string; Value: string | null }[]).map((e) => [
+                  e.Key,
+                  Buffer.from(e.Value ?? "", "base64").toString(),
+              ])
             : [],
     );
     return keys.filter((k) => stored.get(k) !== k);

@@ -26,24 +26,59 @@ const image = stackConfig().image as string;
 const service = (name: string) => ({ name, port: 8080, instances: 1, check: { path: "/health", intervalSeconds: 2 } });
 /** dc1 and dc2 over the WAN, dc3 peering with dc1; one server each, on ports of their own. */
 const datacenters = [
-    { name: "dc1", servers: 1, clients: 1, subnet: "10.221.1.0/24", httpPort: 8720, dnsPort: 8730, services: [service("web")] },
+    {
+        name: "dc1",
+        servers: 1,
+        clients: 1,
+        subnet: "10.221.1.0/24",
+        httpPort: 8720,
+        dnsPort: 8730,
+        services: [service("web")],
+    },
     { name: "dc2", servers: 1, clients: 0, subnet: "10.221.2.0/24", httpPort: 8721, dnsPort: 8731 },
-    { name: "dc3", federation: "peering", servers: 1, clients: 1, subnet: "10.221.3.0/24", httpPort: 8722, dnsPort: 8732, services: [service("api")] },
+    {
+        name: "dc3",
+        federation: "peering",
+        servers: 1,
+        clients: 1,
+        subnet: "10.221.3.0/24",
+        httpPort: 8722,
+        dnsPort: 8732,
+        services: [service("api")],
+    },
 ];
 const settings = (dcs: readonly object[] = datacenters) =>
-    ["config:", `  consul-multi-dc:namePrefix: ${prefix}`, "  consul-multi-dc:wanSubnet: 10.221.0.0/24", `  consul-multi-dc:datacenters: ${JSON.stringify(dcs)}`, ""].join("\n");
+    [
+        "config:",
+        `  consul-multi-dc:namePrefix: ${prefix}`,
+        "  consul-multi-dc:wanSubnet: 10.221.0.0/24",
+        `  consul-multi-dc:datacenters: ${JSON.stringify(dcs)}`,
+        "",
+    ].join("\n");
 const instance = { dc1: "10.221.1.201", dc3: "10.221.3.201" };
 
 let pulumi: PulumiCommand;
 let stack: Stack;
 let upStartedAt = 0;
 let upError: Error | undefined;
-let out: { httpAddrs: Record<string, string>; dnsAddrs: Record<string, string>; ca: string; tokens: Record<string, string>; peerings: unknown };
+let out: {
+    httpAddrs: Record<string, string>;
+    dnsAddrs: Record<string, string>;
+    ca: string;
+    tokens: Record<string, string>;
+    peerings: unknown;
+};
 
 /** The stack's outputs, afresh after each `pulumi up`: a new stack has new tokens and a new CA. */
 async function readOutputs(): Promise<void> {
     const o = await stack.outputs();
-    out = { httpAddrs: o.httpAddrs.value, dnsAddrs: o.dnsAddrs.value, ca: o.caCertPem.value, tokens: o.aclBootstrapTokens.value, peerings: o.peerings.value };
+    out = {
+        httpAddrs: o.httpAddrs.value,
+        dnsAddrs: o.dnsAddrs.value,
+        ca: o.caCertPem.value,
+        tokens: o.aclBootstrapTokens.value,
+        peerings: o.peerings.value,
+    };
 }
 
 /** Runs scripts/snapshot.sh on the stack, which must succeed; what it said. */
@@ -63,12 +98,15 @@ async function peeringOn(dc: "dc1" | "dc3"): Promise<{ ID: string; State: string
     const res = await call(dc, `/v1/peering/${dc === "dc1" ? "dc3" : "dc1"}`).catch(() => undefined);
     return res?.status === 200 ? JSON.parse(res.body) : undefined;
 }
-const bothActive = async () => (await peeringOn("dc1"))?.State === "ACTIVE" && (await peeringOn("dc3"))?.State === "ACTIVE";
+const bothActive = async () =>
+    (await peeringOn("dc1"))?.State === "ACTIVE" && (await peeringOn("dc3"))?.State === "ACTIVE";
 
 /** The addresses of the passing instances of `name` that `through` imports from `peer`. */
 async function imported(through: string, name: string, peer: string, token?: string): Promise<string[] | undefined> {
     const res = await call(through, `/v1/health/service/${name}?peer=${peer}&passing`, token).catch(() => undefined);
-    return res?.status === 200 ? (JSON.parse(res.body) as { Service: { Address: string } }[]).map((e) => e.Service.Address).sort() : undefined;
+    return res?.status === 200
+        ? (JSON.parse(res.body) as { Service: { Address: string } }[]).map((e) => e.Service.Address).sort()
+        : undefined;
 }
 
 before(async () => {
@@ -77,7 +115,7 @@ before(async () => {
     stack = await createStack(pulumi, stackName, settings());
     upStartedAt = Date.now();
     try {
-        await stack.up({ onOutput: echo("  peering up |"), parallel: 16 });
+        await stack.up({ onOutput: echo("  peering up |") });
         console.log(`peering: pulumi up returned in ${Date.now() - upStartedAt} ms`);
         await readOutputs();
     } catch (e) {
@@ -113,15 +151,25 @@ describe("cluster peering", () => {
     test("the peering is ACTIVE through each side's own API, and each cluster keeps its own ACLs", async () => {
         assert.equal((await peeringOn("dc1"))?.State, "ACTIVE");
         assert.equal((await peeringOn("dc3"))?.State, "ACTIVE");
-        assert.equal((await call("dc3", "/v1/acl/token/self", out.tokens.dc1)).status, 403, "dc1's management token means nothing in dc3");
+        assert.equal(
+            (await call("dc3", "/v1/acl/token/self", out.tokens.dc1)).status,
+            403,
+            "dc1's management token means nothing in dc3",
+        );
         assert.equal((await call("dc3", "/v1/acl/token/self")).status, 200);
     });
 
     test("each side finds the other's exported service over HTTP, through its own published API", async () => {
         // ACTIVE means the stream is up; the exported services follow over it.
         await eventually("each side importing the other's service", 30, async () =>
-            (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 && (await imported("dc3", "web", "dc1"))?.join() === instance.dc1 ? true : undefined);
-        console.log(`peering: dc3's api found through dc1's API at +${Date.now() - upStartedAt} ms from the start of pulumi up`);
+            (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 &&
+            (await imported("dc3", "web", "dc1"))?.join() === instance.dc1
+                ? true
+                : undefined,
+        );
+        console.log(
+            `peering: dc3's api found through dc1's API at +${Date.now() - upStartedAt} ms from the start of pulumi up`,
+        );
     });
 
     test("DNS from the host, with no token: api.service.dc3.peer.consul through dc1, web.service.dc1.peer.consul through dc3", async () => {
@@ -139,15 +187,23 @@ describe("cluster peering", () => {
             assert.notEqual(res.status, 200, `dc1 reads dc3's KV with ${query}: ${res.body}`);
             assert.ok(!res.body.includes("dc3-only"), `dc3's value through dc1 with ${query}`);
         }
-        assert.equal((await call("dc3", "/v1/kv/peering-tier/private", "")).status, 403, "anonymous reads no KV in dc3");
+        assert.equal(
+            (await call("dc3", "/v1/kv/peering-tier/private", "")).status,
+            403,
+            "anonymous reads no KV in dc3",
+        );
         assert.equal((await call("dc3", "/v1/kv/peering-tier/private?raw")).body, "dc3-only", "dc3 itself reads it");
     });
 
     test("`npm run example -- --peer dc3` lists dc3's api through dc1's agent, with the app's least-privilege token", async () => {
-        const example = start(process.execPath, ["--import", "tsx", path.join(projectRoot, "examples", "app.ts"), "--stack", stackName, "--peer", "dc3"], {
-            cwd: projectRoot,
-            env: engineEnv(),
-        });
+        const example = start(
+            process.execPath,
+            ["--import", "tsx", path.join(projectRoot, "examples", "app.ts"), "--stack", stackName, "--peer", "dc3"],
+            {
+                cwd: projectRoot,
+                env: engineEnv(),
+            },
+        );
         const { code, out: printed } = await example.finished;
         console.log(printed.replace(/^/gm, "  example --peer | "));
         assert.equal(code, 0, printed);
@@ -156,11 +212,15 @@ describe("cluster peering", () => {
 
     test("a second `pulumi up` changes nothing and leaves the working peering as it is", async () => {
         const before = { dc1: await peeringOn("dc1"), dc3: await peeringOn("dc3") };
-        const up = await stack.up({ onOutput: echo("  peering up again |"), parallel: 16 });
+        const up = await stack.up({ onOutput: echo("  peering up again |") });
         assert.deepEqual(changes(up.summary.resourceChanges), {});
         for (const dc of ["dc1", "dc3"] as const) {
             const now = await peeringOn(dc);
-            assert.deepEqual([now?.ID, now?.ModifyIndex, now?.State], [before[dc]?.ID, before[dc]?.ModifyIndex, "ACTIVE"], `${dc}'s peering was written again`);
+            assert.deepEqual(
+                [now?.ID, now?.ModifyIndex, now?.State],
+                [before[dc]?.ID, before[dc]?.ModifyIndex, "ACTIVE"],
+                `${dc}'s peering was written again`,
+            );
         }
     });
 
@@ -169,23 +229,38 @@ describe("cluster peering", () => {
         await dockerOk(["stop", server]);
         try {
             // The stop is seen: dc1's side of the peering leaves ACTIVE.
-            await eventually("dc1 seeing the peering down", 30, async () => ((await peeringOn("dc1"))?.State !== "ACTIVE" ? true : undefined));
+            await eventually("dc1 seeing the peering down", 30, async () =>
+                (await peeringOn("dc1"))?.State !== "ACTIVE" ? true : undefined,
+            );
         } finally {
             await dockerOk(["start", server]);
         }
         const startedAt = Date.now();
         await eventually("the peering ACTIVE on both sides again, serving the peer's service", 90, async () =>
-            (await bothActive()) && (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 && (await imported("dc3", "web", "dc1"))?.join() === instance.dc1 ? true : undefined);
-        console.log(`peering: dc3's server restarted; the peering ACTIVE on both sides, each finding the other's service, ${Date.now() - startedAt} ms after it started`);
+            (await bothActive()) &&
+            (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 &&
+            (await imported("dc3", "web", "dc1"))?.join() === instance.dc1
+                ? true
+                : undefined,
+        );
+        console.log(
+            `peering: dc3's server restarted; the peering ACTIVE on both sides, each finding the other's service, ${Date.now() - startedAt} ms after it started`,
+        );
     });
 
     test("the preview refuses switching the running dc3 to WAN federation, with the safe way", async () => {
         const asWan = datacenters.map((dc) => ({ ...dc, federation: undefined }));
         await stack.setConfig("datacenters", { value: JSON.stringify(asWan) });
         try {
-            const refused = await stack.preview({ onOutput: echo("  peering preview |"), parallel: 16 }).then(() => undefined, (e: Error) => e);
+            const refused = await stack.preview({ onOutput: echo("  peering preview |") }).then(
+                () => undefined,
+                (e: Error) => e,
+            );
             assert.ok(refused, "the preview went through");
-            assert.match(refused.message, /datacenters\[2\]\.federation: dc3 runs as a cluster of its own, .* To switch, remove dc3 from datacenters in one `pulumi up`/);
+            assert.match(
+                refused.message,
+                /datacenters\[2\]\.federation: dc3 runs as a cluster of its own, .* To switch, remove dc3 from datacenters in one `pulumi up`/,
+            );
         } finally {
             await stack.setConfig("datacenters", { value: JSON.stringify(datacenters) });
         }
@@ -207,23 +282,38 @@ describe("cluster peering", () => {
 
             await stack.destroy({ onOutput: echo("  peering destroy |") });
             assert.deepEqual(await leftovers(stackName), []);
-            await stack.up({ onOutput: echo("  peering up |"), parallel: 16 });
+            await stack.up({ onOutput: echo("  peering up |") });
             await readOutputs();
             for (const dc of ["dc1", "dc3"] as const) {
-                assert.equal((await call(dc, `/v1/kv/${key(dc)}?raw`)).status, 404, `the new stack's ${dc} starts without the key`);
+                assert.equal(
+                    (await call(dc, `/v1/kv/${key(dc)}?raw`)).status,
+                    404,
+                    `the new stack's ${dc} starts without the key`,
+                );
             }
 
             const began = Date.now();
             const restored = await snapshot("restore", file);
-            console.log(`peering: both clusters restored, every agent working, ${Date.now() - began} ms after scripts/snapshot.sh restore started`);
+            console.log(
+                `peering: both clusters restored, every agent working, ${Date.now() - began} ms after scripts/snapshot.sh restore started`,
+            );
             assert.match(restored, /restored .* of dc1's cluster \(dc1, dc2\)/);
             assert.match(restored, /restored .* of dc3's cluster \(dc3\)/);
             for (const dc of ["dc1", "dc3"] as const) {
-                assert.equal((await call(dc, `/v1/kv/${key(dc)}?raw`)).body, written[dc], `${dc}'s own key is back, read through ${dc}'s API with the stack's token`);
+                assert.equal(
+                    (await call(dc, `/v1/kv/${key(dc)}?raw`)).body,
+                    written[dc],
+                    `${dc}'s own key is back, read through ${dc}'s API with the stack's token`,
+                );
             }
             await allHealthy(await stackContainers(stackName), 180);
             await eventually("the peering ACTIVE on both sides, each importing the other's service", 90, async () =>
-                (await bothActive()) && (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 && (await imported("dc3", "web", "dc1"))?.join() === instance.dc1 ? true : undefined);
+                (await bothActive()) &&
+                (await imported("dc1", "api", "dc3"))?.join() === instance.dc3 &&
+                (await imported("dc3", "web", "dc1"))?.join() === instance.dc1
+                    ? true
+                    : undefined,
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

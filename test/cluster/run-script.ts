@@ -1,8 +1,8 @@
 // The project's scripts, run as a user runs them: from the project directory, against the tier's backend.
 import * as path from "node:path";
-import { projectRoot } from "../support/program";
 import { engineEnv } from "../support/engine";
-import { Finished, run } from "../support/process";
+import { type Finished, run } from "../support/process";
+import { projectRoot } from "../support/program";
 
 /** Runs scripts/<file> with `args`; resolves with its exit code and its output (`out`: stdout and stderr). */
 export function runScript(file: string, args: readonly string[]): Promise<Finished> {

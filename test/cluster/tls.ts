@@ -5,10 +5,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { api } from "./consul-cli";
 import { docker, exec, filesIn } from "../support/docker";
 import { run } from "../support/process";
-import { AgentFile, extraAgentJoins, removeExtraAgents } from "./extra-agents";
+import { api } from "./consul-cli";
+import { type AgentFile, extraAgentJoins, removeExtraAgents } from "./extra-agents";
 import type { Cluster } from "./state";
 import { eventually } from "./wait";
 
@@ -19,20 +19,29 @@ export function tlsTests(cluster: () => Cluster): void {
             for (const addr of Object.values(httpAddrs)) {
                 const res = await api(addr, "/v1/status/leader", { ca });
                 assert.equal(res.status, 200, addr);
-                await assert.rejects(api(addr, "/v1/status/leader"), /self[- ]signed|unable to verify|unknown authority/i,
-                    `${addr} must not verify without the stack's CA`);
+                await assert.rejects(
+                    api(addr, "/v1/status/leader"),
+                    /self[- ]signed|unable to verify|unknown authority/i,
+                    `${addr} must not verify without the stack's CA`,
+                );
             }
         });
 
         test("a plain-text RPC connection to a server's port 8300 is refused", async () => {
             const since = new Date(Date.now() - 1000).toISOString();
             // 0x01 opens a plain Consul RPC stream; a server that verifies incoming TLS must drop it.
-            const sent = await exec("dc1-client1", ["sh", "-c", "printf '\\001' | timeout 3 nc 10.201.1.11 8300; true"]);
+            const sent = await exec("dc1-client1", [
+                "sh",
+                "-c",
+                "printf '\\001' | timeout 3 nc 10.201.1.11 8300; true",
+            ]);
             assert.equal(sent.code, 0);
             // The wait is the check: it fails unless the refusal shows in the server's log.
             await eventually("the server's refusal in its log", 10, async () => {
                 const out = await docker(["logs", "--since", since, "dc1-server1"]);
-                return (out.stdout + out.stderr).includes("Non-TLS connection attempted with VerifyIncoming set") ? true : undefined;
+                return (out.stdout + out.stderr).includes("Non-TLS connection attempted with VerifyIncoming set")
+                    ? true
+                    : undefined;
             });
         });
 
@@ -47,12 +56,31 @@ export function tlsTests(cluster: () => Cluster): void {
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "probe-ca-"));
                 try {
                     const made = await run("openssl", [
-                        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(dir, "key.pem"),
-                        "-out", path.join(dir, "cert.pem"), "-subj", `/CN=${cn}`, "-days", "1",
-                        "-addext", "keyUsage=critical,keyCertSign,digitalSignature", "-addext", `subjectAltName=DNS:${cn}`,
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-nodes",
+                        "-keyout",
+                        path.join(dir, "key.pem"),
+                        "-out",
+                        path.join(dir, "cert.pem"),
+                        "-subj",
+                        `/CN=${cn}`,
+                        "-days",
+                        "1",
+                        "-addext",
+                        "keyUsage=critical,keyCertSign,digitalSignature",
+                        "-addext",
+                        `subjectAltName=DNS:${cn}`,
                     ]);
                     assert.equal(made.code, 0, `openssl could not make ${cn}: ${made.stderr}`);
-                    return { cert: fs.readFileSync(path.join(dir, "cert.pem")), key: fs.readFileSync(path.join(dir, "key.pem")) };
+                    return {
+                        cert: fs.readFileSync(path.join(dir, "cert.pem")),
+                        key: fs.readFileSync(path.join(dir, "key.pem")),
+                    };
                 } finally {
                     fs.rmSync(dir, { recursive: true, force: true });
                 }
@@ -64,7 +92,12 @@ export function tlsTests(cluster: () => Cluster): void {
                 [...client.entries()].map(([file, content]) => {
                     if (file.endsWith("agent.json")) {
                         const config = JSON.parse(content.toString());
-                        return { file, content: Buffer.from(JSON.stringify({ ...config, node_name: name, advertise_addr: address })) };
+                        return {
+                            file,
+                            content: Buffer.from(
+                                JSON.stringify({ ...config, node_name: name, advertise_addr: address }),
+                            ),
+                        };
                     }
                     if (file.endsWith("acl-tokens.json")) {
                         return { file, content: Buffer.from(JSON.stringify({ acl: { tokens: { agent: c.token } } })) };
@@ -72,15 +105,27 @@ export function tlsTests(cluster: () => Cluster): void {
                     return { file, content: swap[path.basename(file)] ?? content };
                 });
             const rpc = async (name: string) => {
-                const r = await exec(name, ["consul", "kv", "get", "-recurse", "example-app/"], { CONSUL_HTTP_TOKEN: c.token });
+                const r = await exec(name, ["consul", "kv", "get", "-recurse", "example-app/"], {
+                    CONSUL_HTTP_TOKEN: c.token,
+                });
                 return { ok: r.code === 0, said: r.stderr.trim() };
             };
             try {
                 const probes: { name: string; address: string; swap: Record<string, Buffer>; says: RegExp }[] = [
                     // It cannot verify the servers' certificates.
-                    { name: "probe-other-ca", address: "10.201.1.251", swap: { "ca.pem": otherCa.cert }, says: /x509: certificate signed by unknown authority/ },
+                    {
+                        name: "probe-other-ca",
+                        address: "10.201.1.251",
+                        swap: { "ca.pem": otherCa.cert },
+                        says: /x509: certificate signed by unknown authority/,
+                    },
                     // The servers cannot verify its certificate, and drop the connection.
-                    { name: "probe-foreign-cert", address: "10.201.1.252", swap: { "client.pem": foreignCert.cert, "client-key.pem": foreignCert.key }, says: /rpc error/ },
+                    {
+                        name: "probe-foreign-cert",
+                        address: "10.201.1.252",
+                        swap: { "client.pem": foreignCert.cert, "client-key.pem": foreignCert.key },
+                        says: /rpc error/,
+                    },
                 ];
                 for (const p of probes) {
                     await extraAgentJoins(c, p.name, p.address, [], files(p.name, p.address, p.swap));
@@ -94,12 +139,28 @@ export function tlsTests(cluster: () => Cluster): void {
                 }
                 // The probe dials whichever server it picked: one of dc1's servers logged the refusal.
                 const since = new Date(Date.now() - 60_000).toISOString();
-                const logs = await Promise.all(["dc1-server1", "dc1-server2", "dc1-server3"].map((s) => docker(["logs", "--since", since, s])));
-                assert.match(logs.map((l) => l.stdout + l.stderr).join("\n"), /from=10\.201\.1\.252:\d+ error="tls: failed to verify certificate: x509/,
-                    "a dc1 server refuses the foreign client certificate");
-                assert.equal(await extraAgentJoins(c, "probe-stack-ca", "10.201.1.253", [], files("probe-stack-ca", "10.201.1.253", {})), true,
-                    "the control agent with the stack's files did not join");
-                await eventually("the control agent's RPC", 20, async () => ((await rpc("probe-stack-ca")).ok ? true : undefined));
+                const logs = await Promise.all(
+                    ["dc1-server1", "dc1-server2", "dc1-server3"].map((s) => docker(["logs", "--since", since, s])),
+                );
+                assert.match(
+                    logs.map((l) => l.stdout + l.stderr).join("\n"),
+                    /from=10\.201\.1\.252:\d+ error="tls: failed to verify certificate: x509/,
+                    "a dc1 server refuses the foreign client certificate",
+                );
+                assert.equal(
+                    await extraAgentJoins(
+                        c,
+                        "probe-stack-ca",
+                        "10.201.1.253",
+                        [],
+                        files("probe-stack-ca", "10.201.1.253", {}),
+                    ),
+                    true,
+                    "the control agent with the stack's files did not join",
+                );
+                await eventually("the control agent's RPC", 20, async () =>
+                    (await rpc("probe-stack-ca")).ok ? true : undefined,
+                );
             } finally {
                 await removeExtraAgents(c);
             }

@@ -34,21 +34,39 @@ export function uiTests(cluster: () => Cluster): void {
             try {
                 for (const [dc, url] of Object.entries(uiUrls)) {
                     // The certificate itself is verified against the CA by the TLS probe; Chromium has no way to be given it here.
-                    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
+                    const page = await browser.newPage({
+                        viewport: { width: 1280, height: 900 },
+                        ignoreHTTPSErrors: true,
+                    });
                     await page.goto(`${url}/nodes`);
                     await logIn(page, token);
                     await page.goto(`${url}/nodes`);
-                    const expectedNodes = dc === "dc1" ? ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1"] : ["dc2-server1", "dc2-client1"];
+                    const expectedNodes =
+                        dc === "dc1"
+                            ? ["dc1-server1", "dc1-server2", "dc1-server3", "dc1-client1"]
+                            : ["dc2-server1", "dc2-client1"];
                     for (const node of expectedNodes) {
                         await page.getByRole("link", { name: node, exact: true }).waitFor({ timeout: 20_000 });
                     }
-                    assert.equal((await page.getByText(/^\d+ total$/).innerText()).trim(), `${expectedNodes.length} total`, `${dc} nodes list count`);
+                    assert.equal(
+                        (await page.getByText(/^\d+ total$/).innerText()).trim(),
+                        `${expectedNodes.length} total`,
+                        `${dc} nodes list count`,
+                    );
                     // The datacenter picker in the side bar lists every WAN-federated datacenter.
                     await page.getByRole("button", { name: dc, exact: true }).click();
                     await page.getByText("WAN federated datacenters").waitFor({ timeout: 10_000 });
-                    const items = (await page.locator("li", { hasText: /^\s*dc\d/ }).allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
-                    assert.ok(items.some((t) => t.startsWith("dc1 Primary")), `${dc} picker lists dc1 as primary: ${items.join(" | ")}`);
-                    assert.ok(items.some((t) => t.startsWith("dc2")), `${dc} picker lists dc2: ${items.join(" | ")}`);
+                    const items = (await page.locator("li", { hasText: /^\s*dc\d/ }).allInnerTexts()).map((t) =>
+                        t.replace(/\s+/g, " ").trim(),
+                    );
+                    assert.ok(
+                        items.some((t) => t.startsWith("dc1 Primary")),
+                        `${dc} picker lists dc1 as primary: ${items.join(" | ")}`,
+                    );
+                    assert.ok(
+                        items.some((t) => t.startsWith("dc2")),
+                        `${dc} picker lists dc2: ${items.join(" | ")}`,
+                    );
                     await page.screenshot({ path: path.join(artifacts, `ui-${dc}.png`) });
                     if (dc === "dc1") {
                         // KV needs a token: the seeded keys show because the login took.
@@ -68,7 +86,10 @@ export function uiTests(cluster: () => Cluster): void {
 /** The UI's own login: the person icon (the auth menu), "Log in", then the token form. */
 async function logIn(page: Page, token: string): Promise<void> {
     await page.getByRole("button", { name: "Auth menu" }).click({ timeout: 20_000 });
-    await page.locator(":visible", { hasText: /^\s*log ?in\s*$/i }).last().click({ timeout: 10_000 });
+    await page
+        .locator(":visible", { hasText: /^\s*log ?in\s*$/i })
+        .last()
+        .click({ timeout: 10_000 });
     const input = page.getByLabel(/token/i).first();
     await input.fill(token);
     await input.press("Enter");

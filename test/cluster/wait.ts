@@ -24,11 +24,17 @@ export async function eventually<T>(what: string, seconds: number, check: () => 
 /** Waits until Docker reports the container's healthcheck passing again, e.g. after a restart. */
 export const healthyAgain = (container: string, seconds = 60) =>
     eventually(`${container} healthy again`, seconds, async () =>
-        (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", container])).trim() === "healthy" ? true : undefined);
+        (await dockerOk(["inspect", "--format", "{{.State.Health.Status}}", container])).trim() === "healthy"
+            ? true
+            : undefined,
+    );
 
 /** The stack's containers, by their consul.stack label. */
 export async function stackContainers(stack: string): Promise<string[]> {
-    return (await dockerOk(["ps", "-a", "--filter", `label=consul.stack=${stack}`, "--format", "{{.Names}}"])).trim().split("\n").sort();
+    return (await dockerOk(["ps", "-a", "--filter", `label=consul.stack=${stack}`, "--format", "{{.Names}}"]))
+        .trim()
+        .split("\n")
+        .sort();
 }
 
 /** Waits until every one of `containers` passes its healthcheck. */

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { dockerCertFileNames } from "../../components/model/docker-hosts";
-import { DatacenterSettings } from "../../components/model/settings";
+import type { DatacenterSettings } from "../../components/model/settings";
 import { stackConfig } from "./program";
 
 /** A directory holding empty ca.pem, cert.pem and key.pem, which is all the preview looks at. */
@@ -17,7 +17,11 @@ export function fakeCertDir(): string {
 /** The dev stack's datacenters, with dc1 on the local host at .1 and dc2, dc3 on the test hosts .2 and .3. */
 export function acrossHostsDatacenters(certPath: string): DatacenterSettings[] {
     const [dc1, dc2] = stackConfig().datacenters as DatacenterSettings[];
-    const onHost = (n: number) => ({ dockerHost: `tcp://192.168.77.${n}:2376`, dockerCertPath: certPath, hostAddress: `192.168.77.${n}` });
+    const onHost = (n: number) => ({
+        dockerHost: `tcp://192.168.77.${n}:2376`,
+        dockerCertPath: certPath,
+        hostAddress: `192.168.77.${n}`,
+    });
     return [
         { ...dc1, hostAddress: "192.168.77.1" },
         { ...dc2, ...onHost(2), httpPort: 8500, dnsPort: 8600 },

@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { projectRoot, stackName as devStack } from "./program";
+import { LocalWorkspace, type OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { stackName as devStack, projectRoot } from "./program";
 
 /** The tier's own stack name; it is also the `consul.stack` label on everything the stack creates. */
 export const tierStack = "cluster-tier";
@@ -85,7 +85,9 @@ export async function removeStack(stack: Stack): Promise<void> {
 /** A stack's checkpoint as the file backend stores it (JSON text), as anyone with the file would read it. */
 export function rawState(name = tierStack): string {
     const stacks = path.join(stateDir, "backend", ".pulumi", "stacks");
-    const found = fs.readdirSync(stacks, { recursive: true, encoding: "utf8" }).find((f) => path.basename(f) === `${name}.json`);
+    const found = fs
+        .readdirSync(stacks, { recursive: true, encoding: "utf8" })
+        .find((f) => path.basename(f) === `${name}.json`);
     if (!found) {
         throw new Error(`no ${name}.json under ${stacks}`);
     }

@@ -2,7 +2,7 @@
 // every output and upload for them.
 import { createHash } from "node:crypto";
 import { gossipKeyFromSeed, uuidFromSeed } from "../../components/resources/secret-random";
-import { ComputeState, ProgramRun, runProgram } from "./program";
+import { type ComputeState, type ProgramRun, runProgram } from "./program";
 
 /** The fake RandomPassword result for a resource name: every stack secret is derived from one. */
 const fakeSeed = (name: string) => `fake-seed-${name}`;
@@ -16,8 +16,10 @@ export function fakeUuid(name: string): string {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export const fakePrivateKeyPem = (name: string) => `-----BEGIN PRIVATE KEY-----\nfake-key-${name}\n-----END PRIVATE KEY-----\n`;
-export const fakeCertPem = (name: string) => `-----BEGIN CERTIFICATE-----\nfake-cert-${name}\n-----END CERTIFICATE-----\n`;
+export const fakePrivateKeyPem = (name: string) =>
+    `-----BEGIN PRIVATE KEY-----\nfake-key-${name}\n-----END PRIVATE KEY-----\n`;
+export const fakeCertPem = (name: string) =>
+    `-----BEGIN CERTIFICATE-----\nfake-cert-${name}\n-----END CERTIFICATE-----\n`;
 
 export const fakeState: ComputeState = (type, name) => {
     switch (type) {

@@ -31,8 +31,12 @@ export interface DeclaredResource {
 }
 
 /** Computed outputs a real provider would add (IDs, random bytes); returned on top of the inputs. */
-export type ComputeState = (type: string, name: string, inputs: Record<string, any>) => // plain: secrets revealed
-    Record<string, unknown> | Promise<Record<string, unknown>>;
+export type ComputeState = (
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+) => // plain: secrets revealed
+Record<string, unknown> | Promise<Record<string, unknown>>;
 
 export interface ProgramRun {
     readonly resources: DeclaredResource[];
@@ -72,10 +76,12 @@ export interface MockNetwork {
 /** Resolves with an Output's value, or rejects with the error it failed with, which `outputValue` never sees. */
 function settled<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve, reject) => {
-        pulumi.recover(output, (err) => {
-            reject(err);
-            return undefined as T;
-        }).apply((v) => resolve(v));
+        pulumi
+            .recover(output, (err) => {
+                reject(err);
+                return undefined as T;
+            })
+            .apply((v) => resolve(v));
     });
 }
 
@@ -108,7 +114,11 @@ export async function runProgram(options: {
         {
             newResource: async (args) => {
                 const work = (async () => {
-                    const computed = await options.computeState(args.type, args.name, reveal(args.inputs) as Record<string, unknown>);
+                    const computed = await options.computeState(
+                        args.type,
+                        args.name,
+                        reveal(args.inputs) as Record<string, unknown>,
+                    );
                     return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
                 })();
                 pending.push(work);
@@ -130,13 +140,24 @@ export async function runProgram(options: {
                     if (network === undefined) {
                         throw new Error(`Error: Unable to find network "${args.inputs.name}"`);
                     }
-                    return { name: args.inputs.name, containers: network.containers, ipamConfigs: [{ subnet: network.subnet }], options: network.options ?? {} };
+                    return {
+                        name: args.inputs.name,
+                        containers: network.containers,
+                        ipamConfigs: [{ subnet: network.subnet }],
+                        options: network.options ?? {},
+                    };
                 }
                 // An image is on every Docker host unless listed, and no registry answers, as on this machine.
-                if (args.token === "docker:index/getRemoteImage:getRemoteImage" && !options.missingImages?.includes(args.inputs.name)) {
+                if (
+                    args.token === "docker:index/getRemoteImage:getRemoteImage" &&
+                    !options.missingImages?.includes(args.inputs.name)
+                ) {
                     return { name: args.inputs.name, repoDigest: "" };
                 }
-                if (args.token === "docker:index/getRemoteImage:getRemoteImage" || args.token === "docker:index/getRegistryImage:getRegistryImage") {
+                if (
+                    args.token === "docker:index/getRemoteImage:getRemoteImage" ||
+                    args.token === "docker:index/getRegistryImage:getRegistryImage"
+                ) {
                     throw new Error(`Error: ${args.inputs.name} not found`);
                 }
                 throw new Error(`the program made an unexpected provider call: ${args.token}`);
@@ -171,13 +192,28 @@ export async function runProgram(options: {
             flat[`${project}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
         }
     }
-    pulumi.runtime.setAllConfig(flat, (options.secretKeys ?? []).map((k) => `${project}:${k}`));
+    pulumi.runtime.setAllConfig(
+        flat,
+        (options.secretKeys ?? []).map((k) => `${project}:${k}`),
+    );
 
     // The dynamic providers' modules stay loaded: each provider object keys Pulumi's cache of the provider's
     // serialized code, and serializing it afresh for every run cost the unit tier seconds.
-    const kept = ["failover-query.ts", "cluster-peering.ts", "exported-services.ts", "consul-api.ts", "agents-healthy.ts", "docker-engine-api.ts"].map((f) => path.join(projectRoot, "components", "resources", f));
+    const kept = [
+        "failover-query.ts",
+        "cluster-peering.ts",
+        "exported-services.ts",
+        "consul-api.ts",
+        "agents-healthy.ts",
+        "docker-engine-api.ts",
+    ].map((f) => path.join(projectRoot, "components", "resources", f));
     for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(projectRoot) && !kept.includes(file) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.includes(`${path.sep}test${path.sep}`)) {
+        if (
+            file.startsWith(projectRoot) &&
+            !kept.includes(file) &&
+            !file.includes(`${path.sep}node_modules${path.sep}`) &&
+            !file.includes(`${path.sep}test${path.sep}`)
+        ) {
             delete require.cache[file];
         }
     }

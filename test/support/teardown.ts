@@ -31,7 +31,11 @@ export async function leftovers(stack = tierStack, engine: readonly string[] = [
  * and then the stack: an interrupted `up` can leave containers the state never recorded, which keep their
  * networks in use, so the sweep runs whether or not the destroy succeeded.
  */
-export async function tearDown(pulumi: PulumiCommand, name = tierStack, engines: readonly (readonly string[])[] = [[]]): Promise<string[]> {
+export async function tearDown(
+    pulumi: PulumiCommand,
+    name = tierStack,
+    engines: readonly (readonly string[])[] = [[]],
+): Promise<string[]> {
     const stack = await existingStack(pulumi, name);
     let destroyError: unknown;
     if (stack) {

@@ -29,7 +29,9 @@ export const testHostsScript = path.join(projectRoot, "scripts", "test-hosts.sh"
 export async function testHosts(): Promise<TestHosts> {
     const env = await run("bash", [testHostsScript, "env"]);
     if (env.code !== 0) {
-        throw new Error(`the test Docker hosts are not up: run scripts/test-hosts.sh up (or npm run prereqs)\n${env.stderr.trim()}`);
+        throw new Error(
+            `the test Docker hosts are not up: run scripts/test-hosts.sh up (or npm run prereqs)\n${env.stderr.trim()}`,
+        );
     }
     return JSON.parse(env.stdout) as TestHosts;
 }
@@ -60,7 +62,9 @@ export function acrossHostsSettings(hosts: TestHosts, options: { peer?: boolean 
         onHost(hosts.hosts[0], "dc2", 2),
         onHost(hosts.hosts[1], "dc3", 3),
         // With `peer`, a cluster of its own beside dc3 on host C, peering with dc1 over the hosts' addresses.
-        ...(options.peer ? [{ ...onHost(hosts.hosts[1], "dc4", 4), federation: "peering", httpPort: 8501, dnsPort: 8601 }] : []),
+        ...(options.peer
+            ? [{ ...onHost(hosts.hosts[1], "dc4", 4), federation: "peering", httpPort: 8501, dnsPort: 8601 }]
+            : []),
     ];
     config["consul-multi-dc:namePrefix"] = acrossHostsPrefix;
     config["consul-multi-dc:wanSubnet"] = "10.202.0.0/24";
