@@ -1,7 +1,6 @@
 // The whole federation as one component: stack settings in, one compiled model, then a short list of
 // steps, each in a file of its own. Another Pulumi program gets a multi-datacenter Consul with
 // `new ConsulFederation("lab", { datacenters: [...] })`: every other setting has the stack config's default.
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { compileStack } from "../model/compile";
 import { type DefaultedSetting, withDefaults } from "../model/defaults";
@@ -9,13 +8,12 @@ import { ConfigProblems, type StackSettings } from "../model/settings";
 import type { StackModel } from "../model/stack-model";
 import { certificateAuthority } from "./certificates";
 import { clusterAcls } from "./cluster-acls";
-import { ConsulDatacenter } from "./consul-datacenter";
 import { datacenterApis } from "./datacenter-apis";
 import { datacenterReadiness } from "./datacenter-readiness";
 import { dockerProvider } from "./docker-provider";
+import { federationDatacenters } from "./federation-datacenters";
 import { type FederationOutputs, federationOutputs } from "./federation-outputs";
 import { federationSecrets } from "./federation-secrets";
-import { stackLabels } from "./labels";
 import { runningCluster } from "./running-cluster";
 import { defaultBaseConfigDir, readBaseConfig, readDockerCertFiles } from "./stack-files";
 
@@ -39,48 +37,11 @@ export class ConsulFederation extends pulumi.ComponentResource {
         const child = { parent: this };
         const secrets = federationSecrets(name, model, this);
         const ca = certificateAuthority(`${name}-ca`, child);
-        // On one Docker host a bridge network stands in for the WAN; across hosts the servers federate over
-        // the hosts' addresses instead.
-        const wan = model.acrossHosts
-            ? undefined
-            : new docker.Network(
-                  `${name}-wan`,
-                  {
-                      name: model.wan.networkName,
-                      driver: "bridge",
-                      ipamConfigs: [{ subnet: model.wan.subnet.text, gateway: model.wan.gateway }],
-                      labels: stackLabels({ "consul.role": "wan" }),
-                  },
-                  child,
-              );
         // Each datacenter's resources, and the reads of what runs there, go through its own host's engine.
         const providers = model.datacenters.map((dc) => dockerProvider(`${name}-${dc.name}-docker`, dc.host, child));
-        // A running datacenter's servers are replaced one at a time, and a change the running cluster cannot
-        // take is refused before any datacenter is touched.
+        // A running datacenter's servers are replaced one at a time.
         const running = runningCluster(model, providers, child);
-        const datacenters = model.datacenters.map(
-            (dc, i) =>
-                new ConsulDatacenter(
-                    `${name}-${dc.name}`,
-                    {
-                        model: dc,
-                        stack: model,
-                        formed: running.formed.apply((names) => names.includes(dc.name)),
-                        wanNetwork: wan?.name,
-                        ca,
-                        gossipKey: secrets.gossipKey,
-                        agentTokens: secrets.agentSecrets,
-                        serviceTokens: secrets.serviceSecrets,
-                        initialManagementToken:
-                            dc.aclInitContainer !== undefined ? secrets.managementOf(dc) : undefined,
-                        replicationToken:
-                            dc.aclInitContainer === undefined
-                                ? secrets.replication.apply((t) => t.secretId)
-                                : undefined,
-                    },
-                    { parent: this, dependsOn: running.checked, providers: providers[i] ? [providers[i]] : [] },
-                ),
-        );
+        const datacenters = federationDatacenters(name, model, { secrets, ca, providers, running }, this);
         const acls = clusterAcls(name, model, { datacenters, secrets, ca, providers, checked: running.checked }, this);
         const healthy = datacenterReadiness(name, model, datacenters, acls, this);
         const peerings = datacenterApis(
