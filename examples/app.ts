@@ -11,7 +11,7 @@
 import * as https from "node:https";
 import { parseArgs } from "node:util";
 import Consul from "consul";
-import { consulHttp } from "../scripts/consul-http";
+import { consulCall } from "../components/resources/consul-api";
 import { openStack, StackError, type StackOutputs } from "../scripts/stack-access";
 
 class UsageError extends Error {}
@@ -102,7 +102,7 @@ async function peerInstances(
     peer: string,
 ): Promise<string[]> {
     const path = `/v1/health/service/${encodeURIComponent(service)}?peer=${encodeURIComponent(peer)}&passing=true`;
-    const { status, body } = await consulHttp(address, ca, { path, token });
+    const { status, body } = await consulCall({ httpAddr: address, caPem: ca, token }, "GET", path, undefined, 5000);
     if (status !== 200) {
         throw Object.assign(new Error(body), { statusCode: status, response: { statusCode: status, body } });
     }

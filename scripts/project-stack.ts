@@ -1,7 +1,7 @@
 // What `npm start`, `npm run down` and `npm run status` share: the dev stack on the project's own backend
 // (scripts/pulumi.sh), opened through stack-access.ts, and the checks they make of what runs.
 import * as path from "node:path";
-import { consulHttp } from "./consul-http";
+import { consulCall } from "../components/resources/consul-api";
 import { dockerSync } from "./docker-cli";
 import { openStack, type StackAccess, type StackOutputs } from "./stack-access";
 import { projectRoot } from "./stack-config";
@@ -25,7 +25,9 @@ export function goneContainers(stack: StackAccess, outputs: StackOutputs): strin
 
 /** The leader a datacenter's published API names (over HTTPS, trusting the stack's CA), or undefined when it gives none. */
 export async function leaderOf(httpAddr: string, ca: string): Promise<string | undefined> {
-    const answer = await consulHttp(httpAddr, ca, { path: "/v1/status/leader" }).catch(() => undefined);
+    const answer = await consulCall({ httpAddr, caPem: ca }, "GET", "/v1/status/leader", undefined, 5000).catch(
+        () => undefined,
+    );
     return answer?.status === 200 && /:\d+"$/.test(answer.body.trim())
         ? (JSON.parse(answer.body) as string)
         : undefined;

@@ -24,7 +24,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { AgentModel, DatacenterModel } from "../components/model/stack-model";
-import { consulHttp } from "./consul-http";
+import { activePeering, establishPeering } from "../components/resources/cluster-peering";
+import { consulCall } from "../components/resources/consul-api";
 import type { Run } from "./docker-cli";
 import { sayer, within } from "./script-lib";
 import {
@@ -154,12 +155,13 @@ async function removeStaleEntries(t: Target, cluster: Cluster, server: string): 
     say(`the snapshot lists ${names(stale)} under other node IDs: removing those entries and restarting them.`);
     for (const agent of stale) {
         // Through the API: the consul CLI has no command for it.
-        const answer = await consulHttp(t.outputs.httpAddrs[dc.name], t.outputs.caCertPem, {
-            method: "PUT",
-            path: "/v1/catalog/deregister",
-            token: t.tokenOf(dc.name),
-            body: JSON.stringify({ Node: agent.name }),
-        });
+        const answer = await consulCall(
+            { httpAddr: t.outputs.httpAddrs[dc.name], caPem: t.outputs.caCertPem, token: t.tokenOf(dc.name) },
+            "PUT",
+            "/v1/catalog/deregister",
+            JSON.stringify({ Node: agent.name }),
+            5000,
+        );
         if (answer.status !== 200) {
             throw new StackError(
                 `could not remove ${agent.name}'s stale catalog entry: HTTP ${answer.status} ${answer.body.trim()}`,
@@ -251,56 +253,35 @@ async function establishPeeringsAgain(t: Target): Promise<void> {
     }
     for (const dialer of dialers) {
         const acceptor = t.stack.datacenter(dialer.peersWith as string);
-        const call = (side: DatacenterModel, method: string, path: string, body?: string) =>
-            consulHttp(t.outputs.httpAddrs[side.name], t.outputs.caCertPem, {
-                method,
-                path,
-                body,
-                token: t.tokenOf(side.name),
-                timeoutMs: 30_000,
-            });
-        // Never the request body in a message: it may hold the peering token.
+        const side = (dc: DatacenterModel) => ({ httpAddr: t.outputs.httpAddrs[dc.name], datacenter: dc.name });
+        const peering = {
+            caPem: t.outputs.caCertPem,
+            acceptor: side(acceptor),
+            dialer: side(dialer),
+            acceptorToken: t.tokenOf(acceptor.name),
+            dialerToken: t.tokenOf(dialer.name),
+            serverAddresses: acceptor.peeringAddresses,
+        };
+        // Asked again while the restarted servers settle. The errors name the call and Consul's answer, never the
+        // request body, which may hold the peering token.
         let last = "";
-        const established = await within(90, async () => {
-            const generated = await call(
-                acceptor,
-                "POST",
-                "/v1/peering/token",
-                JSON.stringify({ PeerName: dialer.name, ServerExternalAddresses: acceptor.peeringAddresses }),
-            );
-            const { PeeringToken } =
-                generated.status === 200
-                    ? (JSON.parse(generated.body) as { PeeringToken: string })
-                    : { PeeringToken: undefined };
-            const answer = PeeringToken
-                ? await call(
-                      dialer,
-                      "POST",
-                      "/v1/peering/establish",
-                      JSON.stringify({ PeerName: acceptor.name, PeeringToken }),
-                  )
-                : generated;
-            last = `HTTP ${answer.status} ${answer.body.trim().split("\n").slice(0, 2).join(" ")}`;
-            return answer.status === 200;
-        });
+        const established = await within(90, () =>
+            establishPeering(peering).then(
+                () => true,
+                (e: Error) => {
+                    last = e.message;
+                    return false;
+                },
+            ),
+        );
         if (!established) {
             throw new StackError(
                 `could not establish the peering of ${dialer.name} with ${acceptor.name} again within 90 s; last answer: ${last}`,
             );
         }
-        const stateOn = async (side: DatacenterModel, peer: DatacenterModel) =>
-            (JSON.parse((await call(side, "GET", `/v1/peering/${peer.name}`)).body) as { State: string }).State;
-        if (
-            !(await within(
-                60,
-                async () =>
-                    (await stateOn(acceptor, dialer)) === "ACTIVE" && (await stateOn(dialer, acceptor)) === "ACTIVE",
-            ))
-        ) {
-            throw new StackError(
-                `the peering of ${dialer.name} with ${acceptor.name} is not ACTIVE on both sides 60 s after it was established again`,
-            );
-        }
+        await activePeering(peering).catch((e: Error) => {
+            throw new StackError(e.message);
+        });
         say(`the peering of ${dialer.name} with ${acceptor.name} is established again, and ACTIVE on both sides.`);
     }
 }

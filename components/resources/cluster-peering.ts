@@ -13,7 +13,8 @@ interface Side {
     readonly datacenter: string;
 }
 
-interface PeeringInputs {
+/** Both sides of a peering and what each is called with; the scripts' restore (scripts/snapshot.ts) passes it too. */
+export interface PeeringInputs {
     readonly caPem: string;
     readonly acceptor: Side;
     readonly dialer: Side;
@@ -70,27 +71,29 @@ async function states(inputs: PeeringInputs): Promise<Record<string, string>> {
 }
 
 /**
- * Establishes the peering unless the dialer's side is ACTIVE already (kept data, or a second run), then
- * waits until both sides say ACTIVE. A new token for an existing peering is how Consul re-establishes one.
+ * A new token from the acceptor, established on the dialer: how Consul makes a peering, and re-makes one that
+ * exists (after a restore, say).
  */
-async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, string>> {
-    if ((await stateOn(inputs, "dialer")) !== "ACTIVE") {
-        const generated = await call(
-            inputs,
-            "acceptor",
-            "POST",
-            "/v1/peering/token",
-            JSON.stringify({ PeerName: inputs.dialer.datacenter, ServerExternalAddresses: inputs.serverAddresses }),
-        );
-        const { PeeringToken } = JSON.parse(generated.body) as { PeeringToken: string };
-        await call(
-            inputs,
-            "dialer",
-            "POST",
-            "/v1/peering/establish",
-            JSON.stringify({ PeerName: inputs.acceptor.datacenter, PeeringToken }),
-        );
-    }
+export async function establishPeering(inputs: PeeringInputs): Promise<void> {
+    const generated = await call(
+        inputs,
+        "acceptor",
+        "POST",
+        "/v1/peering/token",
+        JSON.stringify({ PeerName: inputs.dialer.datacenter, ServerExternalAddresses: inputs.serverAddresses }),
+    );
+    const { PeeringToken } = JSON.parse(generated.body) as { PeeringToken: string };
+    await call(
+        inputs,
+        "dialer",
+        "POST",
+        "/v1/peering/establish",
+        JSON.stringify({ PeerName: inputs.acceptor.datacenter, PeeringToken }),
+    );
+}
+
+/** Waits until both sides say ACTIVE; each side's state. */
+export async function activePeering(inputs: PeeringInputs): Promise<Record<string, string>> {
     const deadline = Date.now() + activeWithinSeconds * 1000;
     for (;;) {
         const now = await states(inputs);
@@ -105,6 +108,14 @@ async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, stri
         }
         await new Promise((r) => setTimeout(r, 500));
     }
+}
+
+/** Establishes the peering unless the dialer's side is ACTIVE already (kept data, or a second run). */
+async function ensurePeering(inputs: PeeringInputs): Promise<Record<string, string>> {
+    if ((await stateOn(inputs, "dialer")) !== "ACTIVE") {
+        await establishPeering(inputs);
+    }
+    return activePeering(inputs);
 }
 
 const provider: pulumi.dynamic.ResourceProvider = {

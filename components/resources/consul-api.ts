@@ -16,7 +16,8 @@ export interface DatacenterApiArgs {
 export interface ConsulEndpoint {
     readonly httpAddr: string;
     readonly caPem: string;
-    readonly token: string;
+    /** None: the anonymous token. */
+    readonly token?: string;
 }
 
 export interface ConsulAnswer {
@@ -56,8 +57,17 @@ export async function consulApi(
     }
 }
 
-/** One HTTPS call. */
-async function consulCall(to: ConsulEndpoint, method: string, path: string, body?: string): Promise<ConsulAnswer> {
+/**
+ * One HTTPS call, also the scripts' (scripts/stack-access.ts). Rejects when nothing answers within `timeoutMs`;
+ * the error's `code` says why (ECONNREFUSED, ETIMEDOUT...).
+ */
+export async function consulCall(
+    to: ConsulEndpoint,
+    method: string,
+    path: string,
+    body?: string,
+    timeoutMs = 15_000,
+): Promise<ConsulAnswer> {
     const https = await import("node:https");
     const [host, port] = to.httpAddr.split(":");
     return new Promise((resolve, reject) => {
@@ -68,9 +78,9 @@ async function consulCall(to: ConsulEndpoint, method: string, path: string, body
                 path,
                 method,
                 ca: to.caPem,
-                headers: { "X-Consul-Token": to.token },
+                headers: to.token ? { "X-Consul-Token": to.token } : {},
                 agent: false,
-                timeout: 15_000,
+                timeout: timeoutMs,
             },
             (res) => {
                 let text = "";
@@ -78,7 +88,13 @@ async function consulCall(to: ConsulEndpoint, method: string, path: string, body
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
             },
         );
-        req.on("timeout", () => req.destroy(new Error(`no answer from https://${to.httpAddr} within 15 s`)));
+        req.on("timeout", () =>
+            req.destroy(
+                Object.assign(new Error(`no answer from https://${to.httpAddr} within ${timeoutMs} ms`), {
+                    code: "ETIMEDOUT",
+                }),
+            ),
+        );
         req.on("error", reject);
         req.end(body);
     });

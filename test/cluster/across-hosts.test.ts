@@ -73,6 +73,13 @@ async function consulIn(
     );
 }
 
+/** The names of the stack's containers on one host's `engine`, with any further `docker ps` label filters. */
+async function stackContainers(engine: readonly string[], ...filters: string[]): Promise<string[]> {
+    const format = ["--format", "{{.Names}}"];
+    const only = [`label=consul.stack=${stackName}`, ...filters].flatMap((f) => ["--filter", f]);
+    return (await dockerOk([...engine, "ps", "-a", ...only, ...format])).trim().split("\n").filter(Boolean);
+}
+
 /** The stack's outputs, afresh after each `pulumi up`: a new stack has new tokens and a new CA. */
 async function readOutputs(): Promise<void> {
     const outputs = await stack.outputs();
@@ -248,20 +255,7 @@ describe("across Docker hosts", () => {
             dc3: ["dc3-", "dc4-", "consul-acl-init-dc4"],
         };
         for (const [dc, engine] of Object.entries(engines()).filter(([dc]) => own[dc])) {
-            const names = (
-                await dockerOk([
-                    ...engine,
-                    "ps",
-                    "-a",
-                    "--filter",
-                    `label=consul.stack=${stackName}`,
-                    "--format",
-                    "{{.Names}}",
-                ])
-            )
-                .trim()
-                .split("\n")
-                .filter(Boolean);
+            const names = await stackContainers(engine);
             assert.ok(names.length >= 3, `${dc}'s host runs ${names.join(", ")}`);
             assert.deepEqual(
                 names.filter((n) => !own[dc].some((p) => n.startsWith(`${prefix}${p}`))),
@@ -441,23 +435,7 @@ describe("across Docker hosts", () => {
                 (await kv.get("dc3", "dc1", key("dc1"))) === written.dc1 ? true : undefined,
             );
             for (const [dc, engine] of Object.entries(engines())) {
-                const names = (
-                    await dockerOk([
-                        ...engine,
-                        "ps",
-                        "-a",
-                        "--filter",
-                        `label=consul.stack=${stackName}`,
-                        "--filter",
-                        `label=consul.datacenter=${dc}`,
-                        "--format",
-                        "{{.Names}}",
-                    ])
-                )
-                    .trim()
-                    .split("\n")
-                    .filter(Boolean);
-                for (const name of names) {
+                for (const name of await stackContainers(engine, `label=consul.datacenter=${dc}`)) {
                     await eventually(`${name} healthy on ${dc}'s host`, 120, async () =>
                         (
                             await dockerOk([...engine, "inspect", "--format", "{{.State.Health.Status}}", name])

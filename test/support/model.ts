@@ -67,3 +67,14 @@ export function problemsOf(settings: StackSettings): string[] {
     }
     assert.fail("compileStack accepted the config");
 }
+
+/** dc3 as the peering tier has it: a cluster of its own, with one server and one client, that peers with dc1. */
+export const peeringDc3 = {
+    name: "dc3",
+    federation: "peering",
+    servers: 1,
+    clients: 1,
+    subnet: "10.201.3.0/24",
+    httpPort: 8502,
+    dnsPort: 8602,
+} as const;

@@ -13,7 +13,7 @@ import { exportedServices, peeringServerConfig } from "../../components/render/p
 import { acrossHostsDatacenters } from "../support/across-hosts";
 import { agents, named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeSecretUuid, fakeState } from "../support/fake-state";
-import { devModel, devSettings, problemsOf } from "../support/model";
+import { devModel, devSettings, peeringDc3, problemsOf } from "../support/model";
 import { outputValue, type ProgramRun, reveal, runProgram, stackConfig, unwrapSecret } from "../support/program";
 
 const dynamicType = "pulumi-nodejs:dynamic:Resource";
@@ -22,16 +22,7 @@ const api = [{ name: "api", port: 8080, instances: 1 }];
 /** dc1 and dc2 as the dev stack has them, and dc3, a peering datacenter with one server, one client and `api`. */
 const peeringDatacenters = (): DatacenterSettings[] => [
     ...(stackConfig().datacenters as DatacenterSettings[]),
-    {
-        name: "dc3",
-        federation: "peering",
-        servers: 1,
-        clients: 1,
-        subnet: "10.201.3.0/24",
-        httpPort: 8502,
-        dnsPort: 8602,
-        services: api,
-    },
+    { ...peeringDc3, services: api },
 ];
 const settings = (datacenters = peeringDatacenters()): StackSettings => ({ ...devSettings(), datacenters });
 

@@ -21,7 +21,7 @@ import {
 } from "../../scripts/stack-access";
 import { stackConfig as configOf } from "../../scripts/stack-config";
 import { fakeCertDir } from "../support/across-hosts";
-import { devModel } from "../support/model";
+import { devModel, peeringDc3 } from "../support/model";
 import { projectRoot, stackConfig } from "../support/program";
 
 const [dc1, dc2] = stackConfig().datacenters as DatacenterSettings[];
@@ -31,23 +31,7 @@ const hostFlags = (model: StackModel, root = projectRoot) =>
     Object.fromEntries(model.datacenters.map((dc) => [dc.name, dockerArgs(dc.host, root)]));
 
 /** The peering tier's shape: dc1 and dc2 over the WAN, dc3 a cluster of its own. */
-const peering = () =>
-    compiled(
-        [
-            dc1,
-            dc2,
-            {
-                name: "dc3",
-                federation: "peering",
-                servers: 1,
-                clients: 1,
-                subnet: "10.201.3.0/24",
-                httpPort: 8502,
-                dnsPort: 8602,
-            },
-        ],
-        { namePrefix: "peer-" },
-    );
+const peering = () => compiled([dc1, dc2, peeringDc3], { namePrefix: "peer-" });
 
 /** The hosts tier's shape: dc1 here, dc2 on host b, dc3 and the peering dc4 on host c, over tcp:// with TLS. */
 function acrossHosts(certPath: string): StackModel {
