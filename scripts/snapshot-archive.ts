@@ -1,68 +1,88 @@
-// The file `scripts/snapshot.sh save FILE` writes: a tar archive of one Consul snapshot per cluster of the
-// stack (the first datacenter's, and each peering datacenter's, which keeps its own KV and ACLs) and a
-// manifest naming the cluster of each. One file, as before, so it is copied and kept as one; a plain tar,
-// so `tar -tvf FILE` shows what it holds. A file saved before (Consul's own snapshot, gzip) is still
-// restored: it holds the first datacenter's cluster.
+// The file `scripts/snapshot.sh save` writes: a tar archive of one Consul snapshot per datacenter of the
+// stack (each datacenter keeps its own Raft state: its catalog, its own KV, and the ACLs it holds or
+// replicates) and a manifest naming each datacenter's snapshot and the cluster whose ACLs it uses. One file,
+// so it is copied and kept as one; a plain tar, so `tar -tvf FILE` shows what it holds. A file saved before
+// (Consul's own snapshot, gzip) is still restored: it holds the first datacenter's state.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { DatacenterModel } from "../components/model/stack-model";
 import { type Cluster, StackError } from "./stack-access";
 
 export const manifestName = "manifest.json";
 const format = "consul-multi-dc snapshot";
+const version = 2;
+
+/** A datacenter's snapshot in the archive: its name, the first datacenter of its cluster then, its file. */
+export interface HeldState {
+    readonly name: string;
+    readonly cluster: string;
+    readonly file: string;
+}
 
 export interface Manifest {
     readonly format: typeof format;
-    readonly version: 1;
+    readonly version: typeof version;
     readonly stack: string;
     readonly savedAt: string;
-    /** Each cluster by its primary datacenter, with the datacenters that use its state then, and its snapshot's name in the archive. */
-    readonly clusters: readonly {
-        readonly primary: string;
-        readonly datacenters: readonly string[];
-        readonly file: string;
-    }[];
+    /** Cluster by cluster, each one's first datacenter first: the order a restore goes in. */
+    readonly datacenters: readonly HeldState[];
 }
 
-/** A cluster's snapshot in the archive, named after its primary datacenter. */
-export const snapshotFileOf = (primary: string): string => `${primary}.snap`;
+/** A datacenter's snapshot in the archive, named after it. */
+export const snapshotFileOf = (datacenter: string): string => `${datacenter}.snap`;
 
 export function manifestOf(stack: string, clusters: readonly Cluster[], savedAt: Date): Manifest {
-    return {
-        format,
-        version: 1,
-        stack,
-        savedAt: savedAt.toISOString(),
-        clusters: clusters.map((c) => ({
-            primary: c.primary.name,
-            datacenters: c.datacenters.map((d) => d.name),
-            file: snapshotFileOf(c.primary.name),
-        })),
-    };
+    const datacenters = clusters.flatMap((c) =>
+        c.datacenters.map((dc) => ({ name: dc.name, cluster: c.primary.name, file: snapshotFileOf(dc.name) })),
+    );
+    return { format, version, stack, savedAt: savedAt.toISOString(), datacenters };
 }
 
-/** What a restore does with `held` (the clusters a file holds, by primary datacenter) on a stack of `clusters`. */
+/** One datacenter a restore puts back, with its cluster as the stack has it now. */
+export interface RestoreStep {
+    readonly cluster: Cluster;
+    readonly datacenter: DatacenterModel;
+    readonly file: string;
+}
+
+/** What a restore does with `held` (the datacenters a file holds) on a stack of `clusters`. */
 export interface RestorePlan {
-    /** Each cluster of the stack the file holds, with its snapshot's name in the archive. */
-    readonly restore: readonly { readonly cluster: Cluster; readonly file: string }[];
-    /** The stack's clusters the file does not hold: they keep their state. */
-    readonly untouched: readonly Cluster[];
+    /** Cluster by cluster, its first datacenter first: its tokens are what the others replicate. */
+    readonly restore: readonly RestoreStep[];
+    /** The stack's datacenters the file does not hold: they keep their state. */
+    readonly untouched: readonly DatacenterModel[];
 }
 
-/** Refuses, before anything changes, a file holding a cluster the stack does not have. */
-export function restorePlan(file: string, held: Manifest["clusters"], clusters: readonly Cluster[]): RestorePlan {
-    const unknown = held.filter((h) => !clusters.some((c) => c.primary.name === h.primary));
+/**
+ * Refuses, before anything changes, a file holding a datacenter the stack does not have, or one that was in
+ * another cluster when saved (a WAN datacenter since made a peering one, say): its ACLs are another cluster's.
+ */
+export function restorePlan(file: string, held: readonly HeldState[], clusters: readonly Cluster[]): RestorePlan {
+    const clusterOf = (dc: string) => clusters.find((c) => c.datacenters.some((d) => d.name === dc));
+    const unknown = held.filter((h) => clusterOf(h.name) === undefined);
     if (unknown.length > 0) {
         throw new StackError(
-            `${file} holds the state of ${unknown.map((h) => `${h.primary}'s cluster`).join(", ")}, which this stack does not have ` +
-                `(its clusters: ${clusters.map((c) => c.primary.name).join(", ")}); restore it into the stack it was saved from`,
+            `${file} holds the state of ${unknown.map((h) => h.name).join(", ")}, which this stack does not have ` +
+                `(its datacenters: ${clusters.flatMap((c) => c.datacenters.map((d) => d.name)).join(", ")}); ` +
+                "restore it into the stack it was saved from",
+        );
+    }
+    const moved = held.filter((h) => clusterOf(h.name)?.primary.name !== h.cluster);
+    if (moved.length > 0) {
+        throw new StackError(
+            `${file} holds ${moved.map((h) => `${h.name} as a datacenter of ${h.cluster}'s cluster`).join(", ")}, ` +
+                `while this stack has ${moved.map((h) => `${h.name} in ${clusterOf(h.name)?.primary.name}'s`).join(", ")}; ` +
+                "a datacenter's ACLs are its cluster's, so restore it into a stack of the same shape",
         );
     }
     return {
         restore: clusters.flatMap((cluster) =>
-            held.filter((h) => h.primary === cluster.primary.name).map((h) => ({ cluster, file: h.file })),
+            cluster.datacenters.flatMap((datacenter) =>
+                held.filter((h) => h.name === datacenter.name).map((h) => ({ cluster, datacenter, file: h.file })),
+            ),
         ),
-        untouched: clusters.filter((c) => !held.some((h) => h.primary === c.primary.name)),
+        untouched: clusters.flatMap((c) => c.datacenters).filter((d) => !held.some((h) => h.name === d.name)),
     };
 }
 
@@ -74,19 +94,22 @@ export function parseManifest(file: string, text: string): Manifest {
     } catch (e) {
         throw new StackError(`${file}: its ${manifestName} is not JSON (${(e as Error).message})`);
     }
-    if (manifest.format !== format || manifest.version !== 1 || !Array.isArray(manifest.clusters)) {
+    if (manifest.format !== format || manifest.version !== version || !Array.isArray(manifest.datacenters)) {
         throw new StackError(
             `${file} is not a snapshot this version of scripts/snapshot.sh wrote (its ${manifestName} says ${JSON.stringify(manifest.format)} version ${manifest.version})`,
         );
     }
-    for (const c of manifest.clusters) {
+    const name = /^[A-Za-z0-9_-]+$/;
+    for (const d of manifest.datacenters) {
         // Names only, never a path: the archive is unpacked by them.
         if (
-            typeof c?.primary !== "string" ||
-            !/^[A-Za-z0-9_-]+$/.test(c.primary) ||
-            c.file !== snapshotFileOf(c.primary)
+            typeof d?.name !== "string" ||
+            !name.test(d.name) ||
+            typeof d.cluster !== "string" ||
+            !name.test(d.cluster) ||
+            d.file !== snapshotFileOf(d.name)
         ) {
-            throw new StackError(`${file}: its ${manifestName} lists a cluster as ${JSON.stringify(c)}`);
+            throw new StackError(`${file}: its ${manifestName} lists a datacenter as ${JSON.stringify(d)}`);
         }
     }
     return manifest as Manifest;
@@ -94,7 +117,7 @@ export function parseManifest(file: string, text: string): Manifest {
 
 const gzipMagic = Buffer.from([0x1f, 0x8b]);
 
-/** Consul's own snapshot (a gzip'd tar): what this script saved before it saved every cluster. */
+/** Consul's own snapshot (a gzip'd tar): what this script saved before it saved every datacenter. */
 export function isSingleConsulSnapshot(file: string): boolean {
     const head = Buffer.alloc(2);
     const fd = fs.openSync(file, "r");
@@ -129,7 +152,7 @@ export function writeArchive(file: string, dir: string, manifest: Manifest): voi
     const partial = `${file}.partial-${process.pid}`;
     const fd = fs.openSync(partial, "wx", 0o600);
     try {
-        tar(["-C", dir, "-cf", "-", manifestName, ...manifest.clusters.map((c) => c.file)], fd);
+        tar(["-C", dir, "-cf", "-", manifestName, ...manifest.datacenters.map((d) => d.file)], fd);
     } catch (e) {
         fs.rmSync(partial, { force: true });
         throw e;
@@ -149,10 +172,10 @@ export function readArchive(file: string, dir: string): Manifest {
     }
     tar(["-xf", file, "-C", dir, manifestName]);
     const manifest = parseManifest(file, fs.readFileSync(path.join(dir, manifestName), "utf8"));
-    const missing = manifest.clusters.filter((c) => !entries.includes(c.file));
+    const missing = manifest.datacenters.filter((d) => !entries.includes(d.file));
     if (missing.length > 0) {
-        throw new StackError(`${file} lacks ${missing.map((c) => c.file).join(", ")}, which its ${manifestName} lists`);
+        throw new StackError(`${file} lacks ${missing.map((d) => d.file).join(", ")}, which its ${manifestName} lists`);
     }
-    tar(["-xf", file, "-C", dir, ...manifest.clusters.map((c) => c.file)]);
+    tar(["-xf", file, "-C", dir, ...manifest.datacenters.map((d) => d.file)]);
     return manifest;
 }

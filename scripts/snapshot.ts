@@ -1,18 +1,19 @@
-// Backup and restore of every cluster of a stack (KV, ACLs, catalog, config entries, sessions) with Consul's
-// own `consul snapshot save` and `consul snapshot restore`, through one of each cluster's servers on its own
-// Docker host. A cluster is the first datacenter with those that federate with it over the WAN, or a
-// peering datacenter on its own, with its own KV and ACLs (snapshot-archive.ts: the file holds one
-// snapshot per cluster). A snapshot holds its own datacenter's Raft state: the KV a WAN datacenter other
-// than the first keeps for itself (written there, not read across from the first) is in none of them.
+// Backup and restore of every datacenter of a stack (KV, ACLs, catalog, config entries, sessions) with
+// Consul's own `consul snapshot save` and `consul snapshot restore`, through one of each datacenter's servers
+// on its own Docker host. Each datacenter keeps its own Raft state, a WAN one too (its catalog, the KV written
+// there, the ACLs it replicates), so the file holds one snapshot per datacenter (snapshot-archive.ts).
 //
 //   scripts/snapshot.sh save FILE [--stack STACK]        npm run snapshot -- save FILE [--stack STACK]
 //   scripts/snapshot.sh restore FILE [--stack STACK]     npm run snapshot -- restore FILE [--stack STACK]
 //
-// A restore replaces each cluster's state with its snapshot's: KV, ACL tokens, the catalog and Consul's own
-// Connect CA. What that changes, and what this script does about each (README: Backup and restore):
+// A restore replaces each datacenter's state with its snapshot's: KV, ACL tokens, the catalog and Consul's
+// own Connect CA. It goes cluster by cluster (the first datacenter, or a peering one, with the WAN
+// datacenters that replicate its ACLs), the cluster's first datacenter first. What that changes, and what
+// this script does about each (docs/operations.md, Backup and restore):
 // - Tokens: the snapshot's tokens come back; the stack's own (agents, replication, services, the app)
 //   may not be in it, so the leader re-creates the management token as it takes office again, and the
-//   cluster's acl-init runs again to create every other token of the stack that is missing.
+//   cluster's acl-init runs again to create every other token of the stack that is missing; a WAN
+//   datacenter restored after it replicates them from there.
 // - Node IDs: the stack derives them from the node names, so the restored catalog lists each agent as
 //   itself; an entry under another ID is removed and its agent restarted, to register again at once.
 // - Certificates: the agents' own do not change: they come from the stack's own CA, which no snapshot
@@ -29,16 +30,16 @@ import { consulCall } from "../components/resources/consul-api";
 import type { Run } from "./docker-cli";
 import { sayer, within } from "./script-lib";
 import {
+    type HeldState,
     isSingleConsulSnapshot,
-    type Manifest,
     manifestOf,
+    type RestoreStep,
     readArchive,
     restorePlan,
     snapshotFileOf,
     writeArchive,
 } from "./snapshot-archive";
 import {
-    type Cluster,
     deployed,
     managementToken,
     openStack,
@@ -72,37 +73,35 @@ async function must(run: Promise<Run>, what: string): Promise<Run> {
 
 const names = (dcs: readonly { name: string }[]) => dcs.map((d) => d.name).join(", ");
 
-/** Any server of the cluster's primary that answers. */
-async function answeringServer(t: Target, cluster: Cluster): Promise<string> {
-    const dc = cluster.primary.name;
-    for (const server of cluster.primary.servers) {
-        if ((await t.stack.consul(dc, server.name, t.tokenOf(dc), ["info"])).code === 0) {
+/** Any server of the datacenter that answers. */
+async function answeringServer(t: Target, dc: DatacenterModel): Promise<string> {
+    for (const server of dc.servers) {
+        if ((await t.stack.consul(dc.name, server.name, t.tokenOf(dc.name), ["info"])).code === 0) {
             return server.name;
         }
     }
-    throw new StackError(`no server of ${dc} answers (${names(cluster.primary.servers)}); is the stack up?`);
+    throw new StackError(`no server of ${dc.name} answers (${names(dc.servers)}); is the stack up?`);
 }
 
 async function save(t: Target, file: string): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-snapshot-"));
+    const manifest = manifestOf(t.stack.name, t.stack.clusters, new Date());
     try {
-        for (const cluster of t.stack.clusters) {
-            const dc = cluster.primary.name;
-            const server = await answeringServer(t, cluster);
+        for (const held of manifest.datacenters) {
+            const dc = held.name;
+            const server = await answeringServer(t, t.stack.datacenter(dc));
             await must(
                 t.stack.consul(dc, server, t.tokenOf(dc), ["snapshot", "save", inside]),
                 `consul snapshot save in ${server}`,
             );
-            const local = path.join(dir, snapshotFileOf(dc));
+            const local = path.join(dir, held.file);
             await must(t.stack.docker(dc, ["cp", `${server}:${inside}`, local]), `docker cp of ${server}'s snapshot`);
             await t.stack.docker(dc, ["exec", server, "rm", "-f", inside]);
-            say(
-                `saved the state of ${dc}'s cluster (${names(cluster.datacenters)}) from ${server} (${fs.statSync(local).size} bytes).`,
-            );
+            say(`saved ${dc}'s state from ${server} (${fs.statSync(local).size} bytes).`);
         }
-        writeArchive(file, dir, manifestOf(t.stack.name, t.stack.clusters, new Date()));
+        writeArchive(file, dir, manifest);
         say(
-            `wrote ${file} (${fs.statSync(file).size} bytes): ${t.stack.clusters.length} cluster snapshot(s), readable by you only.`,
+            `wrote ${file} (${fs.statSync(file).size} bytes): a snapshot of each of ${names(manifest.datacenters)}, readable by you only.`,
         );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -140,8 +139,7 @@ async function listedAsItself(t: Target, dc: DatacenterModel, server: string, ag
  * version of the project, say) makes the catalog refuse that agent: those entries go, and each such agent
  * restarts, one at a time so Raft keeps its quorum; the leader registers an agent as soon as it sees it join.
  */
-async function removeStaleEntries(t: Target, cluster: Cluster, server: string): Promise<void> {
-    const dc = cluster.primary;
+async function removeStaleEntries(t: Target, dc: DatacenterModel, server: string): Promise<void> {
     const stale: AgentModel[] = [];
     for (const agent of [...dc.servers, ...dc.clients]) {
         const id = await catalogId(t, dc, server, agent.name);
@@ -176,11 +174,14 @@ async function removeStaleEntries(t: Target, cluster: Cluster, server: string): 
     }
 }
 
-/** Restores one cluster's snapshot through one of its servers, then its tokens and its catalog. */
-async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, file: string): Promise<void> {
-    const dc = cluster.primary.name;
+/**
+ * Restores one datacenter's snapshot through one of its servers, then its catalog; in a cluster's first
+ * datacenter, the stack's tokens too, which the cluster's other datacenters, restored after it, replicate.
+ */
+async function restoreDatacenter(t: Target, step: RestoreStep, snapshot: string, file: string): Promise<void> {
+    const dc = step.datacenter.name;
     const token = t.tokenOf(dc);
-    const server = await answeringServer(t, cluster);
+    const server = await answeringServer(t, step.datacenter);
     await must(t.stack.docker(dc, ["cp", snapshot, `${server}:${inside}`]), `docker cp of the snapshot into ${server}`);
     // docker cp keeps the file's owner-only mode; the agent runs as the consul user.
     await must(t.stack.docker(dc, ["exec", "-u", "root", server, "chmod", "0644", inside]), `chmod in ${server}`);
@@ -189,7 +190,7 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
         `consul snapshot restore in ${server}`,
     );
     await t.stack.docker(dc, ["exec", "-u", "root", server, "rm", "-f", inside]);
-    say(`restored ${file}'s state of ${dc}'s cluster (${names(cluster.datacenters)}) through ${server}.`);
+    say(`restored ${file}'s state of ${dc} through ${server}.`);
 
     if (
         !(await within(
@@ -199,21 +200,23 @@ async function restoreCluster(t: Target, cluster: Cluster, snapshot: string, fil
     ) {
         throw new StackError(`${dc}'s management token did not come back; see 'docker logs ${server}'`);
     }
-    // acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
-    // Its done file survives a restart, so it goes first: the file then says this run finished.
-    const aclInit = cluster.aclInitContainer;
-    await must(t.stack.docker(dc, ["exec", aclInit, "rm", "-f", aclInitDone]), `clearing ${aclInit}'s done file`);
-    await must(t.stack.docker(dc, ["restart", aclInit]), `docker restart ${aclInit}`);
-    if (
-        !(await within(
-            60,
-            async () => (await t.stack.docker(dc, ["exec", aclInit, "test", "-f", aclInitDone])).code === 0,
-        ))
-    ) {
-        throw new StackError(`${aclInit} did not finish; see 'docker logs ${aclInit}'`);
+    if (step.datacenter === step.cluster.primary) {
+        // acl-init creates what is missing and leaves what exists (the snapshot's keys win over the KV seed).
+        // Its done file survives a restart, so it goes first: the file then says this run finished.
+        const aclInit = step.cluster.aclInitContainer;
+        await must(t.stack.docker(dc, ["exec", aclInit, "rm", "-f", aclInitDone]), `clearing ${aclInit}'s done file`);
+        await must(t.stack.docker(dc, ["restart", aclInit]), `docker restart ${aclInit}`);
+        if (
+            !(await within(
+                60,
+                async () => (await t.stack.docker(dc, ["exec", aclInit, "test", "-f", aclInitDone])).code === 0,
+            ))
+        ) {
+            throw new StackError(`${aclInit} did not finish; see 'docker logs ${aclInit}'`);
+        }
+        say(`${dc}'s cluster (${names(step.cluster.datacenters)}) has the stack's tokens again (${aclInit}).`);
     }
-    say(`${dc}'s cluster has the stack's tokens again (${aclInit}).`);
-    await removeStaleEntries(t, cluster, server);
+    await removeStaleEntries(t, step.datacenter, server);
 }
 
 /**
@@ -330,32 +333,22 @@ async function restore(t: Target, file: string): Promise<void> {
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-snapshot-"));
     try {
-        let held: Manifest["clusters"];
+        let held: readonly HeldState[];
         let snapshotOf = (entry: string) => path.join(dir, entry);
         if (isSingleConsulSnapshot(file)) {
-            const first = t.stack.clusters[0];
-            held = [
-                {
-                    primary: first.primary.name,
-                    datacenters: first.datacenters.map((d) => d.name),
-                    file: snapshotFileOf(first.primary.name),
-                },
-            ];
+            const first = t.stack.clusters[0].primary.name;
+            held = [{ name: first, cluster: first, file: snapshotFileOf(first) }];
             snapshotOf = () => file;
-            say(
-                `${file} is one Consul snapshot, as this script saved before it saved every cluster: it holds ${first.primary.name}'s cluster.`,
-            );
+            say(`${file} is one Consul snapshot, as this script saved before it saved every datacenter: ${first}'s.`);
         } else {
-            held = readArchive(file, dir).clusters;
+            held = readArchive(file, dir).datacenters;
         }
         const plan = restorePlan(file, held, t.stack.clusters);
-        for (const cluster of plan.untouched) {
-            say(
-                `${file} holds no state of ${cluster.primary.name}'s cluster (${names(cluster.datacenters)}): it keeps its own.`,
-            );
+        for (const dc of plan.untouched) {
+            say(`${file} holds no state of ${dc.name}: it keeps its own.`);
         }
-        for (const { cluster, file: entry } of plan.restore) {
-            await restoreCluster(t, cluster, snapshotOf(entry), file);
+        for (const step of plan.restore) {
+            await restoreDatacenter(t, step, snapshotOf(step.file), file);
         }
         await establishPeeringsAgain(t);
         await everyAgentWorks(t);

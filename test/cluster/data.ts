@@ -1,8 +1,8 @@
 // Data across destroy: a snapshot restored into a new stack (scripts/snapshot.sh), then volumes kept by
 // keepData, then the same snapshot restored into the kept cluster; three rounds in a row, so that a flaky
 // restore shows. Every step goes through the real `pulumi destroy` and `pulumi up`, and is followed by
-// the same checks: the KV and a user's token are back, every agent's RPC works through every server, and
-// no agent has logged a certificate error since the step began.
+// the same checks: dc1's KV, dc2's own KV and a user's token are back, every agent's RPC works through every
+// server, and no agent has logged a certificate error since the step began.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -19,6 +19,8 @@ import type { Cluster } from "./state";
 import { allHealthy, eventually, stackContainers } from "./wait";
 
 const marker = "data/marker";
+/** Written in dc2, so kept in dc2's own Raft state, which only dc2's snapshot holds. */
+const dc2Marker = "data/dc2-marker";
 const rounds = 3;
 /** Writes per client agent and check: a client picks another server after a failed RPC, so several reach several servers. */
 const writesPerClient = 6;
@@ -35,6 +37,7 @@ async function snapshot(args: string[]): Promise<string> {
 async function userState(c: Cluster, round: number): Promise<{ token: string; value: string }> {
     const value = `kept in round ${round}`;
     await c.consul.run("dc1-server1", "kv", "put", marker, value);
+    await c.consul.run("dc2-server1", "kv", "put", dc2Marker, value);
     const created = JSON.parse(
         await c.consul.run(
             "dc1-server1",
@@ -105,6 +108,11 @@ async function assertWorks(
         }
     }
     assert.equal((await c.consul.run("dc1-server1", "kv", "get", marker)).trim(), user.value);
+    assert.equal(
+        (await c.consul.run("dc2-server1", "kv", "get", dc2Marker)).trim(),
+        user.value,
+        `${step}: dc2's own key`,
+    );
     assert.deepEqual(
         await missingKeys(c.httpAddrs.dc1, c.ca, c.token, seedPrefix, seedKeys),
         [],
@@ -186,11 +194,16 @@ export function dataTests(cluster: () => Cluster, reload: () => Promise<void>): 
                 await c.stack.up({ onOutput: echo("  up |") });
                 await reload();
                 c = cluster();
-                assert.match(
-                    await c.consul.run("dc1-server1", "kv", "get", marker).catch((e: Error) => e.message),
-                    /No key exists/,
-                    "a new stack starts empty",
-                );
+                for (const [server, key] of [
+                    ["dc1-server1", marker],
+                    ["dc2-server1", dc2Marker],
+                ]) {
+                    assert.match(
+                        await c.consul.run(server, "kv", "get", key).catch((e: Error) => e.message),
+                        /No key exists/,
+                        `a new stack starts empty: ${key} through ${server}`,
+                    );
+                }
                 const restored = await restore(c, file, `into a new stack (round ${round})`);
                 assert.equal(
                     /under other node IDs/.test(restored),

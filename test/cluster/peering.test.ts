@@ -266,25 +266,30 @@ describe("cluster peering", () => {
         }
     });
 
-    test("snapshot save, destroy, up, restore: dc1's key and dc3's own key come back, the peering is ACTIVE again, every agent healthy", async () => {
-        const written = { dc1: `in dc1 at ${Date.now()}`, dc3: `in dc3 at ${Date.now()}` };
-        const key = (dc: "dc1" | "dc3") => `peering-tier/saved/${dc}`;
-        for (const dc of ["dc1", "dc3"] as const) {
+    test("snapshot save, destroy, up, restore: dc1's key, dc2's and dc3's own keys come back, the peering is ACTIVE again, every agent healthy", async () => {
+        const written = {
+            dc1: `in dc1 at ${Date.now()}`,
+            dc2: `in dc2 at ${Date.now()}`,
+            dc3: `in dc3 at ${Date.now()}`,
+        };
+        const key = (dc: "dc1" | "dc2" | "dc3") => `peering-tier/saved/${dc}`;
+        for (const dc of ["dc1", "dc2", "dc3"] as const) {
             assert.equal((await call(dc, `/v1/kv/${key(dc)}`, undefined, "PUT", written[dc])).status, 200);
         }
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peering-snapshot-"));
         const file = path.join(dir, "stack.snap");
         try {
             const saved = await snapshot("save", file);
-            assert.match(saved, /saved the state of dc1's cluster \(dc1, dc2\)/);
-            assert.match(saved, /saved the state of dc3's cluster \(dc3\)/);
+            for (const dc of ["dc1", "dc2", "dc3"]) {
+                assert.match(saved, new RegExp(`saved ${dc}'s state from ${prefix}${dc}-server1`));
+            }
             assert.equal(fs.statSync(file).mode & 0o777, 0o600, "the snapshot holds tokens: owner-only");
 
             await stack.destroy({ onOutput: echo("  peering destroy |") });
             assert.deepEqual(await leftovers(stackName), []);
             await stack.up({ onOutput: echo("  peering up |") });
             await readOutputs();
-            for (const dc of ["dc1", "dc3"] as const) {
+            for (const dc of ["dc1", "dc2", "dc3"] as const) {
                 assert.equal(
                     (await call(dc, `/v1/kv/${key(dc)}?raw`)).status,
                     404,
@@ -295,11 +300,12 @@ describe("cluster peering", () => {
             const began = Date.now();
             const restored = await snapshot("restore", file);
             console.log(
-                `peering: both clusters restored, every agent working, ${Date.now() - began} ms after scripts/snapshot.sh restore started`,
+                `peering: every datacenter of both clusters restored, every agent working, ${Date.now() - began} ms after scripts/snapshot.sh restore started`,
             );
-            assert.match(restored, /restored .* of dc1's cluster \(dc1, dc2\)/);
-            assert.match(restored, /restored .* of dc3's cluster \(dc3\)/);
-            for (const dc of ["dc1", "dc3"] as const) {
+            assert.match(restored, /dc1's cluster \(dc1, dc2\) has the stack's tokens again/);
+            assert.match(restored, /dc3's cluster \(dc3\) has the stack's tokens again/);
+            assert.match(restored, /restored .*'s state of dc2 through peer-dc2-server1/);
+            for (const dc of ["dc1", "dc2", "dc3"] as const) {
                 assert.equal(
                     (await call(dc, `/v1/kv/${key(dc)}?raw`)).body,
                     written[dc],
