@@ -98,31 +98,14 @@ const dockerEndpoint = (value: unknown): value is string => typeof value === "st
 /** An address a host is reached on: any IPv4 address but 0.0.0.0. */
 export const isHostAddress = (value: unknown): value is string => isIpv4Address(value) && value !== "0.0.0.0";
 
-/**
- * The host keys of datacenter `key` (an entry of `datacenters` as written), or undefined with every
- * problem among `problems`. `certFiles`: what its dockerCertPath holds.
- */
-export function parseDockerHost(
+/** dockerCertPath's problems: it goes with a tcp:// endpoint, always, and holds the client's files. */
+function checkCertPath(
     dc: Readonly<Record<string, unknown>>,
     key: string,
+    kind: (typeof schemes)[number] | undefined,
     certFiles: readonly string[] | undefined,
-    acrossHosts: boolean,
     problems: string[],
-): DockerHostModel | undefined {
-    const before = problems.length;
-    const endpoint =
-        dc.dockerHost === undefined
-            ? undefined
-            : parseWith(
-                  dc.dockerHost,
-                  dockerEndpoint,
-                  `${key}.dockerHost must be a Docker endpoint: ` +
-                      "unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT], " +
-                      `not ${show(dc.dockerHost)} ` +
-                      "(leave it unset for the local engine)",
-                  problems,
-              );
-    const kind = endpoint === undefined ? undefined : scheme(endpoint);
+): void {
     const certPath = dc.dockerCertPath;
     if (certPath !== undefined && (typeof certPath !== "string" || certPath === "")) {
         problems.push(
@@ -150,21 +133,41 @@ export function parseDockerHost(
             );
         }
     }
-    const sshOpts =
-        dc.dockerSshOpts === undefined
-            ? []
-            : parseWith(
-                  dc.dockerSshOpts,
-                  isStringList,
-                  `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], ` +
-                      `not ${show(dc.dockerSshOpts)}`,
-                  problems,
-              );
-    if (dc.dockerSshOpts !== undefined && sshOpts !== undefined && kind !== "ssh") {
+}
+
+/** dockerSshOpts, which only an ssh:// endpoint takes; [] when unset, undefined when it does not parse. */
+function parseSshOpts(
+    dc: Readonly<Record<string, unknown>>,
+    key: string,
+    kind: (typeof schemes)[number] | undefined,
+    problems: string[],
+): readonly string[] | undefined {
+    if (dc.dockerSshOpts === undefined) {
+        return [];
+    }
+    const sshOpts = parseWith(
+        dc.dockerSshOpts,
+        isStringList,
+        `${key}.dockerSshOpts must be a list of ssh options such as ["-o", "StrictHostKeyChecking=yes"], ` +
+            `not ${show(dc.dockerSshOpts)}`,
+        problems,
+    );
+    if (sshOpts !== undefined && kind !== "ssh") {
         problems.push(
             `${key}.dockerSshOpts is only for an ssh:// dockerHost, not ${show(dc.dockerHost ?? "the local engine")}`,
         );
     }
+    return sshOpts;
+}
+
+/** hostAddress: required across hosts and with a remote endpoint, and never a loopback address across hosts. */
+function parseHostAddress(
+    dc: Readonly<Record<string, unknown>>,
+    key: string,
+    kind: (typeof schemes)[number] | undefined,
+    acrossHosts: boolean,
+    problems: string[],
+): string | undefined {
     const address =
         dc.hostAddress === undefined
             ? undefined
@@ -192,12 +195,43 @@ export function parseDockerHost(
                 `${show(dc.name)}'s UI, API and DNS are published on it`,
         );
     }
+    return address;
+}
+
+/**
+ * The host keys of datacenter `key` (an entry of `datacenters` as written), or undefined with every
+ * problem among `problems`. `certFiles`: what its dockerCertPath holds.
+ */
+export function parseDockerHost(
+    dc: Readonly<Record<string, unknown>>,
+    key: string,
+    certFiles: readonly string[] | undefined,
+    acrossHosts: boolean,
+    problems: string[],
+): DockerHostModel | undefined {
+    const before = problems.length;
+    const endpoint =
+        dc.dockerHost === undefined
+            ? undefined
+            : parseWith(
+                  dc.dockerHost,
+                  dockerEndpoint,
+                  `${key}.dockerHost must be a Docker endpoint: ` +
+                      "unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST[:PORT], " +
+                      `not ${show(dc.dockerHost)} ` +
+                      "(leave it unset for the local engine)",
+                  problems,
+              );
+    const kind = endpoint === undefined ? undefined : scheme(endpoint);
+    checkCertPath(dc, key, kind, certFiles, problems);
+    const sshOpts = parseSshOpts(dc, key, kind, problems);
+    const address = parseHostAddress(dc, key, kind, acrossHosts, problems);
     if (problems.length > before || sshOpts === undefined) {
         return undefined;
     }
     return {
         ...(endpoint !== undefined ? { endpoint } : {}),
-        ...(typeof certPath === "string" ? { certPath } : {}),
+        ...(typeof dc.dockerCertPath === "string" ? { certPath: dc.dockerCertPath } : {}),
         sshOpts,
         ...(address !== undefined ? { address } : {}),
     };
