@@ -1,5 +1,5 @@
 // Backup and restore of every datacenter of a stack (KV, ACLs, catalog, config entries, sessions) with
-// Consul's own `consul snapshot save` and `consul snapshot restore`, through one of each datacenter's servers
+// Consul's own `consul snapshot save` and `consul snapshot restore`, through each datacenter's leader
 // on its own Docker host. Each datacenter keeps its own Raft state, a WAN one too (its catalog, the KV written
 // there, the ACLs it replicates), so the file holds one snapshot per datacenter (snapshot-archive.ts).
 //
@@ -73,14 +73,29 @@ async function must(run: Promise<Run>, what: string): Promise<Run> {
 
 const names = (dcs: readonly { name: string }[]) => dcs.map((d) => d.name).join(", ");
 
-/** Any server of the datacenter that answers. */
-async function answeringServer(t: Target, dc: DatacenterModel): Promise<string> {
-    for (const server of dc.servers) {
-        if ((await t.stack.consul(dc.name, server.name, t.tokenOf(dc.name), ["info"])).code === 0) {
-            return server.name;
+/**
+ * The datacenter's Raft leader, waited for through an election. Snapshots go to it directly: a follower
+ * forwards them to the leader over TLS RPC, and Consul 1.22.7 then answers 500 ("connection reset by peer")
+ * now and then, for a granted save as well as a refused one (docs/security.md).
+ */
+async function leaderOf(t: Target, dc: DatacenterModel): Promise<string> {
+    let leader: string | undefined;
+    const found = await within(30, async () => {
+        for (const server of dc.servers) {
+            const info = await t.stack.consul(dc.name, server.name, t.tokenOf(dc.name), ["info"]);
+            if (info.code === 0 && /^\s*leader = true$/m.test(info.stdout)) {
+                leader = server.name;
+                return true;
+            }
         }
+        return false;
+    });
+    if (!found || leader === undefined) {
+        throw new StackError(
+            `no server of ${dc.name} (${names(dc.servers)}) is its leader within 30 s; is the stack up?`,
+        );
     }
-    throw new StackError(`no server of ${dc.name} answers (${names(dc.servers)}); is the stack up?`);
+    return leader;
 }
 
 async function save(t: Target, file: string): Promise<void> {
@@ -89,7 +104,7 @@ async function save(t: Target, file: string): Promise<void> {
     try {
         for (const held of manifest.datacenters) {
             const dc = held.name;
-            const server = await answeringServer(t, t.stack.datacenter(dc));
+            const server = await leaderOf(t, t.stack.datacenter(dc));
             await must(
                 t.stack.consul(dc, server, t.tokenOf(dc), ["snapshot", "save", inside]),
                 `consul snapshot save in ${server}`,
@@ -181,7 +196,7 @@ async function removeStaleEntries(t: Target, dc: DatacenterModel, server: string
 async function restoreDatacenter(t: Target, step: RestoreStep, snapshot: string, file: string): Promise<void> {
     const dc = step.datacenter.name;
     const token = t.tokenOf(dc);
-    const server = await answeringServer(t, step.datacenter);
+    const server = await leaderOf(t, step.datacenter);
     await must(t.stack.docker(dc, ["cp", snapshot, `${server}:${inside}`]), `docker cp of the snapshot into ${server}`);
     // docker cp keeps the file's owner-only mode; the agent runs as the consul user.
     await must(t.stack.docker(dc, ["exec", "-u", "root", server, "chmod", "0644", inside]), `chmod in ${server}`);
