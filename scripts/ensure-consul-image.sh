@@ -165,7 +165,9 @@ build_consul() {
   }
 
   local got
-  got=$("${BIN}.tmp" version | head -n1)
+  # Captured whole, then cut: `version | head -n1` can die of SIGPIPE, which pipefail would pass on.
+  got=$("${BIN}.tmp" version)
+  got=${got%%$'\n'*}
   [[ "${got}" == "${WANT_VERSION_LINE}" ]] || die "the built binary says '${got}', not '${WANT_VERSION_LINE}'."
   mv -f "${BIN}.tmp" "${BIN}"
   say "built ${BIN} ($(du -h "${BIN}" | cut -f1))."
