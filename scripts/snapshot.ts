@@ -28,6 +28,7 @@ import type { AgentModel, DatacenterModel } from "../components/model/stack-mode
 import { activePeering, establishPeering } from "../components/resources/cluster-peering";
 import { consulCall } from "../components/resources/consul-api";
 import type { Run } from "./docker-cli";
+import { leaderOf as leaderAddress } from "./project-stack";
 import { sayer, within } from "./script-lib";
 import {
     type HeldState,
@@ -81,14 +82,9 @@ const names = (dcs: readonly { name: string }[]) => dcs.map((d) => d.name).join(
 async function leaderOf(t: Target, dc: DatacenterModel): Promise<string> {
     let leader: string | undefined;
     const found = await within(30, async () => {
-        for (const server of dc.servers) {
-            const info = await t.stack.consul(dc.name, server.name, t.tokenOf(dc.name), ["info"]);
-            if (info.code === 0 && /^\s*leader = true$/m.test(info.stdout)) {
-                leader = server.name;
-                return true;
-            }
-        }
-        return false;
+        const address = await leaderAddress(t.outputs.httpAddrs[dc.name], t.outputs.caCertPem);
+        leader = dc.servers.find((s) => address?.startsWith(`${s.lanAddress}:`))?.name;
+        return leader !== undefined;
     });
     if (!found || leader === undefined) {
         throw new StackError(
@@ -190,7 +186,7 @@ async function removeStaleEntries(t: Target, dc: DatacenterModel, server: string
 }
 
 /**
- * Restores one datacenter's snapshot through one of its servers, then its catalog; in a cluster's first
+ * Restores one datacenter's snapshot through its leader, then its catalog; in a cluster's first
  * datacenter, the stack's tokens too, which the cluster's other datacenters, restored after it, replicate.
  */
 async function restoreDatacenter(t: Target, step: RestoreStep, snapshot: string, file: string): Promise<void> {
