@@ -1,6 +1,6 @@
 // The dev stack: its config (Pulumi.<stack>.yaml) → one ConsulFederation → the stack outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ConsulFederation, type DatacenterSettings } from "./components";
+import { ConsulFederation, type DatacenterSettings, type IntentionSettings } from "./components";
 import { readBaseConfig, readNamedFile } from "./components/resources/stack-files";
 
 const config = new pulumi.Config();
@@ -28,9 +28,13 @@ const federation = new ConsulFederation(
         // Read as plain text only to validate it; from here on it travels as a secret.
         gossipKey: config.get("gossipKey"),
         demoImage: config.require("demoImage"),
+        envoyImage: config.require("envoyImage"),
         keepData: config.requireBoolean("keepData"),
         dnsAnonymousRead: config.requireBoolean("dnsAnonymousRead"),
         failoverQueries: config.requireBoolean("failoverQueries"),
+        mesh: config.requireBoolean("mesh"),
+        meshGateways: config.requireBoolean("meshGateways"),
+        intentions: config.requireObject<IntentionSettings[]>("intentions"),
         // Paths in the config are relative to the project.
         kvSeed: readNamedFile(config.require("kvSeed"), __dirname),
         baseConfig: readBaseConfig(config.require("baseConfigDir"), __dirname),
@@ -55,5 +59,7 @@ export const appKvPrefix = federation.appKvPrefix;
 export const primaryDatacenter = federation.primaryDatacenter;
 /** Demo service names by datacenter. */
 export const services = federation.services;
+/** The mesh demo's URL: `curl` it to see which `web` instance, in which datacenter, answered. */
+export const meshDemoUrl = federation.meshDemoUrl;
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */
 export const caCertPem = federation.caCertPem;

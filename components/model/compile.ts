@@ -2,9 +2,18 @@
 // CompileTopology does): parse.ts turns the config into typed values or lists every problem of every key
 // at once; this lays out, from the typed values, the StackModel that everything later reads.
 import { hostAddress, type Ipv4Cidr } from "./cidr";
-import { type ServerHostPorts, serverHostPortsInOrder } from "./docker-hosts";
+import { gatewayHostPortsInOrder, type ServerHostPorts, serverHostPortsInOrder } from "./docker-hosts";
 import { lanAddress, serverOffset, wanOffset } from "./lan-layout";
-import { aclInitContainerName, agentName, dataVolumeName, lanNetworkName, wanNetworkName } from "./names";
+import { gatewayLanAddress, gatewayWanAddress, type MeshGatewayModel } from "./mesh";
+import { meshPorts } from "./mesh-ports";
+import {
+    aclInitContainerName,
+    agentName,
+    dataVolumeName,
+    lanNetworkName,
+    meshGatewayName,
+    wanNetworkName,
+} from "./names";
 import { nodeId } from "./node-id";
 import { type DatacenterConfig, datacenterWarnings, parseStack, type StackConfig } from "./parse";
 import { serviceInstances } from "./services";
@@ -58,6 +67,21 @@ function hostAddressesInOrder(
     return ports.map((servers, i) => servers.map((hostPorts) => ({ address: addresses[i], hostPorts })));
 }
 
+/**
+ * Each datacenter's mesh gateway: on one host, reached on the WAN network; across hosts, on its host's address at
+ * the port it publishes there.
+ */
+function meshGateways(config: StackConfig): MeshGatewayModel[] {
+    const hostPorts = gatewayHostPortsInOrder(config.datacenters.map((dc) => ({ endpoint: dc.host.endpoint })));
+    return config.datacenters.map((dc, i) => {
+        const id = meshGatewayName(config.namePrefix, dc.name);
+        const lanAddress = gatewayLanAddress(dc.subnet);
+        return config.hostAddresses
+            ? { id, lanAddress, wan: { address: config.hostAddresses[i], port: hostPorts[i] }, hostPort: hostPorts[i] }
+            : { id, lanAddress, wan: { address: gatewayWanAddress(config.wanSubnet, i), port: meshPorts.gateway } };
+    });
+}
+
 /** The model of the whole federation, from the parsed config. */
 function layOut(config: StackConfig): StackModel {
     const prefix = config.namePrefix;
@@ -67,6 +91,7 @@ function layOut(config: StackConfig): StackModel {
         ? hostAddressesInOrder(config.datacenters, config.hostAddresses, peered)
         : wanAddressesInOrder(config.wanSubnet, config.datacenters);
     const primaryWan = serverWan[0];
+    const gateways = config.mesh?.gateways ? meshGateways(config) : [];
     const datacenters = config.datacenters.map((dc, i): DatacenterModel => {
         const servers = agents(dc, prefix, "server", serverWan[i]);
         const clients = agents(dc, prefix, "client", []);
@@ -103,17 +128,20 @@ function layOut(config: StackConfig): StackModel {
             published: clients[0] ?? servers[0],
             ports: { http: dc.httpPort, dns: dc.dnsPort },
             services: dc.services,
-            instances: serviceInstances(dc.name, dc.subnet, dc.services, prefix),
+            instances: serviceInstances(dc.name, dc.subnet, dc.services, prefix, config.mesh !== undefined),
+            ...(gateways[i] ? { meshGateway: gateways[i] } : {}),
         };
     });
     return {
         image: config.image,
         demoImage: config.demoImage,
+        envoyImage: config.envoyImage,
         namePrefix: prefix,
         ...(config.gossipKey !== undefined ? { gossipKey: config.gossipKey } : {}),
         keepData: config.keepData,
         dnsAnonymousRead: config.dnsAnonymousRead,
         failoverQueries: config.failoverQueries,
+        ...(config.mesh ? { mesh: config.mesh } : {}),
         primaryDatacenter,
         wan: {
             networkName: wanNetworkName(prefix),

@@ -75,6 +75,19 @@ export function serverHostPortsInOrder(
     );
 }
 
+/**
+ * Across hosts, each datacenter's mesh gateway host port: 8443 for the first datacenter on a host, 8444 for the
+ * next, in config order.
+ */
+export function gatewayHostPortsInOrder(datacenters: readonly Endpoint[]): number[] {
+    const slots = new Map<unknown, number>();
+    return datacenters.map((dc) => {
+        const slot = slots.get(hostKey(dc)) ?? 0;
+        slots.set(hostKey(dc), slot + 1);
+        return 8443 + slot;
+    });
+}
+
 /** True when the datacenters do not all share one Docker host: the WAN then runs over the hosts' addresses. */
 export function spansHosts(datacenters: readonly Endpoint[]): boolean {
     return new Set(datacenters.map(hostKey)).size > 1;
@@ -244,10 +257,17 @@ export interface HostedDatacenter extends Endpoint {
     readonly httpPort?: number;
     readonly dnsPort?: number;
     readonly hostAddress?: string;
+    /** Its demo services that publish a port: each instance publishes the next one. */
+    readonly services?: readonly { readonly publishPort?: number; readonly instances: number }[];
 }
 
 /** One host has one address, and each host its own; a port is published once per host. */
-export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: string, peered: boolean): string[] {
+export function hostProblems(
+    dcs: readonly HostedDatacenter[],
+    namePrefix: string,
+    peered: boolean,
+    gateways: boolean,
+): string[] {
     const problems: string[] = [];
     const addressOfHost = new Map<unknown, { address: string; key: string }>();
     const hostOfAddress = new Map<string, { host: unknown; key: string }>();
@@ -273,17 +293,24 @@ export function hostProblems(dcs: readonly HostedDatacenter[], namePrefix: strin
         addressOfHost.set(hostKey(dc), same ?? { address: dc.hostAddress, key });
         hostOfAddress.set(dc.hostAddress, other ?? { host: hostKey(dc), key });
     });
-    return [...problems, ...hostPortProblems(dcs, namePrefix, peered)];
+    return [...problems, ...hostPortProblems(dcs, namePrefix, peered, gateways)];
 }
 
 /**
- * Each datacenter's httpPort and dnsPort and, across hosts, its servers' ports. A port that did not parse is left
- * out.
+ * Each datacenter's httpPort, dnsPort and services' publishPorts and, across hosts, its servers' and mesh gateway's
+ * ports. A port that did not parse is left out.
  */
-function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, peered: boolean): string[] {
+function hostPortProblems(
+    dcs: readonly HostedDatacenter[],
+    namePrefix: string,
+    peered: boolean,
+    gateways: boolean,
+): string[] {
     const problems: string[] = [];
     const seen = new Map<unknown, Map<number, string>>();
-    const claim = (dc: HostedDatacenter, port: number, key: string, owner: string) => {
+    const serversNote =
+        "Servers across hosts publish ports from 8300 up, 10 apart per server on a host; move the other port out of their way";
+    const claim = (dc: HostedDatacenter, port: number, key: string, owner: string, note = serversNote) => {
         const onHost = seen.get(hostKey(dc)) ?? new Map<number, string>();
         seen.set(hostKey(dc), onHost);
         const other = onHost.get(port);
@@ -295,9 +322,7 @@ function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, 
             );
         } else {
             problems.push(
-                `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. ` +
-                    "Servers across hosts publish ports from 8300 up, 10 apart per server on a host; " +
-                    "move the other port out of their way",
+                `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. ${note}`,
             );
         }
     };
@@ -308,6 +333,18 @@ function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, 
                 claim(dc, port, `datacenters[${i}].${field}`, `datacenters[${i}].${field}`);
             }
         }
+        (dc.services ?? []).forEach((s, j) => {
+            const key = `datacenters[${i}].services[${j}].publishPort`;
+            for (let n = 0; s.publishPort !== undefined && n < s.instances; n++) {
+                claim(
+                    dc,
+                    s.publishPort + n,
+                    key,
+                    n === 0 ? key : `its instance ${n + 1}`,
+                    "Each instance of a service publishes the port after the one before",
+                );
+            }
+        });
     });
     if (spansHosts(dcs)) {
         const ports = serverHostPortsInOrder(
@@ -331,6 +368,18 @@ function hostPortProblems(dcs: readonly HostedDatacenter[], namePrefix: string, 
                 }
             }),
         );
+        if (gateways) {
+            const ports = gatewayHostPortsInOrder(dcs);
+            dcs.forEach((dc, i) =>
+                claim(
+                    dc,
+                    ports[i],
+                    "meshGateways",
+                    `${namePrefix}${dc.name ?? `datacenters[${i}]`}'s mesh gateway`,
+                    "Mesh gateways across hosts publish 8443 up, one port per datacenter on a host",
+                ),
+            );
+        }
     }
     return problems;
 }

@@ -23,3 +23,9 @@ export const aclInitContainerName = (prefix: string, datacenter: string, first: 
 /** Container name and Consul service ID of a demo service instance, e.g. dc1-web-1. */
 export const serviceInstanceId = (prefix: string, datacenter: string, service: string, ordinal: number): string =>
     `${prefix}${datacenter}-${service}-${ordinal}`;
+
+/** The container of a service instance's Envoy sidecar, e.g. dc1-web-1-sidecar. */
+export const sidecarContainerName = (instance: string): string => `${instance}-sidecar`;
+
+/** Container name and Consul service ID of a datacenter's mesh gateway, e.g. dc1-mesh-gateway. */
+export const meshGatewayName = (prefix: string, datacenter: string): string => `${prefix}${datacenter}-mesh-gateway`;

@@ -7,6 +7,7 @@ import { isIpv4Address, isRecord, matching, parseWith, show, unknownKeyProblems,
 import { type DockerHostModel, hostProblems, isHostAddress, parseDockerHost, spansHosts } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { maxClients, maxServers, wanOffset } from "./lan-layout";
+import { type MeshConfig, parseMesh } from "./mesh";
 import { parseServices, type ServiceConfig } from "./services";
 import { type Federation, federations, type StackSettings } from "./settings";
 import { baseConfigFileNames } from "./stack-model";
@@ -28,6 +29,7 @@ export interface DatacenterConfig {
 export interface StackConfig {
     readonly image: string;
     readonly demoImage: string;
+    readonly envoyImage: string;
     readonly wanSubnet: Ipv4Cidr;
     readonly publishAddress: string;
     readonly namePrefix: string;
@@ -36,6 +38,8 @@ export interface StackConfig {
     readonly keepData: boolean;
     readonly dnsAnonymousRead: boolean;
     readonly failoverQueries: boolean;
+    /** The service mesh, when on. */
+    readonly mesh?: MeshConfig;
     readonly kvSeed: readonly (readonly [string, string])[];
     /** The base config files by name. */
     readonly baseConfig: Readonly<Record<string, string>>;
@@ -192,7 +196,12 @@ function complete(dc: DatacenterDraft): DatacenterConfig | undefined {
 }
 
 /** Names unique, the first datacenter not a peering one, subnets apart, hosts and ports consistent, room on the WAN. */
-function acrossDatacenters(dcs: readonly DatacenterDraft[], wan: Ipv4Cidr | undefined, prefix: string): string[] {
+function acrossDatacenters(
+    dcs: readonly DatacenterDraft[],
+    wan: Ipv4Cidr | undefined,
+    prefix: string,
+    gateways: boolean,
+): string[] {
     const problems: string[] = [];
     if (dcs[0].federation === "peering") {
         problems.push(
@@ -213,7 +222,7 @@ function acrossDatacenters(dcs: readonly DatacenterDraft[], wan: Ipv4Cidr | unde
         }
     });
     const peered = dcs.some((dc) => dc.federation === "peering");
-    problems.push(...hostProblems(dcs, prefix, peered));
+    problems.push(...hostProblems(dcs, prefix, peered, gateways));
     const subnets = [
         ...(wan ? [{ key: "wanSubnet", cidr: wan }] : []),
         ...dcs.flatMap((dc, i) => (dc.subnet ? [{ key: `datacenters[${i}].subnet`, cidr: dc.subnet }] : [])),
@@ -225,9 +234,14 @@ function acrossDatacenters(dcs: readonly DatacenterDraft[], wan: Ipv4Cidr | unde
             }
         }),
     );
+    // Servers from the bottom, mesh gateways from the top.
     const totalServers = dcs.reduce((n, dc) => n + (dc.servers ?? 0), 0);
-    if (wan && wanOffset + totalServers >= 2 ** (32 - wan.prefix) - 1) {
-        problems.push(`wanSubnet ${wan.text} has no room for ${totalServers} servers; use a larger subnet`);
+    const gatewayCount = gateways ? dcs.length : 0;
+    if (wan && wanOffset + totalServers >= 2 ** (32 - wan.prefix) - 1 - gatewayCount) {
+        problems.push(
+            `wanSubnet ${wan.text} has no room for ${totalServers} servers` +
+                `${gatewayCount > 0 ? ` and ${gatewayCount} mesh gateways` : ""}; use a larger subnet`,
+        );
     }
     return problems;
 }
@@ -277,6 +291,12 @@ export function parseStack(settings: StackSettings): ParsedStack {
         `demoImage must be a Docker image reference such as hashicorp/consul:1.22.7, not ${show(settings.demoImage)}`,
         problems,
     );
+    const envoyImage = parseWith(
+        settings.envoyImage,
+        isImageReference,
+        `envoyImage must be a Docker image reference such as consul-multi-dc/envoy:1.36.2-consul1.22.7, not ${show(settings.envoyImage)}`,
+        problems,
+    );
     // Never echoes the key itself: it is a secret.
     const key =
         settings.gossipKey === undefined
@@ -324,13 +344,16 @@ export function parseStack(settings: StackSettings): ParsedStack {
     const drafts = raw.map((dc: unknown, i) =>
         parseDatacenter(dc, `datacenters[${i}]`, settings, acrossHosts, problems),
     );
-    problems.push(...acrossDatacenters(drafts, wanSubnet, prefix ?? ""));
+    const gateways = settings.mesh === true && settings.meshGateways !== false;
+    problems.push(...acrossDatacenters(drafts, wanSubnet, prefix ?? "", gateways));
     const datacenters = drafts.flatMap((dc) => complete(dc) ?? []);
+    const mesh = parseMesh(settings, datacenters, problems);
     const hostAddresses = datacenters.flatMap((dc) => dc.host.address ?? []);
     if (
         problems.length > 0 ||
         image === undefined ||
         demoImage === undefined ||
+        envoyImage === undefined ||
         publishAddress === undefined ||
         prefix === undefined ||
         keepData === undefined ||
@@ -349,12 +372,14 @@ export function parseStack(settings: StackSettings): ParsedStack {
         config: {
             image,
             demoImage,
+            envoyImage,
             wanSubnet,
             publishAddress,
             namePrefix: prefix,
             keepData,
             dnsAnonymousRead,
             failoverQueries,
+            ...(mesh !== undefined ? { mesh } : {}),
             kvSeed,
             baseConfig,
             datacenters,

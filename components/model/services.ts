@@ -4,7 +4,8 @@ import { hostAddress, type Ipv4Cidr } from "./cidr";
 import { serviceCheckConfigKeys, serviceConfigKeys } from "./config-keys";
 import { isRecord, isStringList, matching, parseWith, show, unknownKeyProblems, wholeNumberIn } from "./describe";
 import { instanceOffset, maxInstances } from "./lan-layout";
-import { serviceInstanceId } from "./names";
+import { meshPorts } from "./mesh-ports";
+import { serviceInstanceId, sidecarContainerName } from "./names";
 
 /** One entry of `datacenters[i].services`, as the user wrote it. */
 export interface ServiceSettings {
@@ -15,6 +16,13 @@ export interface ServiceSettings {
     readonly instances?: number;
     /** The HTTP path the health check asks for, and how often; "/health" every 5 s unless set. */
     readonly check?: { readonly path?: string; readonly intervalSeconds?: number };
+    /**
+     * Mesh only: a service this one calls through its sidecar's upstream on localhost. Its instances then
+     * answer "/" with that service's answer, so a caller sees which instance, in which datacenter, served it.
+     */
+    readonly upstream?: string;
+    /** A host port to publish its first instance on (the next instances on the ports after it); none unless set. */
+    readonly publishPort?: number;
 }
 
 /** A service as parseServices returns it: every value checked, every default filled in. */
@@ -24,6 +32,8 @@ export interface ServiceConfig {
     readonly tags: readonly string[];
     readonly instances: number;
     readonly check: { readonly path: string; readonly intervalSeconds: number };
+    readonly upstream?: string;
+    readonly publishPort?: number;
 }
 
 export interface ServiceInstance {
@@ -38,6 +48,20 @@ export interface ServiceInstance {
     readonly tags: readonly string[];
     readonly checkPath: string;
     readonly checkIntervalSeconds: number;
+    /** The host port it is published on, when its service has a publishPort. */
+    readonly publishPort?: number;
+    /** Mesh only: its Envoy sidecar, in its network namespace. */
+    readonly sidecar?: SidecarModel;
+}
+
+/** An instance's Envoy sidecar: its container shares the instance's network namespace. */
+export interface SidecarModel {
+    /** Container name, e.g. dc1-web-1-sidecar. */
+    readonly container: string;
+    /** Consul's service ID of the sidecar proxy, e.g. dc1-web-1-sidecar-proxy. */
+    readonly proxyId: string;
+    /** The upstream its instance calls, on 127.0.0.1:localPort. */
+    readonly upstream?: { readonly service: string; readonly localPort: number };
 }
 
 const serviceName = (value: unknown): value is string =>
@@ -151,12 +175,43 @@ export function parseServices(
                   );
         total += instances ?? 1;
         const check = parseCheck(entry.check, k, problems);
+        const upstream =
+            entry.upstream === undefined
+                ? undefined
+                : parseWith(
+                      entry.upstream,
+                      serviceName,
+                      `${k}.upstream must name a service (a DNS label), not ${show(entry.upstream)}`,
+                      problems,
+                  );
+        const publishPort =
+            entry.publishPort === undefined
+                ? undefined
+                : parseWith(
+                      entry.publishPort,
+                      wholeNumberIn(1, 65535),
+                      `${k}.publishPort must be a port number from 1 to 65535, not ${show(entry.publishPort)}`,
+                      problems,
+                  );
+        if (upstream !== undefined && upstream === name) {
+            problems.push(`${k}.upstream names the service itself; name another service it calls`);
+        }
         return name !== undefined &&
             port !== undefined &&
             tags !== undefined &&
             instances !== undefined &&
             check !== undefined
-            ? [{ name, port, tags, instances, check }]
+            ? [
+                  {
+                      name,
+                      port,
+                      tags,
+                      instances,
+                      check,
+                      ...(upstream !== undefined ? { upstream } : {}),
+                      ...(publishPort !== undefined ? { publishPort } : {}),
+                  },
+              ]
             : [];
     });
     if (total > maxInstances) {
@@ -165,25 +220,41 @@ export function parseServices(
     return problems.length === before ? services : undefined;
 }
 
-/** The instances of one datacenter's services, on fixed addresses from .201. */
+/** The instances of one datacenter's services, on fixed addresses from .201; each with a sidecar when `mesh`. */
 export function serviceInstances(
     datacenter: string,
     cidr: Ipv4Cidr,
     services: readonly ServiceConfig[],
     namePrefix = "",
+    mesh = false,
 ): ServiceInstance[] {
     let next = instanceOffset + 1;
     return services.flatMap((s) =>
-        Array.from({ length: s.instances }, (_, i) => ({
-            id: serviceInstanceId(namePrefix, datacenter, s.name, i + 1),
-            service: s.name,
-            ordinal: i + 1,
-            datacenter,
-            address: hostAddress(cidr, next++),
-            port: s.port,
-            tags: s.tags,
-            checkPath: s.check.path,
-            checkIntervalSeconds: s.check.intervalSeconds,
-        })),
+        Array.from({ length: s.instances }, (_, i): ServiceInstance => {
+            const id = serviceInstanceId(namePrefix, datacenter, s.name, i + 1);
+            return {
+                id,
+                service: s.name,
+                ordinal: i + 1,
+                datacenter,
+                address: hostAddress(cidr, next++),
+                port: s.port,
+                tags: s.tags,
+                checkPath: s.check.path,
+                checkIntervalSeconds: s.check.intervalSeconds,
+                ...(s.publishPort !== undefined ? { publishPort: s.publishPort + i } : {}),
+                ...(mesh
+                    ? {
+                          sidecar: {
+                              container: sidecarContainerName(id),
+                              proxyId: `${id}-sidecar-proxy`,
+                              ...(s.upstream !== undefined
+                                  ? { upstream: { service: s.upstream, localPort: meshPorts.upstream } }
+                                  : {}),
+                          },
+                      }
+                    : {}),
+            };
+        }),
     );
 }

@@ -1,6 +1,7 @@
 // The stack config as the user writes it (Pulumi.<stack>.yaml, or ConsulFederation's args), before any
 // check: the input of compileStack. Files the config names arrive as text, read by the caller, so that
 // compiling stays pure.
+import type { IntentionSettings } from "./mesh";
 import type { ServiceSettings } from "./services";
 
 /**
@@ -52,12 +53,20 @@ export interface StackSettings {
     readonly gossipKey?: string;
     /** Image of the demo service instances. */
     readonly demoImage: string;
+    /** Image of the mesh's Envoy proxies, with the consul binary for `consul connect envoy`. */
+    readonly envoyImage: string;
     /** Keep the agents' data volumes on destroy; needs a fixed gossipKey. */
     readonly keepData: boolean;
     /** Let the anonymous token read node and service names, for DNS. */
     readonly dnsAnonymousRead: boolean;
     /** A catch-all prepared query template in every datacenter, failing over to the others. */
     readonly failoverQueries: boolean;
+    /** Consul's service mesh: Connect on every agent, an Envoy sidecar beside each demo service instance. */
+    readonly mesh: boolean;
+    /** With the mesh: a mesh gateway in each datacenter, through which calls cross between datacenters. */
+    readonly meshGateways: boolean;
+    /** With the mesh: which service may call which (ACLs deny by default, so intentions do too). */
+    readonly intentions: readonly IntentionSettings[];
     /** `kvSeed`: a JSON file of key → value written once the primary is up; no seed when absent. */
     readonly kvSeed?: NamedFile;
     /** `baseConfigDir`: the directory of the base config files, and each file's text by name. */

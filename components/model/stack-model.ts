@@ -3,6 +3,7 @@
 // pipeline (agent configs, scripts, Docker resources) reads it; nothing is worked out twice.
 import type { Ipv4Cidr } from "./cidr";
 import type { DockerHostModel, ServerHostPorts } from "./docker-hosts";
+import type { MeshConfig, MeshGatewayModel } from "./mesh";
 import type { ServiceConfig, ServiceInstance } from "./services";
 import type { Federation } from "./settings";
 
@@ -84,16 +85,21 @@ export interface DatacenterModel {
     readonly services: readonly ServiceConfig[];
     /** Each demo service instance, registered on the first client. */
     readonly instances: readonly ServiceInstance[];
+    /** With the mesh's gateways: its mesh gateway, registered on the first client. */
+    readonly meshGateway?: MeshGatewayModel;
 }
 
 export interface StackModel {
     readonly image: string;
     readonly demoImage: string;
+    readonly envoyImage: string;
     readonly namePrefix: string;
     readonly gossipKey?: string;
     readonly keepData: boolean;
     readonly dnsAnonymousRead: boolean;
     readonly failoverQueries: boolean;
+    /** The service mesh, when on: every agent runs Connect, and each demo service instance an Envoy sidecar. */
+    readonly mesh?: MeshConfig;
     readonly primaryDatacenter: string;
     /** The Docker network that joins every datacenter's servers, when they share one Docker host. */
     readonly wan: { readonly networkName: string; readonly subnet: Ipv4Cidr; readonly gateway: string };

@@ -22,11 +22,11 @@ export const takesPart = (dc: DatacenterModel): boolean =>
     dc.federation === "peering" || dc.peeringAddresses.length > 0;
 
 /** An exported-services config entry as Consul's HTTP API takes it (PUT /v1/config). */
-export interface ExportedServicesEntry {
+export type ExportedServicesEntry = {
     readonly Kind: "exported-services";
     readonly Name: "default";
     readonly Services: readonly { readonly Name: string; readonly Consumers: readonly { readonly Peer: string }[] }[];
-}
+};
 
 /**
  * Exports `services` (a datacenter's demo services, nothing else) to each of `peers`. A datacenter has one

@@ -8,6 +8,7 @@ import { type AgentModel, baseConfigFiles, type DatacenterModel } from "../model
 import { aclTokensConfig } from "../render/acl";
 import { agentConfig, configDir, gossipConfig, renderJson, tlsDir } from "../render/agent-config";
 import { agentReadyScript, readyScriptPath } from "../render/agent-ready";
+import { meshAgentConfig, meshConfigFile } from "../render/mesh";
 import { peeringConfigFile, peeringServerConfig, takesPart } from "../render/peering";
 import type { CertificatePem } from "./certificates";
 
@@ -49,6 +50,8 @@ export interface DatacenterFiles {
     readonly initialManagementToken?: pulumi.Input<string>;
     /** Secondary servers only. */
     readonly replicationToken?: pulumi.Input<string>;
+    /** The service mesh is on: every agent runs Connect. */
+    readonly mesh: boolean;
     /** services.json for the agent that registers the demo services, and which agent that is. */
     readonly services?: { readonly host: string; readonly definitions: pulumi.Input<string> };
 }
@@ -77,6 +80,7 @@ export function agentFiles(dc: DatacenterModel, agent: AgentModel, shared: Datac
             content: shared.baseConfig[file],
         })),
         { file: `${configDir}/agent.json`, content: renderJson(agentConfig(dc, agent)) },
+        ...(shared.mesh ? [{ file: `${configDir}/${meshConfigFile}`, content: meshAgentConfig }] : []),
         ...(isServer && takesPart(dc)
             ? [{ file: `${configDir}/${peeringConfigFile}`, content: peeringServerConfig }]
             : []),

@@ -13,13 +13,14 @@ import { type CertificatePem, datacenterCertificates } from "./certificates";
 import { engineAddress } from "./docker-provider";
 import { imageOnHost } from "./image-on-host";
 import { stackLabels } from "./labels";
+import { gatewayContainer, type MeshProxyArgs, sidecarContainer } from "./mesh-proxies";
 import { serviceInstanceContainers } from "./service-instances";
 
 export interface ConsulDatacenterArgs {
     /** The datacenter as compileStack laid it out: agents, addresses, published ports, service instances. */
     readonly model: DatacenterModel;
     /** What every datacenter shares: the images, the base config files, keepData. */
-    readonly stack: Pick<StackModel, "image" | "demoImage" | "baseConfig" | "keepData">;
+    readonly stack: Pick<StackModel, "image" | "demoImage" | "envoyImage" | "baseConfig" | "keepData" | "mesh">;
     /**
      * The datacenter already runs: the stack deployed it before. A change that replaces its servers then
      * replaces them one at a time, each back as a voter before the next goes. A new datacenter starts all
@@ -58,6 +59,10 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
     public readonly agentContainers: readonly docker.Container[];
     /** The demo service instances' containers. */
     public readonly instanceContainers: readonly docker.Container[];
+    /** The mesh's Envoy containers: the instances' sidecars and the mesh gateway. */
+    public readonly proxyContainers: readonly docker.Container[];
+    /** The URL of its first published instance that calls an upstream through the mesh, if any. */
+    public readonly meshDemoUrl?: pulumi.Output<string>;
 
     constructor(name: string, args: ConsulDatacenterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("consul-multi-dc:index:ConsulDatacenter", name, {}, opts);
@@ -85,6 +90,8 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             { parent: this },
         );
         const { servers, clients } = this.agents(name, args, { image: image.imageId, lan: lan.name, hostIp, labels });
+        const { sidecars, gateway } = this.proxies(name, args, { lan: lan.name, hostIp, labels });
+        this.proxyContainers = [...sidecars.values(), ...(gateway ? [gateway] : [])];
         this.instanceContainers = [];
         if (dc.instances.length > 0) {
             const demoImage = new docker.RemoteImage(
@@ -94,7 +101,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             );
             this.instanceContainers = serviceInstanceContainers(
                 name,
-                { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels },
+                { instances: dc.instances, image: demoImage.imageId, network: lan.name, labels, sidecars, hostIp },
                 { parent: this },
             );
         }
@@ -106,6 +113,8 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         this.httpAddr = pulumi.interpolate`${urlHost}:${dc.ports.http}`;
         this.dnsAddr = pulumi.interpolate`${urlHost}:${dc.ports.dns}`;
         this.uiUrl = pulumi.interpolate`https://${this.httpAddr}/ui/${dc.name}`;
+        const demo = dc.instances.find((i) => i.sidecar?.upstream && i.publishPort !== undefined);
+        this.meshDemoUrl = demo ? pulumi.interpolate`http://${urlHost}:${demo.publishPort}/` : undefined;
         this.lanNetwork = lan.name;
         this.imageId = image.imageId;
         this.agentContainers = [...servers, ...clients];
@@ -118,6 +127,41 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             lanNetwork: this.lanNetwork,
             imageId: this.imageId,
         });
+    }
+
+    /** In the mesh: a sidecar per demo service instance, by instance ID, and the mesh gateway. */
+    private proxies(
+        name: string,
+        args: ConsulDatacenterArgs,
+        on: Pick<MeshProxyArgs, "hostIp" | "labels"> & { lan: pulumi.Input<string> },
+    ): { sidecars: Map<string, docker.Container>; gateway?: docker.Container } {
+        const dc = args.model;
+        if (!args.stack.mesh) {
+            return { sidecars: new Map() };
+        }
+        const envoyImage = new docker.RemoteImage(
+            `${name}-envoy-image`,
+            { name: imageOnHost(dc, args.stack.envoyImage, this), keepLocally: true },
+            { parent: this },
+        );
+        const proxyArgs: MeshProxyArgs = {
+            ...on,
+            dc,
+            image: envoyImage.imageId,
+            lanNetwork: on.lan,
+            wanNetwork: args.wanNetwork,
+            caPem: args.ca.certPem,
+            serviceTokens: args.serviceTokens,
+        };
+        const sidecars = new Map(
+            dc.instances.flatMap((i) =>
+                i.sidecar ? [[i.id, sidecarContainer(name, { ...i, sidecar: i.sidecar }, proxyArgs, { parent: this })]] : [],
+            ),
+        );
+        const gateway = dc.meshGateway
+            ? gatewayContainer(name, dc.meshGateway, proxyArgs, { parent: this })
+            : undefined;
+        return { sidecars, gateway };
     }
 
     /** What every agent of the datacenter starts with: base config, secrets, certificates, services. */
@@ -142,15 +186,18 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             agentTokens: args.agentTokens,
             initialManagementToken: args.initialManagementToken,
             replicationToken: args.replicationToken,
+            mesh: args.stack.mesh !== undefined,
             // Services belong to their local agent: the datacenter's first client registers all of them.
             services:
-                dc.instances.length > 0 && dc.clients[0]
+                (dc.instances.length > 0 || dc.meshGateway) && dc.clients[0]
                     ? {
                           host: dc.clients[0].name,
                           definitions: pulumi.secret(
                               pulumi
                                   .all(args.serviceTokens)
-                                  .apply((tokens) => renderJson(serviceDefinitions(dc.instances, tokens))),
+                                  .apply((tokens) =>
+                                      renderJson(serviceDefinitions(dc.instances, tokens, dc.meshGateway)),
+                                  ),
                           ),
                       }
                     : undefined,

@@ -1,15 +1,16 @@
 // What the federation sets up through each datacenter's published HTTPS API once its agents are healthy
-// (dynamic resources, as failover-query.ts says why): the failover query templates, and each peering with
-// the services both sides export.
+// (dynamic resources, as failover-query.ts says why): the failover query templates, the mesh's config
+// entries, and each peering with the services both sides export.
 import * as pulumi from "@pulumi/pulumi";
 import type { DatacenterModel, StackModel } from "../model/stack-model";
+import { meshConfigEntries } from "../render/mesh";
 import { exportedServices } from "../render/peering";
 import { failoverQuery } from "../render/prepared-query";
 import type { AgentsHealthy } from "./agents-healthy";
 import type { CertificatePem } from "./certificates";
 import { ClusterPeering } from "./cluster-peering";
 import type { ConsulDatacenter } from "./consul-datacenter";
-import { ExportedServices } from "./exported-services";
+import { ConfigEntry } from "./config-entry";
 import { FailoverQuery } from "./failover-query";
 
 export interface DatacenterApisArgs {
@@ -64,13 +65,19 @@ export function datacenterApis(
         );
     }
 
+    // The mesh's config entries live in the primary datacenter; Consul replicates them to the others.
+    const primary = model.datacenters[0];
+    for (const entry of meshConfigEntries(model)) {
+        new ConfigEntry(`${name}-${entry.Kind}-${entry.Name}`, { ...api(primary), entry }, after(primary));
+    }
+
     // Each peering datacenter peers with the first. Each side exports its demo services to the other: the
     // first datacenter's one entry names every peer.
     const first = model.datacenters[0];
     const peers = model.datacenters.filter((dc) => dc.federation === "peering");
     const exportTo = (dc: DatacenterModel, to: readonly string[]) => {
         if (dc.services.length > 0) {
-            new ExportedServices(
+            new ConfigEntry(
                 `${name}-${dc.name}-exported-services`,
                 {
                     ...api(dc),

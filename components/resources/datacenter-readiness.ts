@@ -1,5 +1,5 @@
-// One readiness step per datacenter (agents-healthy.ts says why): `pulumi up` returns once every agent and
-// demo service instance of every datacenter, and each cluster's acl-init, reports healthy.
+// One readiness step per datacenter (agents-healthy.ts says why): `pulumi up` returns once every agent, demo
+// service instance and Envoy proxy of every datacenter, and each cluster's acl-init, reports healthy.
 import type * as pulumi from "@pulumi/pulumi";
 import type { StackModel } from "../model/stack-model";
 import type { AclBootstrap } from "./acl-bootstrap";
@@ -29,7 +29,11 @@ export function datacenterReadiness(
             {
                 host: engineAddress(dc.host),
                 containers: [
-                    ...[...datacenters[i].agentContainers, ...datacenters[i].instanceContainers].map((c) => ({
+                    ...[
+                        ...datacenters[i].agentContainers,
+                        ...datacenters[i].instanceContainers,
+                        ...datacenters[i].proxyContainers,
+                    ].map((c) => ({
                         name: c.name,
                         id: c.id,
                     })),

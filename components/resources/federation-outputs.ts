@@ -34,6 +34,11 @@ export interface FederationOutputs {
     /** The example app's least-privilege token: reads the demo services and its KV prefix; a secret. */
     readonly appToken: pulumi.Output<string>;
     readonly appKvPrefix: pulumi.Output<string>;
+    /**
+     * The mesh demo: the first published service instance that calls its upstream through the mesh. Each answer
+     * names the instance and datacenter that served it. Undefined without one.
+     */
+    readonly meshDemoUrl: pulumi.Output<string | undefined>;
     /** Trust it to reach the HTTPS UI and API: `curl --cacert`, or a browser's certificate store. */
     readonly caCertPem: pulumi.Output<string>;
 }
@@ -71,6 +76,7 @@ export function federationOutputs(model: StackModel, parts: FederationParts): Fe
         ),
         appToken: pulumi.secret(parts.secrets.app.apply((t) => t.secretId)),
         appKvPrefix: pulumi.output(exampleApp.kvPrefix),
+        meshDemoUrl: parts.datacenters.find((dc) => dc.meshDemoUrl)?.meshDemoUrl ?? pulumi.output(undefined),
         caCertPem: pulumi.output(parts.ca.certPem),
     };
 }

@@ -2,6 +2,7 @@
 // key, each cluster's management token, and every ACL token's IDs, so agents start with their tokens in
 // their config and the acl-init containers create exactly those.
 import * as pulumi from "@pulumi/pulumi";
+import { meshGatewayService } from "../model/mesh";
 import type { DatacenterModel, StackModel } from "../model/stack-model";
 import { appPolicyName, exampleApp, replicationPolicyName, type TokenSpec } from "../render/acl";
 import { randomGossipKey, randomSecretUuid } from "./secret-random";
@@ -13,7 +14,7 @@ export interface FederationSecrets {
     readonly managementOf: (dc: DatacenterModel) => pulumi.Output<string>;
     /** Each agent's own token (its secret ID), by agent name. */
     readonly agentSecrets: Readonly<Record<string, pulumi.Output<string>>>;
-    /** The token that may register each demo service (its secret ID), by service name. */
+    /** The token that may register each demo service, and the mesh gateways (its secret ID), by service name. */
     readonly serviceSecrets: Readonly<Record<string, pulumi.Output<string>>>;
     readonly replication: pulumi.Output<TokenSpec>;
     readonly app: pulumi.Output<TokenSpec>;
@@ -52,7 +53,9 @@ export function federationSecrets(name: string, model: StackModel, parent: pulum
             child,
         ),
     );
-    const serviceTokens = model.serviceNames.map((service) =>
+    // A mesh gateway registers as a service of its own, with a token like a demo service's.
+    const registered = [...model.serviceNames, ...(model.mesh?.gateways ? [meshGatewayService] : [])];
+    const serviceTokens = registered.map((service) =>
         fixedToken(
             `${name}-service-${service}-token`,
             { description: `registers the ${service} service`, serviceIdentity: service, awaited: true },
@@ -75,12 +78,14 @@ export function federationSecrets(name: string, model: StackModel, parent: pulum
     const tokensOf = (cluster: DatacenterModel) => {
         const dcs = model.datacenters.filter((dc) => dc.primaryDatacenter === cluster.name);
         const agentsIn = new Set(dcs.flatMap((dc) => [...dc.servers, ...dc.clients].map((a) => a.name)));
-        const servicesIn = new Set(dcs.flatMap((dc) => dc.services.map((s) => s.name)));
+        const servicesIn = new Set(
+            dcs.flatMap((dc) => [...dc.services.map((s) => s.name), ...(dc.meshGateway ? [meshGatewayService] : [])]),
+        );
         const main = cluster.name === model.primaryDatacenter;
         return [
             ...agentTokens.filter((_, i) => agentsIn.has(agents[i].name)),
             ...(main ? [replication] : []),
-            ...serviceTokens.filter((_, i) => servicesIn.has(model.serviceNames[i])),
+            ...serviceTokens.filter((_, i) => servicesIn.has(registered[i])),
             ...(main ? [app] : []),
         ];
     };
@@ -91,7 +96,7 @@ export function federationSecrets(name: string, model: StackModel, parent: pulum
             agents.map((a) => a.name),
             agentTokens,
         ),
-        serviceSecrets: secrets(model.serviceNames, serviceTokens),
+        serviceSecrets: secrets(registered, serviceTokens),
         replication,
         app,
         tokensOf,

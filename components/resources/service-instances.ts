@@ -1,9 +1,10 @@
 // The demo service instances of one datacenter: one small container each, serving a page that names it
-// and its health check path with busybox httpd, on its fixed LAN address. The client agent registers them
+// and its health check path with busybox httpd, on its fixed LAN address (in the mesh, in its sidecar's
+// network namespace, which holds that address). The client agent registers them
 // (services.ts); these are the real processes its checks ask. Their datacenter's readiness step waits for them
 // to be healthy (datacenter-readiness.ts).
 import * as docker from "@pulumi/docker";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { ServiceInstance } from "../model/services";
 import { shellHealthcheck } from "../render/healthcheck";
 import { instancePages } from "../render/service-definitions";
@@ -16,6 +17,32 @@ export interface ServiceInstanceArgs {
     readonly image: pulumi.Input<string>;
     readonly network: pulumi.Input<string>;
     readonly labels: (extra: Record<string, string>) => { label: string; value: pulumi.Input<string> }[];
+    /** In the mesh: each instance's sidecar container, by instance ID. */
+    readonly sidecars?: ReadonlyMap<string, docker.Container>;
+    readonly hostIp: pulumi.Input<string>;
+}
+
+/**
+ * Where an instance listens: in the mesh only on its loopback, where its sidecar reaches it, unless it is
+ * published (then it is the way into the mesh, and the host's published port reaches it on its address).
+ */
+function listenOn(i: ServiceInstance): string {
+    return i.sidecar && i.publishPort === undefined ? `127.0.0.1:${i.port}` : String(i.port);
+}
+
+/** On its own address, or in its sidecar's network namespace (then the sidecar publishes its port). */
+function networking(i: ServiceInstance, args: ServiceInstanceArgs) {
+    const sidecar = args.sidecars?.get(i.id);
+    if (sidecar) {
+        return { networkMode: pulumi.interpolate`container:${sidecar.id}` };
+    }
+    return {
+        hostname: i.id,
+        networksAdvanced: [{ name: args.network, ipv4Address: i.address, aliases: [i.id] }],
+        ...(i.publishPort !== undefined
+            ? { ports: [{ internal: i.port, external: i.publishPort, ip: args.hostIp, protocol: "tcp" }] }
+            : {}),
+    };
 }
 
 export function serviceInstanceContainers(
@@ -29,15 +56,19 @@ export function serviceInstanceContainers(
                 `${name}-${i.service}-${i.ordinal}`,
                 {
                     name: i.id,
-                    hostname: i.id,
                     image: args.image,
                     entrypoints: ["/bin/busybox"],
-                    command: ["httpd", "-f", "-p", String(i.port), "-h", webRoot],
+                    command: ["httpd", "-f", "-p", listenOn(i), "-h", webRoot],
                     user: "nobody",
                     restart: "unless-stopped",
                     labels: args.labels({ "consul.role": "service", "consul.service": i.service }),
-                    networksAdvanced: [{ name: args.network, ipv4Address: i.address, aliases: [i.id] }],
-                    uploads: instancePages(i).map((p) => ({ file: `${webRoot}${p.path}`, content: p.content })),
+                    ...networking(i, args),
+                    uploads: instancePages(i).map((p) => ({
+                        file: `${webRoot}${p.path}`,
+                        content: p.content,
+                        // Run by httpd as nobody, so executable by all.
+                        ...(p.executable ? { permissions: "0755" } : {}),
+                    })),
                     healthcheck: shellHealthcheck(`wget -q -O /dev/null http://127.0.0.1:${i.port}${i.checkPath}`, {
                         interval: 1,
                         timeout: 2,

@@ -26,6 +26,7 @@ export const baseFiles = { "common.hcl": "# common", "server.hcl": "# server", "
 export const smallSettings = (over: Partial<StackSettings> = {}): StackSettings => ({
     image: "hashicorp/consul:1.22.7",
     demoImage: "consul-multi-dc/demo-web:1.0",
+    envoyImage: "consul-multi-dc/envoy:1.36.2-consul1.22.7",
     datacenters: [
         {
             name: "dc1",
@@ -44,6 +45,9 @@ export const smallSettings = (over: Partial<StackSettings> = {}): StackSettings 
     keepData: false,
     dnsAnonymousRead: true,
     failoverQueries: true,
+    mesh: false,
+    meshGateways: true,
+    intentions: [],
     kvSeed: { path: "seed.json", text: '{"app/config": "x"}' },
     baseConfig: { dir: "consul-config", files: baseFiles },
     ...over,
