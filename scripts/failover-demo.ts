@@ -1,10 +1,13 @@
-// `npm run demo:failover -- [--stack NAME] [--service web] [--dc dc1]`: failover across datacenters, on a
-// running stack. Asks dc1's DNS for <service>.query.consul (the stack's failover query template), stops
+// `npm run demo:failover -- [--stack NAME] [--service web] [--dc dc1] [--mesh]`: failover across datacenters,
+// on a running stack. Asks dc1's DNS for <service>.query.consul (the stack's failover query template), stops
 // dc1's instances of the service, times how long until the same DNS answers with another datacenter's,
-// starts them again and times the way back. The instances are started again however the demo ends.
+// starts them again and times the way back. With --mesh it calls the stack's meshDemoUrl instead, which
+// reaches the service through the mesh (mesh-failover.ts), and prints the window of failed calls. The
+// instances are started again however the demo ends.
 import { Resolver } from "node:dns/promises";
 import { parseArgs } from "node:util";
 import { dockerSync } from "./docker-cli";
+import { callUntil, lastAnsweredBy, type MeshCall, summarize } from "./mesh-failover";
 import { deployed, openStack } from "./stack-access";
 
 const { values } = parseArgs({
@@ -12,6 +15,7 @@ const { values } = parseArgs({
         stack: { type: "string" },
         service: { type: "string", default: "web" },
         dc: { type: "string", default: "dc1" },
+        mesh: { type: "boolean", default: false },
     },
 });
 const service = values.service as string;
@@ -37,11 +41,16 @@ function fail(message: string): never {
     process.exit(1);
 }
 
-const { stack, dnsAddr, datacenter } = (() => {
+const { stack, dnsAddr, datacenter, meshDemoUrl } = (() => {
     try {
         const opened = openStack({ stack: values.stack });
         const outputs = deployed(opened);
-        return { stack: opened, datacenter: opened.datacenter(dc), dnsAddr: outputs.dnsAddrs[dc] };
+        return {
+            stack: opened,
+            datacenter: opened.datacenter(dc),
+            dnsAddr: outputs.dnsAddrs[dc],
+            meshDemoUrl: outputs.meshDemoUrl,
+        };
     } catch (e) {
         return fail((e as Error).message);
     }
@@ -89,21 +98,70 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     });
 }
 
-async function main(): Promise<void> {
-    const before = await until(fromHere, 30);
-    say(`${name} at ${dc}'s DNS (${dnsAddr}) answers with ${dc}'s instances: ${before.addresses.join(", ")}`);
+function stop(): void {
     stopped = instances;
     if (dockerSync([...engine, "stop", "--time", "0", ...instances]).code !== 0)
         fail(`could not stop ${instances.join(", ")}`);
     say(`stopped ${instances.join(", ")}`);
-    const over = await until(fromElsewhere, 60);
-    say(
-        `failover: after ${over.ms} ms ${dc}'s DNS answers with another datacenter's instances: ${over.addresses.join(", ")}`,
-    );
+}
+
+function startAgain(): void {
     if (dockerSync([...engine, "start", ...instances]).code !== 0)
         fail(`could not start ${instances.join(", ")} again`);
     stopped = [];
     say(`started ${instances.join(", ")} again`);
+}
+
+const answeredBy = (calls: readonly MeshCall[]) =>
+    Object.entries(summarize(calls).answers)
+        .map(([instance, n]) => `${instance} ×${n}`)
+        .join(", ");
+
+async function meshMain(url: string): Promise<void> {
+    const here = (d: string) => d === dc;
+    const before =
+        (await callUntil(url, lastAnsweredBy(5, here), 60)) ??
+        fail(`${url} gave no 5 answers in a row from ${dc} within 60 s`);
+    say(`${url} answers through the mesh from ${dc}: ${answeredBy(before.slice(-5))}`);
+    stop();
+    // Failed over: 20 answers in a row (2 s) from other datacenters, through the mesh gateways.
+    const over =
+        (await callUntil(
+            url,
+            lastAnsweredBy(20, (d) => !here(d)),
+            60,
+        )) ?? fail(`${url} gave no 20 answers in a row from another datacenter within 60 s`);
+    const o = summarize(over);
+    say(
+        `failover: ${o.failed} of ${over.length} calls failed, over a window of ${o.windowMs} ms; ` +
+            `then no failures, answered by ${answeredBy(over.slice(-20))}`,
+    );
+    const startedAt = Date.now();
+    startAgain();
+    const back =
+        (await callUntil(url, lastAnsweredBy(10, here), 60)) ??
+        fail(`${url} gave no 10 answers in a row from ${dc} within 60 s of starting its instances`);
+    const b = summarize(back);
+    const first = back.find((c) => c.datacenter === dc);
+    say(
+        `failback: after ${(first?.at ?? startedAt) - startedAt} ms ${dc}'s instances answer again, ` +
+            `with ${b.failed} failed calls: ${answeredBy(back.slice(-10))}`,
+    );
+}
+
+async function main(): Promise<void> {
+    if (values.mesh) {
+        if (!meshDemoUrl) fail(`the stack ${stack.name} has no meshDemoUrl output: turn the mesh on (mesh: true)`);
+        return meshMain(meshDemoUrl);
+    }
+    const before = await until(fromHere, 30);
+    say(`${name} at ${dc}'s DNS (${dnsAddr}) answers with ${dc}'s instances: ${before.addresses.join(", ")}`);
+    stop();
+    const over = await until(fromElsewhere, 60);
+    say(
+        `failover: after ${over.ms} ms ${dc}'s DNS answers with another datacenter's instances: ${over.addresses.join(", ")}`,
+    );
+    startAgain();
     const back = await until(fromHere, 60);
     say(`failback: after ${back.ms} ms ${dc}'s DNS answers with ${dc}'s instances again: ${back.addresses.join(", ")}`);
 }

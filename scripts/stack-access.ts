@@ -45,6 +45,8 @@ export interface StackOutputs {
     /** By datacenter: its cluster's management token. Absent from stacks deployed before peering. */
     readonly aclBootstrapTokens?: Record<string, string>;
     readonly appToken?: string;
+    /** The mesh demo's URL; absent without the mesh. */
+    readonly meshDemoUrl?: string;
 }
 
 /** One cluster of the stack: a datacenter that holds its own ACLs (the first, or a peering one) and those that use them. */

@@ -1,7 +1,7 @@
 // Where each agent sits: fixed host offsets in its datacenter's subnet, so an agent keeps its address for
 // as long as its datacenter keeps its subnet. .1 is Docker's gateway, .10 the utility address (acl-init),
-// servers from .11, clients from .101, demo service instances from .201; on the WAN network, servers
-// from .11 in config order.
+// servers from .11, clients from .101, demo service instances from .201, the mesh gateway at .254; on the WAN
+// network, servers from .11 in config order, mesh gateways from the top down.
 import { hostAddress, hostOffset, type Ipv4Cidr } from "./cidr";
 import type { AgentRole } from "./stack-model";
 

@@ -45,8 +45,11 @@ export interface MeshGatewayModel {
 /** The Consul service every datacenter's mesh gateway registers as. */
 export const meshGatewayService = "mesh-gateway";
 
-/** The gateway's fixed LAN address: just above the demo service instances. */
-export const gatewayLanAddress = (subnet: Ipv4Cidr): string => hostAddress(subnet, instanceOffset + maxInstances + 1);
+/**
+ * The gateway's fixed LAN address: .254, above the demo service instances (.201 to .250) and the addresses the
+ * cluster tier's probe containers take (.251 to .253).
+ */
+export const gatewayLanAddress = (subnet: Ipv4Cidr): string => hostAddress(subnet, instanceOffset + maxInstances + 4);
 
 /** The `i`-th datacenter's gateway on the WAN network: from the top of the subnet down, clear of the servers. */
 export const gatewayWanAddress = (wan: Ipv4Cidr, i: number): string => hostAddress(wan, 2 ** (32 - wan.prefix) - 2 - i);
@@ -122,7 +125,12 @@ export function parseMesh(
     datacenters: readonly MeshDatacenter[],
     problems: string[],
 ): MeshConfig | undefined {
-    const mesh = parseWith(settings.mesh, isBoolean, `mesh must be true or false, not ${show(settings.mesh)}`, problems);
+    const mesh = parseWith(
+        settings.mesh,
+        isBoolean,
+        `mesh must be true or false, not ${show(settings.mesh)}`,
+        problems,
+    );
     const gateways = parseWith(
         settings.meshGateways,
         isBoolean,

@@ -155,7 +155,9 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         };
         const sidecars = new Map(
             dc.instances.flatMap((i) =>
-                i.sidecar ? [[i.id, sidecarContainer(name, { ...i, sidecar: i.sidecar }, proxyArgs, { parent: this })]] : [],
+                i.sidecar
+                    ? [[i.id, sidecarContainer(name, { ...i, sidecar: i.sidecar }, proxyArgs, { parent: this })]]
+                    : [],
             ),
         );
         const gateway = dc.meshGateway

@@ -9,8 +9,8 @@ import { failoverQuery } from "../render/prepared-query";
 import type { AgentsHealthy } from "./agents-healthy";
 import type { CertificatePem } from "./certificates";
 import { ClusterPeering } from "./cluster-peering";
-import type { ConsulDatacenter } from "./consul-datacenter";
 import { ConfigEntry } from "./config-entry";
+import type { ConsulDatacenter } from "./consul-datacenter";
 import { FailoverQuery } from "./failover-query";
 
 export interface DatacenterApisArgs {

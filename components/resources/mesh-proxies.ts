@@ -31,10 +31,12 @@ export interface MeshProxyArgs {
 }
 
 /** Envoy is ready once its admin interface says LIVE: it has its first config from the agent. */
-const envoyHealthcheck = shellHealthcheck(
-    `wget -q -O - http://127.0.0.1:${meshPorts.admin}/ready | grep -q LIVE`,
-    { interval: 1, timeout: 2, startPeriod: 60, retries: 3 },
-);
+const envoyHealthcheck = shellHealthcheck(`wget -q -O - http://127.0.0.1:${meshPorts.admin}/ready | grep -q LIVE`, {
+    interval: 1,
+    timeout: 2,
+    startPeriod: 60,
+    retries: 3,
+});
 
 /** What every Envoy container shares: the image, the start script, the CA and the proxy's token. */
 function envoyContainer(args: MeshProxyArgs, proxyId: string, service: string) {

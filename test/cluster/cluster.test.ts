@@ -22,6 +22,7 @@ import { removeLeftoverAgents } from "./extra-agents";
 import { failoverTests } from "./failover";
 import { gossipTests } from "./gossip";
 import { membershipTests } from "./membership";
+import { meshTests } from "./mesh";
 import { checkPrerequisites } from "./prerequisites";
 import type { Cluster } from "./state";
 import { tlsTests } from "./tls";
@@ -127,6 +128,7 @@ everyServerRefuses(() => cluster().stack);
 uiTests(cluster);
 usingTheClusterTests(cluster);
 failoverTests(cluster);
+meshTests(cluster);
 
 // After the probes, in this order: the engine must see nothing to do, then destroy must leave nothing.
 dayTwoTests(cluster);

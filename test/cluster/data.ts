@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { callMesh } from "../../scripts/mesh-failover";
 import { docker, exec } from "../support/docker";
 import { echo } from "../support/engine";
 import { leftovers } from "../support/teardown";
@@ -90,6 +91,12 @@ async function assertWorks(
 ): Promise<void> {
     const agents = await agentsOf(c);
     await allHealthy(await stackContainers(c.stack.name), 180);
+    // Every sidecar and gateway is healthy (its Envoy is LIVE); the mesh carries frontend's calls to web too.
+    const meshDemoUrl = (await c.stack.outputs()).meshDemoUrl?.value as string | undefined;
+    assert.ok(meshDemoUrl, `${step}: the dev stack's meshDemoUrl output`);
+    await eventually(`${step}: frontend → web through the mesh`, 60, async () =>
+        (await callMesh(meshDemoUrl)).datacenter === "dc1" ? true : undefined,
+    );
     for (const client of agents.filter((a) => a.role === "client")) {
         for (let i = 0; i < writesPerClient; i++) {
             const key = `data/${step.replace(/\W+/g, "-")}/${client.name}/${i}`;

@@ -1,4 +1,4 @@
-// The cluster tier needs a Docker Engine, the Consul image, Chromium and the Pulumi engine with the plugin
+// The cluster tier needs a Docker Engine, the Consul, demo and Envoy images, Chromium and the Pulumi engine with the plugin
 // versions package.json pins. A missing one fails the run with the script that provides it; nothing skips.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -6,7 +6,7 @@ import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { docker } from "../support/docker";
 import { findPulumi } from "../support/engine";
 import { run } from "../support/process";
-import { projectRoot } from "../support/program";
+import { projectRoot, stackConfig } from "../support/program";
 
 export const chromiumPath = "/usr/bin/chromium";
 
@@ -26,10 +26,20 @@ export async function checkPrerequisites(image: string): Promise<PulumiCommand> 
         problems.push(
             `no Docker Engine answers (${info.stderr.trim().split("\n")[0]}): run scripts/ensure-docker.sh (or npm run prereqs)`,
         );
-    } else if ((await docker(["image", "inspect", image])).code !== 0) {
-        problems.push(
-            `the image ${image} is not on this Docker host: run scripts/ensure-consul-image.sh (or npm run prereqs)`,
-        );
+    } else {
+        const config = stackConfig();
+        const images = [
+            [image, "ensure-consul-image.sh"],
+            [config.demoImage as string, "ensure-demo-image.sh"],
+            [config.envoyImage as string, "ensure-envoy-image.sh"],
+        ];
+        for (const [name, script] of images) {
+            if ((await docker(["image", "inspect", name])).code !== 0) {
+                problems.push(
+                    `the image ${name} is not on this Docker host: run scripts/${script} (or npm run prereqs)`,
+                );
+            }
+        }
     }
     if (!fs.existsSync(chromiumPath)) {
         problems.push(`${chromiumPath} is missing: run scripts/ensure-chromium.sh (or npm run prereqs)`);

@@ -1,0 +1,64 @@
+// `npm run demo:failover -- --mesh`: traffic failover in the service mesh. Calls the stack's meshDemoUrl
+// (frontend, which calls its upstream only through its Envoy sidecar) every 100 ms, stops the upstream's
+// instances in the caller's datacenter, and prints the window of failed calls until the service-resolver's
+// failover sends them to another datacenter through the mesh gateways; then starts them again and prints the
+// way back. Every answer names the instance and datacenter that served it.
+
+/** One call through the mesh: when it was made, and who answered (nothing when it failed). */
+export interface MeshCall {
+    readonly at: number;
+    readonly datacenter?: string;
+    readonly instance?: string;
+}
+
+/** A call to the demo URL, with a 2 s limit: the answer's datacenter and instance, or nothing. */
+export async function callMesh(url: string): Promise<MeshCall> {
+    const at = Date.now();
+    try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        const body = (await res.json()) as { datacenter?: string; instance?: string };
+        return res.status === 200 && body.datacenter
+            ? { at, datacenter: body.datacenter, instance: body.instance }
+            : { at };
+    } catch {
+        return { at };
+    }
+}
+
+/**
+ * What the calls from `from` on say: the failed ones, the window from the first failure to the last (0 when none
+ * failed), and how many answers each instance gave.
+ */
+export function summarize(calls: readonly MeshCall[]): {
+    readonly failed: number;
+    readonly windowMs: number;
+    readonly answers: Readonly<Record<string, number>>;
+} {
+    const failures = calls.filter((c) => !c.datacenter);
+    const answers: Record<string, number> = {};
+    for (const c of calls) {
+        if (c.instance) answers[c.instance] = (answers[c.instance] ?? 0) + 1;
+    }
+    const windowMs = failures.length > 0 ? failures[failures.length - 1].at - failures[0].at : 0;
+    return { failed: failures.length, windowMs, answers };
+}
+
+/** Calls every 100 ms until `done` says so of the calls so far, or `seconds` pass (then undefined). */
+export async function callUntil(
+    url: string,
+    done: (calls: readonly MeshCall[]) => boolean,
+    seconds: number,
+): Promise<MeshCall[] | undefined> {
+    const calls: MeshCall[] = [];
+    const began = Date.now();
+    while (Date.now() - began < seconds * 1000) {
+        calls.push(await callMesh(url));
+        if (done(calls)) return calls;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
+}
+
+/** The last `n` calls were all answered from datacenters `ok` accepts. */
+export const lastAnsweredBy = (n: number, ok: (dc: string) => boolean) => (calls: readonly MeshCall[]) =>
+    calls.length >= n && calls.slice(-n).every((c) => c.datacenter !== undefined && ok(c.datacenter));
