@@ -98,10 +98,18 @@ export function gatewayContainer(
                     ? [{ name: args.wanNetwork, ipv4Address: gateway.wan.address }]
                     : []),
             ],
-            // Across hosts the other datacenters' gateways reach it on its host's address.
+            // Across hosts the other datacenters' gateways reach it on its host's address, so it publishes there
+            // (as the servers do), not on publishAddress, which is 127.0.0.1 for the local engine by default.
             ports:
                 gateway.hostPort !== undefined
-                    ? [{ internal: meshPorts.gateway, external: gateway.hostPort, ip: args.hostIp, protocol: "tcp" }]
+                    ? [
+                          {
+                              internal: meshPorts.gateway,
+                              external: gateway.hostPort,
+                              ip: gateway.wan.address,
+                              protocol: "tcp",
+                          },
+                      ]
                     : [],
         },
         opts,

@@ -14,9 +14,15 @@ export function fakeCertDir(): string {
     return dir;
 }
 
-/** The dev stack's datacenters, with dc1 on the local host at .1 and dc2, dc3 on the test hosts .2 and .3. */
-export function acrossHostsDatacenters(certPath: string): DatacenterSettings[] {
-    const [dc1, dc2] = stackConfig().datacenters as DatacenterSettings[];
+/**
+ * The dev stack's datacenters (or `base`, e.g. program.ts's meshlessDatacenters()), with dc1 on the local host at .1
+ * and dc2, dc3 on the test hosts .2 and .3.
+ */
+export function acrossHostsDatacenters(
+    certPath: string,
+    base = stackConfig().datacenters as readonly object[],
+): DatacenterSettings[] {
+    const [dc1, dc2] = base as DatacenterSettings[];
     const onHost = (n: number) => ({
         dockerHost: `tcp://192.168.77.${n}:2376`,
         dockerCertPath: certPath,

@@ -6,7 +6,7 @@ import { ConfigProblems, type StackSettings } from "../../components/model/setti
 import type { StackModel } from "../../components/model/stack-model";
 import { readBaseConfig, readNamedFile } from "../../components/resources/stack-files";
 import { stackConfig } from "../../scripts/stack-config";
-import { projectRoot, stackName } from "./program";
+import { meshlessDatacenters, projectRoot, stackName } from "./program";
 
 /** A stack's settings, as the program hands them to compileStack, with `overrides` (config keys as in the stack file) on top. */
 export function stackSettings(stack: string, overrides: Record<string, unknown> = {}): StackSettings {
@@ -60,6 +60,10 @@ export const devSettings = (overrides: Record<string, unknown> = {}): StackSetti
 export function devModel(overrides: Record<string, unknown> = {}): StackModel {
     return compileStack(devSettings(overrides));
 }
+
+/** The dev stack's settings without the service mesh (program.ts's meshlessConfig), with `overrides` on top. */
+export const meshlessSettings = (overrides: Record<string, unknown> = {}): StackSettings =>
+    devSettings({ mesh: false, intentions: [], datacenters: meshlessDatacenters(), ...overrides });
 
 /** Every problem compileStack finds in `settings`; fails when it accepts them. */
 export function problemsOf(settings: StackSettings): string[] {

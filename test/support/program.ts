@@ -46,6 +46,22 @@ export interface ProgramRun {
 /** The stack config the CLI would hand the program: Pulumi.yaml defaults, then Pulumi.dev.yaml. */
 export const stackConfig = (overrides: Record<string, unknown> = {}) => readStackConfig(stackName, overrides);
 
+/** The dev stack's datacenters without the mesh demo: no service that names an upstream (dc1's frontend). */
+export const meshlessDatacenters = (): Record<string, unknown>[] =>
+    (stackConfig().datacenters as Record<string, unknown>[]).map((dc) =>
+        Array.isArray(dc.services)
+            ? { ...dc, services: (dc.services as { upstream?: string }[]).filter((s) => s.upstream === undefined) }
+            : dc,
+    );
+
+/**
+ * The dev stack's config as it was before the service mesh (mesh off, no intentions, no frontend), with
+ * `overrides` on top: for the shapes the mesh does not take (a peering datacenter, a datacenter without a
+ * client to register its gateway on), and to show that a stack without the mesh is unchanged.
+ */
+export const meshlessConfig = (overrides: Record<string, unknown> = {}) =>
+    stackConfig({ mesh: false, intentions: [], datacenters: meshlessDatacenters(), ...overrides });
+
 export function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
     if (value && typeof value === "object" && (value as Record<string, unknown>)[secretSig] !== undefined) {
         return { secret: true, value: (value as Record<string, unknown>).value };
@@ -202,7 +218,7 @@ export async function runProgram(options: {
     const kept = [
         "failover-query.ts",
         "cluster-peering.ts",
-        "exported-services.ts",
+        "config-entry.ts",
         "consul-api.ts",
         "agents-healthy.ts",
         "docker-engine-api.ts",

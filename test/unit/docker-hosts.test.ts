@@ -309,6 +309,27 @@ describe("the stack across hosts, under mocks", () => {
         assert.deepEqual(networks, ["dc1-lan"]);
     });
 
+    test("each mesh gateway publishes 8443 on its host's address, where the other hosts' gateways reach it, and joins only its LAN", () => {
+        for (const [dc, host] of [
+            ["dc1", "192.168.77.1"],
+            ["dc2", "192.168.77.2"],
+            ["dc3", "192.168.77.3"],
+        ]) {
+            const gateway = named(run, T.container, `${dc}-mesh-gateway`);
+            assert.deepEqual(
+                (gateway.inputs.ports as Record<string, unknown>[]).map(
+                    (p) => `${p.ip}:${p.external}->${p.internal}/${p.protocol}`,
+                ),
+                [`${host}:8443->8443/tcp`],
+                dc,
+            );
+            assert.deepEqual(
+                (gateway.inputs.networksAdvanced as { name: string }[]).map((n) => n.name),
+                [`${dc}-lan`],
+            );
+        }
+    });
+
     test("the healthcheck knows a leader by any of the datacenter's RPC ports", () => {
         const tests = (named(run, T.container, "dc1-server3").inputs.healthcheck as { tests: string[] }).tests;
         assert.equal(tests[1], "wget -q -O - http://127.0.0.1:8500/v1/status/leader | grep -qE ':(8300|8310|8320)'");

@@ -19,10 +19,12 @@ describe("nodeId", () => {
     });
 
     test("every agent of a large topology gets its own, and the model carries it", () => {
+        // No demo services, so none for the dev stack's intentions to name.
         const dc = devModel({
             datacenters: [
                 { name: "dc1", servers: 7, clients: 40, subnet: "10.9.0.0/24", httpPort: 8500, dnsPort: 8600 },
             ],
+            intentions: [],
         }).datacenters[0];
         const agents = [...dc.servers, ...dc.clients];
         assert.equal(new Set(agents.map((a) => a.nodeId)).size, agents.length);

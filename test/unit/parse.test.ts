@@ -6,7 +6,7 @@ import { cidrsOverlap, hostAddress, type Ipv4Cidr, parseCidr } from "../../compo
 import { datacenterWarnings, parseStack } from "../../components/model/parse";
 import type { StackSettings } from "../../components/model/settings";
 import { baseFiles as base, devModel, smallSettings } from "../support/model";
-import { stackConfig } from "../support/program";
+import { meshlessConfig, stackConfig } from "../support/program";
 
 describe("parseStack", () => {
     const gossipKey = Buffer.alloc(32, 7).toString("base64");
@@ -37,6 +37,7 @@ describe("parseStack", () => {
             config: {
                 image: "hashicorp/consul:1.22.7",
                 demoImage: "consul-multi-dc/demo-web:1.0",
+                envoyImage: "consul-multi-dc/envoy:1.36.2-consul1.22.7",
                 wanSubnet: cidr("10.201.0.0/24"),
                 publishAddress: "127.0.0.1",
                 namePrefix: "lab-",
@@ -156,7 +157,8 @@ describe("parseStack", () => {
             'datacenters[0].name must use only lowercase letters, digits, "_" and "-", not "DC1"',
             "datacenters[0].servers must be a whole number from 1 to 89, not undefined",
             "datacenters[0].clients must be a whole number from 0 to 100, not -1",
-            "datacenters[0].services[0].prot is not a key of a service; allowed: name, port, tags, instances, check",
+            "datacenters[0].services[0].prot is not a key of a service; allowed: name, port, tags, instances, check, upstream, " +
+                "publishPort",
             "datacenters[0].services[0].port must be a port number from 1024 to 65535 (instances run unprivileged), not undefined",
             "datacenters[0].services[0].check.interval is not a key of a service check; allowed: path, intervalSeconds",
             'datacenters[0].services[0].check.path must be a URL path starting with "/", not "health"',
@@ -233,7 +235,8 @@ describe("compileStack: stack-wide rules", () => {
         assert.deepEqual(datacenterWarnings("dc1", 1, "k"), []);
     });
     test("a WAN subnet too small for every server is refused", () => {
-        const s = settings();
+        // Without the mesh, whose gateways take WAN addresses too (mesh.test.ts) and need a client in each datacenter.
+        const s = structuredClone(meshlessConfig()) as ReturnType<typeof settings>;
         s.datacenters[0].servers = 89;
         s.datacenters[1].servers = 89;
         s.datacenters.push({

@@ -13,18 +13,29 @@ import { exportedServices, peeringServerConfig } from "../../components/render/p
 import { acrossHostsDatacenters } from "../support/across-hosts";
 import { agents, named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeSecretUuid, fakeState } from "../support/fake-state";
-import { devModel, devSettings, peeringDc3, problemsOf } from "../support/model";
-import { outputValue, type ProgramRun, reveal, runProgram, stackConfig, unwrapSecret } from "../support/program";
+import { devModel, meshlessSettings, peeringDc3, problemsOf } from "../support/model";
+import {
+    meshlessConfig,
+    meshlessDatacenters,
+    outputValue,
+    type ProgramRun,
+    reveal,
+    runProgram,
+    unwrapSecret,
+} from "../support/program";
 
 const dynamicType = "pulumi-nodejs:dynamic:Resource";
 const api = [{ name: "api", port: 8080, instances: 1 }];
 
-/** dc1 and dc2 as the dev stack has them, and dc3, a peering datacenter with one server, one client and `api`. */
+/**
+ * dc1 and dc2 as the dev stack has them without the mesh (which cannot take a peering datacenter: mesh.test.ts), and
+ * dc3, a peering datacenter with one server, one client and `api`.
+ */
 const peeringDatacenters = (): DatacenterSettings[] => [
-    ...(stackConfig().datacenters as DatacenterSettings[]),
+    ...(meshlessDatacenters() as unknown as DatacenterSettings[]),
     { ...peeringDc3, services: api },
 ];
-const settings = (datacenters = peeringDatacenters()): StackSettings => ({ ...devSettings(), datacenters });
+const settings = (datacenters = peeringDatacenters()): StackSettings => meshlessSettings({ datacenters });
 
 describe("the federation key is checked at preview", () => {
     test("a value other than wan or peering is refused, naming the key", () => {
@@ -80,10 +91,10 @@ describe("the model of a peering datacenter", () => {
     });
 
     test("across Docker hosts, the first datacenter's servers publish gRPC TLS for peers, after their HTTPS port", () => {
-        const dcs = acrossHostsDatacenters("/certs");
+        const dcs = acrossHostsDatacenters("/certs", meshlessDatacenters());
         dcs[2] = { ...dcs[2], federation: "peering" };
         const across = compileStack({
-            ...devSettings(),
+            ...meshlessSettings(),
             datacenters: dcs,
             dockerCertFiles: { "/certs": ["ca.pem", "cert.pem", "key.pem"] },
         });
@@ -182,7 +193,7 @@ describe("a stack with two peering datacenters, under mocks", () => {
     before(async () => {
         run = await runProgram({
             computeState: fakeState,
-            config: stackConfig({ datacenters: [...peeringDatacenters(), dc4] }),
+            config: meshlessConfig({ datacenters: [...peeringDatacenters(), dc4] }),
         });
     });
     const initScript = (name: string) => upload(named(run, T.container, name), "../acl-init/init.sh").content as string;

@@ -8,15 +8,25 @@ import type { DatacenterSettings } from "../../components/model/settings";
 import { acrossHostsDatacenters, fakeCertDir } from "../support/across-hosts";
 import { labelsOf, ofType, T } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { type DeclaredResource, type ProgramRun, reveal, runProgram, stackConfig } from "../support/program";
+import {
+    type DeclaredResource,
+    meshlessConfig,
+    meshlessDatacenters,
+    type ProgramRun,
+    reveal,
+    runProgram,
+    stackConfig,
+} from "../support/program";
 
 const dev = () => stackConfig().datacenters as DatacenterSettings[];
 const dc3 = { name: "dc3", servers: 3, clients: 1, subnet: "10.201.3.0/24", httpPort: 8502, dnsPort: 8602 };
-const shapes: Record<string, () => DatacenterSettings[]> = {
-    "the dev stack": dev,
-    "three datacenters": () => [...dev(), dc3],
-    "a peering datacenter": () => [...dev(), { ...dc3, servers: 1, federation: "peering" }],
-    "across hosts": () => acrossHostsDatacenters(fakeCertDir()),
+// Each shape's stack config: the dev stack's, with the service mesh but where the mesh cannot be (peering).
+const shapes: Record<string, () => Record<string, unknown>> = {
+    "the dev stack": () => stackConfig(),
+    "three datacenters": () => stackConfig({ datacenters: [...dev(), dc3] }),
+    "a peering datacenter": () =>
+        meshlessConfig({ datacenters: [...meshlessDatacenters(), { ...dc3, servers: 1, federation: "peering" }] }),
+    "across hosts": () => stackConfig({ datacenters: acrossHostsDatacenters(fakeCertDir()) }),
 };
 
 /** Every resource `r` waits for, directly or through others. */
@@ -33,8 +43,10 @@ function closure(run: ProgramRun, r: DeclaredResource): Set<string> {
     return seen;
 }
 
-for (const [shape, datacenters] of Object.entries(shapes)) {
+for (const [shape, configOf] of Object.entries(shapes)) {
     describe(`readiness, ${shape}`, () => {
+        const config = configOf();
+        const datacenters = () => config.datacenters as DatacenterSettings[];
         let run: ProgramRun;
         const containers = () => ofType(run, T.container);
         const ofDatacenter = (dc: string, role: string) =>
@@ -42,7 +54,7 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
         const step = (dc: string) => run.resources.find((r) => r.name === `consul-${dc}-healthy`) as DeclaredResource;
 
         test("the program runs", async () => {
-            run = await runProgram({ computeState: fakeState, config: stackConfig({ datacenters: datacenters() }) });
+            run = await runProgram({ computeState: fakeState, config });
         });
 
         test("no container waits inside its own create", () => {
@@ -52,7 +64,7 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
             }
         });
 
-        test("each datacenter's step waits for every agent and demo instance of it, and for its acl-init where it holds its cluster's ACLs", () => {
+        test("each datacenter's step waits for every agent, demo instance and Envoy proxy of it, and for its acl-init where it holds its cluster's ACLs", () => {
             for (const dc of datacenters()) {
                 const watched = (reveal(step(dc.name).inputs.containers) as { name: string }[])
                     .map((c) => c.name)
@@ -62,11 +74,19 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
                     ...ofDatacenter(dc.name, "client"),
                     ...ofDatacenter(dc.name, "acl-init"),
                     ...ofDatacenter(dc.name, "service"),
+                    ...ofDatacenter(dc.name, "sidecar"),
+                    ...ofDatacenter(dc.name, "mesh-gateway"),
                 ]
                     .map((c) => String(c.inputs.name))
                     .sort();
                 assert.deepEqual(watched, expected, dc.name);
                 assert.ok(expected.length >= dc.servers + dc.clients, dc.name);
+                if (config.mesh === true) {
+                    assert.ok(
+                        watched.includes(`${dc.name}-mesh-gateway`),
+                        `${dc.name}'s step waits for its mesh gateway`,
+                    );
+                }
             }
         });
 
@@ -107,6 +127,17 @@ for (const [shape, datacenters] of Object.entries(shapes)) {
                     datacenters().find((d) => d.name === dc)?.federation === "peering" ? dc : datacenters()[0].name;
                 assert.ok(r.dependencies.includes(step(dc).urn), `${r.name} after ${dc}'s step`);
                 assert.ok(r.dependencies.includes(step(holder).urn), `${r.name} after ${holder}'s step`);
+            }
+            // The mesh's config entries are written through the primary's API.
+            const entries = run.resources.filter((r) =>
+                /^consul-(proxy-defaults|service-resolver|service-intentions)-/.test(r.name),
+            );
+            assert.equal(entries.length > 0, config.mesh === true, "config entries exactly when the mesh is on");
+            for (const r of entries) {
+                assert.ok(
+                    r.dependencies.includes(step(datacenters()[0].name).urn),
+                    `${r.name} after the primary's step`,
+                );
             }
         });
     });

@@ -16,9 +16,13 @@ import { devModel, devSettings } from "../support/model";
 import { type MockNetwork, runProgram, stackConfig } from "../support/program";
 
 type Dc = { name: string; servers: number; subnet: string };
-// The dev stack with these datacenters; clients and ports follow the position.
+// The dev stack with these datacenters; clients and ports follow the position. They run no demo service, so the
+// dev stack's intentions have none to name.
 const plan = (...dcs: Dc[]) =>
-    devModel({ datacenters: dcs.map((dc, i) => ({ clients: 1, httpPort: 8500 + i, dnsPort: 8600 + i, ...dc })) });
+    devModel({
+        datacenters: dcs.map((dc, i) => ({ clients: 1, httpPort: 8500 + i, dnsPort: 8600 + i, ...dc })),
+        intentions: [],
+    });
 const dc1 = (servers = 3): Dc => ({ name: "dc1", servers, subnet: "10.201.1.0/24" });
 const dc2 = (servers = 1): Dc => ({ name: "dc2", servers, subnet: "10.201.2.0/24" });
 const dc3 = (servers = 1): Dc => ({ name: "dc3", servers, subnet: "10.201.3.0/24" });

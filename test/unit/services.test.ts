@@ -37,12 +37,12 @@ describe("parseServices", () => {
         assert.deepEqual(
             serviceProblems([{ name: "web", prot: 8080, port: 8080, check: { path: "/", interval: 3 } }], 1, key),
             [
-                `${key}[0].prot is not a key of a service; allowed: name, port, tags, instances, check`,
+                `${key}[0].prot is not a key of a service; allowed: name, port, tags, instances, check, upstream, publishPort`,
                 `${key}[0].check.interval is not a key of a service check; allowed: path, intervalSeconds`,
             ],
         );
         assert.deepEqual(serviceProblems(["web"], 1, key), [
-            `${key}[0] must be a service: an object with name, port, tags, instances, check, not "web"`,
+            `${key}[0] must be a service: an object with name, port, tags, instances, check, upstream, publishPort, not "web"`,
         ]);
     });
     test("accepts no services, and a well-formed list", () => {

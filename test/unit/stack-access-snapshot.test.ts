@@ -22,14 +22,15 @@ import {
 } from "../../scripts/snapshot-archive";
 import { clustersOf, StackError, stackSettings } from "../../scripts/stack-access";
 import { devModel } from "../support/model";
-import { stackConfig } from "../support/program";
+import { meshlessConfig, meshlessDatacenters } from "../support/program";
 
-const [dc1, dc2] = stackConfig().datacenters as DatacenterSettings[];
+// The dev stack without the mesh, which cannot take a peering datacenter (mesh.test.ts).
+const [dc1, dc2] = meshlessDatacenters() as unknown as DatacenterSettings[];
 const peeringClusters = () =>
     clustersOf(
         compileStack(
             stackSettings(
-                stackConfig({
+                meshlessConfig({
                     datacenters: [
                         dc1,
                         dc2,

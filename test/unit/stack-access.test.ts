@@ -22,16 +22,19 @@ import {
 import { stackConfig as configOf } from "../../scripts/stack-config";
 import { fakeCertDir } from "../support/across-hosts";
 import { devModel, peeringDc3 } from "../support/model";
-import { projectRoot, stackConfig } from "../support/program";
+import { meshlessDatacenters, projectRoot, stackConfig } from "../support/program";
 
 const [dc1, dc2] = stackConfig().datacenters as DatacenterSettings[];
+// The mesh cannot take a peering datacenter (mesh.test.ts): the peering shapes are the dev stack's without it.
+const [meshless1, meshless2] = meshlessDatacenters() as unknown as DatacenterSettings[];
+const meshOff = { mesh: false, intentions: [] };
 const compiled = (datacenters: readonly object[], over: Record<string, unknown> = {}, root = projectRoot): StackModel =>
     compileStack(stackSettings(stackConfig({ datacenters, ...over }), root));
 const hostFlags = (model: StackModel, root = projectRoot) =>
     Object.fromEntries(model.datacenters.map((dc) => [dc.name, dockerArgs(dc.host, root)]));
 
 /** The peering tier's shape: dc1 and dc2 over the WAN, dc3 a cluster of its own. */
-const peering = () => compiled([dc1, dc2, peeringDc3], { namePrefix: "peer-" });
+const peering = () => compiled([meshless1, meshless2, peeringDc3], { namePrefix: "peer-", ...meshOff });
 
 /** The hosts tier's shape: dc1 here, dc2 on host b, dc3 and the peering dc4 on host c, over tcp:// with TLS. */
 function acrossHosts(certPath: string): StackModel {
@@ -44,11 +47,11 @@ function acrossHosts(certPath: string): StackModel {
     });
     return compiled(
         [
-            { ...dc1, hostAddress: "192.168.77.1" },
-            { ...dc2, ...on(2) },
-            { ...dc2, name: "dc3", subnet: "10.201.3.0/24", ...on(3) },
+            { ...meshless1, hostAddress: "192.168.77.1" },
+            { ...meshless2, ...on(2) },
+            { ...meshless2, name: "dc3", subnet: "10.201.3.0/24", ...on(3) },
             {
-                ...dc2,
+                ...meshless2,
                 name: "dc4",
                 subnet: "10.201.4.0/24",
                 ...on(3),
@@ -57,7 +60,7 @@ function acrossHosts(certPath: string): StackModel {
                 federation: "peering",
             },
         ],
-        { namePrefix: "xh-" },
+        { namePrefix: "xh-", ...meshOff },
     );
 }
 
@@ -226,7 +229,7 @@ describe("a stack's config is read as the program reads it", () => {
     test("values `pulumi config set` stored as text are parsed as the program parses them; a secret stays encrypted", () => {
         const name = `unit-stack-access-${process.pid}`;
         const file = path.join(projectRoot, `Pulumi.${name}.yaml`);
-        const datacenters = [dc1, { ...dc2, name: "dc3", federation: "peering" }];
+        const datacenters = [meshless1, { ...meshless2, name: "dc3", federation: "peering" }];
         fs.writeFileSync(
             file,
             [

@@ -7,6 +7,7 @@ import { before, describe, test } from "node:test";
 import { nodeId } from "../../components/model/node-id";
 import { agentConfig } from "../../components/render/agent-config";
 import { goDuration } from "../../components/render/healthcheck";
+import { meshAgentConfig } from "../../components/render/mesh";
 import { agents, containerWaits, labelsOf, named, ofType, T, upload, uploads } from "../support/declared";
 import { devStackRun, fakeCertPem, fakePrivateKeyPem, fakeState } from "../support/fake-state";
 import { devModel } from "../support/model";
@@ -28,6 +29,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
                 "/consul/config/common.hcl",
                 "/consul/config/server.hcl",
                 "/consul/config/agent.json",
+                "/consul/config/mesh.hcl",
                 "/consul/config/gossip.json",
                 "/consul/config/acl-tokens.json",
                 "/consul/tls/ca.pem",
@@ -38,7 +40,7 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         );
         assert.deepEqual(
             uploads(client)
-                .slice(5, 8)
+                .slice(6, 9)
                 .map((u) => u.file),
             ["/consul/tls/ca.pem", "/consul/tls/client.pem", "/consul/tls/client-key.pem"],
         );
@@ -49,6 +51,9 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.equal(upload(server, "common.hcl").content, base("common.hcl"));
         assert.equal(upload(server, "server.hcl").content, base("server.hcl"));
         assert.equal(upload(client, "client.hcl").content, base("client.hcl"));
+        // The dev stack runs the service mesh: every agent turns Connect on (mesh.test.ts).
+        assert.equal(upload(server, "mesh.hcl").content, meshAgentConfig);
+        assert.equal(upload(client, "mesh.hcl").content, meshAgentConfig);
 
         const dc2 = devModel().datacenters[1];
         const generated = JSON.parse(upload(server, "agent.json").content as string);

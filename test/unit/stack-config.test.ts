@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { named, ofType, T, upload, uploads } from "../support/declared";
 import { fakeState } from "../support/fake-state";
-import { outputValue, runProgram, stackConfig, unwrapSecret } from "../support/program";
+import { meshlessConfig, outputValue, runProgram, stackConfig, unwrapSecret } from "../support/program";
 
 describe("stack config changes the graph", () => {
     test("publishAddress 0.0.0.0 binds published ports on every interface; URLs still name loopback", async () => {
@@ -19,7 +19,8 @@ describe("stack config changes the graph", () => {
     });
 
     test("a datacenter without clients publishes from its first server; namePrefix prefixes every name", async () => {
-        const config = stackConfig({ namePrefix: "lab-" });
+        // Without the mesh, whose gateway registers on a client too (mesh.test.ts).
+        const config = meshlessConfig({ namePrefix: "lab-" });
         // Without a client there is no local agent for services to belong to.
         Object.assign((config.datacenters as object[])[1], { clients: 0, services: [] });
         const run = await runProgram({ computeState: fakeState, config });

@@ -21,23 +21,33 @@ describe("default stack (Pulumi.dev.yaml)", () => {
             ofType(run, T.component).map((r) => r.name),
             ["consul-dc1", "consul-dc2"],
         );
-        for (const [dc, agents, demo] of [
-            ["dc1", 4, 2],
-            ["dc2", 2, 1],
+        // dc1 runs web twice and frontend once, dc2 web once; in the mesh each instance has a sidecar, and each
+        // datacenter a mesh gateway.
+        for (const [dc, agents, demo, proxies] of [
+            ["dc1", 4, 3, 3 + 1],
+            ["dc2", 2, 1, 1 + 1],
         ] as const) {
             const children = run.resources.filter(
                 (r) => r.urn.includes(`${T.component}$`) && r.name.startsWith(`consul-${dc}-`),
             );
             const count = (type: string) => children.filter((r) => r.type === type).length;
             assert.equal(count(T.network), 1, `${dc} LAN networks`);
-            assert.equal(count(T.image), 2, `${dc} images: Consul and the demo services'`);
+            assert.equal(count(T.image), 3, `${dc} images: Consul, the demo services' and Envoy's`);
             assert.equal(count(T.volume), agents, `${dc} data volumes`);
-            assert.equal(count(T.container), agents + demo, `${dc} containers: agents and demo instances`);
+            assert.equal(
+                count(T.container),
+                agents + demo + proxies,
+                `${dc} containers: agents, demo instances, their sidecars and the mesh gateway`,
+            );
             assert.equal(count(T.privateKey), 2, `${dc} keys: server and client`);
             assert.equal(count(T.csr), 2, `${dc} certificate requests`);
             assert.equal(count(T.signed), 2, `${dc} certificates signed by the stack CA`);
         }
-        assert.equal(ofType(run, T.container).length, 10, "6 agents, acl-init and 3 demo instances");
+        assert.equal(
+            ofType(run, T.container).length,
+            17,
+            "6 agents, acl-init, 4 demo instances, their 4 sidecars and 2 mesh gateways",
+        );
         assert.equal(ofType(run, T.network).length, 3, "two LANs and the WAN");
         assert.equal(
             ofType(run, T.password).filter((r) => r.name === "consul-gossip-key").length,
@@ -47,12 +57,12 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.equal(ofType(run, T.selfSigned).length, 1, "one CA");
         assert.equal(
             ofType(run, T.uuid).length,
-            6 + 3,
-            "accessor IDs: agent tokens, replication, web service and app tokens",
+            6 + 5,
+            "accessor IDs: agent tokens, replication, web, frontend and mesh-gateway service and app tokens",
         );
         assert.equal(
             ofType(run, T.password).length,
-            1 + 6 + 3 + 1,
+            1 + 6 + 5 + 1,
             "seeds: gossip key, the same tokens' secrets, the management token",
         );
     });
@@ -124,7 +134,11 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         for (const image of ofType(run, T.image)) {
             assert.equal(image.inputs.keepLocally, true);
             assert.ok(
-                ["hashicorp/consul:1.22.7", "consul-multi-dc/demo-web:1.0"].includes(image.inputs.name as string),
+                [
+                    "hashicorp/consul:1.22.7",
+                    "consul-multi-dc/demo-web:1.0",
+                    "consul-multi-dc/envoy:1.36.2-consul1.22.7",
+                ].includes(image.inputs.name as string),
                 image.name,
             );
         }

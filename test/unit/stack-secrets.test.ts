@@ -42,8 +42,9 @@ describe("default stack (Pulumi.dev.yaml)", () => {
         assert.equal(await pulumi.isSecret(run.outputs.aclBootstrapTokens), true);
         assert.equal(await pulumi.isSecret(run.outputs.appToken), true);
         assert.equal(await outputValue(run.outputs.appToken), fakeSecretUuid("consul-example-app-token-secret"));
-        // gossip key, 6 agent tokens, the replication, web service, app and management tokens, 4 private keys and the CA's
-        assert.equal(secretValues(run).length, 1 + 6 + 4 + 4 + 1);
+        // gossip key, 6 agent tokens, the replication, web, frontend and mesh-gateway service, app and management
+        // tokens, 4 private keys and the CA's
+        assert.equal(secretValues(run).length, 1 + 6 + 6 + 4 + 1);
         for (const [key, output] of Object.entries(run.outputs).filter(
             ([k]) => !["gossipKey", "aclBootstrapToken", "aclBootstrapTokens", "appToken"].includes(k),
         )) {
