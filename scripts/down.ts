@@ -38,11 +38,12 @@ async function main(): Promise<number> {
         return 1;
     }
     const kept = stack.config.keepData === true ? " Its data volumes were kept (keepData)." : "";
+    const images = [stack.model.image, stack.model.demoImage, ...(stack.model.mesh ? [stack.model.envoyImage] : [])];
     console.log(
         [
             "",
             `npm run down: the ${stack.name} cluster is gone: no container, network or volume of it is left.${kept}`,
-            `  Kept: the images ${stack.model.image} and ${stack.model.demoImage} (docker rmi to remove them),`,
+            `  Kept: the images ${images.join(", ")} (docker rmi to remove them),`,
             `  and the stack's history and passphrase in ${path.relative(projectRoot, localDir)}/ (rm -rf it to forget the stack).`,
             "",
         ].join("\n"),
