@@ -1,6 +1,7 @@
 // What `npm start`, `npm run down` and `npm run status` share: the dev stack on the project's own backend
 // (scripts/pulumi.sh), opened through stack-access.ts, and the checks they make of what runs.
 import * as path from "node:path";
+import type { StackModel } from "../components/model/stack-model";
 import { consulCall } from "../components/resources/consul-api";
 import { dockerSync } from "./docker-cli";
 import { openStack, type StackAccess, type StackOutputs } from "./stack-access";
@@ -21,6 +22,29 @@ export function goneContainers(stack: StackAccess, outputs: StackOutputs): strin
               )
             : [];
     });
+}
+
+/**
+ * The mesh's service instances that Docker left stopped, each started again once its sidecar runs: an instance
+ * joins its sidecar's network namespace, and after a Docker daemon restart (or a reboot) Docker starts
+ * containers in no order, so an instance it tries before its sidecar fails for good (moby/moby#11777).
+ * The instances it started.
+ */
+export function startStrandedInstances(model: StackModel, engine: (datacenter: string) => string[]): string[] {
+    return model.datacenters.flatMap((dc) =>
+        dc.instances.flatMap((i) => {
+            const on = engine(dc.name);
+            const running = (c: string) => dockerSync([...on, "inspect", "--format", "{{.State.Running}}", c]);
+            const instance = running(i.id);
+            if (!i.sidecar || instance.code !== 0 || instance.stdout.trim() === "true") {
+                return [];
+            }
+            if (running(i.sidecar.container).stdout.trim() !== "true") {
+                dockerSync([...on, "start", i.sidecar.container]);
+            }
+            return dockerSync([...on, "start", i.id]).code === 0 ? [i.id] : [];
+        }),
+    );
 }
 
 /** The leader a datacenter's published API names (over HTTPS, trusting the stack's CA), or undefined when it gives none. */

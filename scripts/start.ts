@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { dockerSync } from "./docker-cli";
-import { goneContainers, leaderOf, localDir, openDevStack } from "./project-stack";
+import { goneContainers, leaderOf, localDir, openDevStack, startStrandedInstances } from "./project-stack";
 import { pulumi, runMain, type StackAccess, StackError, type StackOutputs, stackOutputs } from "./stack-access";
 import { projectRoot } from "./stack-config";
 
@@ -153,6 +153,12 @@ async function main(): Promise<void> {
     const stack = openDevStack();
     await portsFree(stack);
     refreshIfRemovedByHand(stack);
+    const stranded = startStrandedInstances(stack.model, (dc) => stack.engine(dc));
+    if (stranded.length > 0) {
+        say(
+            `started the mesh instances Docker left stopped (a Docker restart starts containers in no order): ${stranded.join(", ")}`,
+        );
+    }
     say(`pulumi up of the ${stack.name} stack (state in ${path.relative(projectRoot, localDir)}/, no login needed)...`);
     const began = Date.now();
     if (pulumi(["up", "--yes", "--skip-preview"], true).code !== 0) {

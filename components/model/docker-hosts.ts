@@ -309,7 +309,8 @@ function hostPortProblems(
     const problems: string[] = [];
     const seen = new Map<unknown, Map<number, string>>();
     const serversNote =
-        "Servers across hosts publish ports from 8300 up, 10 apart per server on a host; move the other port out of their way";
+        "Servers across hosts publish ports from 8300 up, 10 apart per server on a host; " +
+        "move the other port out of their way";
     const claim = (dc: HostedDatacenter, port: number, key: string, owner: string, note = serversNote) => {
         const onHost = seen.get(hostKey(dc)) ?? new Map<number, string>();
         seen.set(hostKey(dc), onHost);
@@ -322,7 +323,8 @@ function hostPortProblems(
             );
         } else {
             problems.push(
-                `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. ${note}`,
+                `${key}: ${owner} would publish port ${port}, which ${other} already uses on the same Docker host. ` +
+                    note,
             );
         }
     };

@@ -98,7 +98,8 @@ function parseIntentions(raw: unknown, known: ReadonlySet<string>, problems: str
                 : parseWith(
                       entry.action,
                       isAction,
-                      `${k}.action must be ${intentionActions.map((a) => `"${a}"`).join(" or ")}, not ${show(entry.action)}`,
+                      `${k}.action must be ${intentionActions.map((a) => `"${a}"`).join(" or ")}, ` +
+                          `not ${show(entry.action)}`,
                       problems,
                   );
         if (source === undefined || destination === undefined || action === undefined) {
@@ -160,7 +161,8 @@ export function parseMesh(
     datacenters.forEach((dc, i) => {
         if (gateways !== false && dc.clients === 0) {
             problems.push(
-                `datacenters[${i}].clients: the mesh gateway of ${dc.name} registers on a client agent, and it has none; ` +
+                `datacenters[${i}].clients: the mesh gateway of ${dc.name} registers on a client agent, ` +
+                    "and it has none; " +
                     "give it one",
             );
         }

@@ -294,7 +294,8 @@ export function parseStack(settings: StackSettings): ParsedStack {
     const envoyImage = parseWith(
         settings.envoyImage,
         isImageReference,
-        `envoyImage must be a Docker image reference such as consul-multi-dc/envoy:1.36.2-consul1.22.7, not ${show(settings.envoyImage)}`,
+        "envoyImage must be a Docker image reference such as consul-multi-dc/envoy:1.36.2-consul1.22.7, " +
+            `not ${show(settings.envoyImage)}`,
         problems,
     );
     // Never echoes the key itself: it is a secret.

@@ -4,6 +4,7 @@
 // LAN network that holds it (one the model names) and its address there (lan-layout.ts). Pure: no Pulumi, no I/O.
 import { hostOffset, parseCidr } from "./cidr";
 import { agentAt } from "./lan-layout";
+import { gatewayLanAddress } from "./mesh";
 import type { Federation } from "./settings";
 import type { StackModel } from "./stack-model";
 
@@ -96,6 +97,14 @@ function serversOn(
         .sort((a, b) => a.ordinal - b.ordinal);
 }
 
+/** The mesh gateway on a datacenter's LAN (at its fixed address): on the WAN network too, but not a server. */
+function gatewaysOn(lan: NetworkRead): string[] {
+    const subnet = parseCidr(lan.ipamConfigs?.[0]?.subnet);
+    return typeof subnet === "string"
+        ? []
+        : lan.containers.filter((c) => c.ipv4Address.split("/")[0] === gatewayLanAddress(subnet)).map((c) => c.name);
+}
+
 /**
  * What runs now: each datacenter of the config whose LAN network exists (`lans`, by datacenter name, as
  * Docker reads them on the datacenter's own host) and, when the datacenters share one host, the WAN
@@ -108,7 +117,9 @@ export function runningShape(
     const wanSubnet = parseCidr(wan?.ipamConfigs?.[0]?.subnet);
     const wanPosition = (address: string) =>
         typeof wanSubnet === "string" ? 0 : (hostOffset(wanSubnet, address) ?? 0);
+    const gateways = new Set(Object.values(lans).flatMap((lan) => (lan ? gatewaysOn(lan) : [])));
     const onWan = (wan?.containers ?? [])
+        .filter((c) => !gateways.has(c.name))
         .map((c) => ({ name: c.name, wanAddress: c.ipv4Address.split("/")[0] }))
         .sort((a, b) => wanPosition(a.wanAddress) - wanPosition(b.wanAddress));
     const wanAddress = new Map(onWan.map((s) => [s.name, s.wanAddress]));

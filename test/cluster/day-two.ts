@@ -6,10 +6,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { compileStack } from "../../components/model/compile";
+import { startStrandedInstances } from "../../scripts/project-stack";
+import { stackSettings } from "../../scripts/stack-access";
 import { docker, dockerOk } from "../support/docker";
 import { echo } from "../support/engine";
 import { run, start } from "../support/process";
-import { projectRoot } from "../support/program";
+import { projectRoot, stackConfig } from "../support/program";
 import { api, type ConsulCli } from "./consul-cli";
 import { KvWriter, missingKeys, type Target } from "./kv-writer";
 import type { Cluster } from "./state";
@@ -360,12 +363,25 @@ export function dayTwoTests(cluster: () => Cluster): void {
             );
         });
 
-        test("Docker daemon restart: every agent is healthy again, with its data", async () => {
+        test("Docker daemon restart: every agent, sidecar and gateway is healthy again by itself, with its data; npm start's recovery starts the mesh instances Docker could not", async () => {
             const c = cluster();
             const names = await stackContainers(c.stack.name);
+            const model = compileStack(stackSettings(stackConfig()));
+            const meshInstances = model.datacenters.flatMap((dc) =>
+                dc.instances.filter((i) => i.sidecar).map((i) => i.id),
+            );
+            assert.ok(meshInstances.length > 0, "control: the dev stack runs instances in the mesh");
             const began = Date.now();
             await restartDockerDaemon();
             const restartedMs = Date.now() - began;
+            await allHealthy(
+                names.filter((n) => !meshInstances.includes(n)),
+                120,
+            );
+            // Docker starts containers in no order, and an instance started before its sidecar fails for good
+            // (moby/moby#11777): the same step npm start runs starts it again.
+            const stranded = startStrandedInstances(model, () => []);
+            console.log(`Docker daemon restart: mesh instances Docker left stopped: ${stranded.join(", ") || "none"}`);
             await allHealthy(names, 120);
             await eventually("dc1 and dc2 serve writes", 60, async () => {
                 for (const addr of Object.values(c.httpAddrs)) {
