@@ -3,15 +3,20 @@
 // the service-resolver fails over there when dc1's web instances stop; a gateway killed with SIGKILL comes back;
 // and no Envoy rejected a config update.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as https from "node:https";
+import * as path from "node:path";
 import { describe, test } from "node:test";
+import { chromium } from "playwright-core";
 import { callMesh } from "../../scripts/mesh-failover";
 import { docker, dockerOk } from "../support/docker";
 import { echo, engineEnv, tierStack } from "../support/engine";
 import { run } from "../support/process";
 import { projectRoot, stackConfig } from "../support/program";
 import { api } from "./consul-cli";
+import { chromiumPath } from "./prerequisites";
 import type { Cluster } from "./state";
+import { artifacts, logIn } from "./ui";
 import { eventually, sleep } from "./wait";
 
 const dc1Web = { "dc1-web-1": "10.201.1.201", "dc1-web-2": "10.201.1.202" };
@@ -241,6 +246,29 @@ export function meshTests(cluster: () => Cluster): void {
             await eventually("dc1 answering again", 60, async () =>
                 (await callMesh(url)).datacenter === "dc1" ? true : undefined,
             );
+        });
+
+        test("the UI's topology of frontend shows web as its upstream in dc1 (Chromium)", async () => {
+            const { uiUrls, token } = cluster();
+            fs.mkdirSync(artifacts, { recursive: true });
+            const browser = await chromium.launch({
+                executablePath: chromiumPath,
+                args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            });
+            try {
+                const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
+                await page.goto(`${uiUrls.dc1}/services`);
+                await logIn(page, token);
+                await page.goto(`${uiUrls.dc1}/services/frontend/topology`);
+                // The upstream's card: its name, where the upstream is defined, and its health.
+                const upstream = page.locator("[class*=topology] *", { hasText: /^\s*web\s*$/ }).first();
+                await upstream.waitFor({ timeout: 20_000 });
+                const column = (await page.locator("[class*=topology]").allInnerTexts()).join("\n");
+                assert.match(column, /dc1\s+web\s+Defined in proxy registration\s+100%/);
+                await page.screenshot({ path: path.join(artifacts, "ui-dc1-topology.png") });
+            } finally {
+                await browser.close();
+            }
         });
 
         test("no Envoy rejected a config update (cds and lds update_rejected 0)", async () => {

@@ -10,7 +10,7 @@ import { chromiumPath } from "./prerequisites";
 import type { Cluster } from "./state";
 
 /** Where the screenshots land. */
-const artifacts = path.join(projectRoot, "test-artifacts");
+export const artifacts = path.join(projectRoot, "test-artifacts");
 
 export function uiTests(cluster: () => Cluster): void {
     describe("UI", () => {
@@ -84,7 +84,7 @@ export function uiTests(cluster: () => Cluster): void {
 }
 
 /** The UI's own login: the person icon (the auth menu), "Log in", then the token form. */
-async function logIn(page: Page, token: string): Promise<void> {
+export async function logIn(page: Page, token: string): Promise<void> {
     await page.getByRole("button", { name: "Auth menu" }).click({ timeout: 20_000 });
     await page
         .locator(":visible", { hasText: /^\s*log ?in\s*$/i })
