@@ -21,6 +21,7 @@ import { leftovers, tearDown } from "../test/support/teardown";
 import { type TestHosts, testHosts } from "../test/support/test-hosts";
 import { acrossHostsRun, type HostsRun } from "./across-hosts";
 import { type KindSpan, kindSpans, type ReceivedEvent } from "./engine-timeline";
+import { crossDcProbe, firstTrue, type MeshFigures, meshAfterUp } from "./mesh";
 import {
     agentApi,
     type ClusterShape,
@@ -43,6 +44,8 @@ interface RunResult {
     /** Ours: each resource kind's span before the first agent started, from the engine's events. */
     kinds?: { firstStep: number; kinds: KindSpan[] };
     memory: Record<string, Memory>;
+    /** Ours, with the mesh on: its figures, the cross-datacenter call from the command. */
+    mesh?: Omit<MeshFigures, "crossDcAt"> & { crossDcMs?: number };
 }
 
 function benchArgs(argv: string[]): { runs: number; scaleRuns: number; hostsRuns: number } {
@@ -65,8 +68,7 @@ function benchArgs(argv: string[]): { runs: number; scaleRuns: number; hostsRuns
 }
 
 /** The agents of a stack whose settings file is written, as its model names them. */
-function shapeOf(stackName: string): ClusterShape {
-    const model = compileStack(stackSettings(stackName));
+function shapeOf(stackName: string, model = compileStack(stackSettings(stackName))): ClusterShape {
     const dcs = model.datacenters.map((dc) => ({
         name: dc.name,
         servers: dc.servers.map((a) => a.name),
@@ -104,11 +106,15 @@ function shapeOf(stackName: string): ClusterShape {
 async function ours(pulumi: PulumiCommand, stackName: string, settings: string): Promise<RunResult> {
     await tearDown(pulumi, stackName);
     const stack = await createStack(pulumi, stackName, settings);
-    const shape = shapeOf(stackName);
+    const model = compileStack(stackSettings(stackName));
+    const shape = shapeOf(stackName, model);
     let done = false;
     const events: ReceivedEvent[] = [];
     const t0 = Date.now();
     const watching = watchMilestones(shape, 240_000, () => done);
+    const meshing = model.mesh
+        ? firstTrue(crossDcProbe(model, shape.published(model.primaryDatacenter), shape.token), 240_000, () => done)
+        : undefined;
     // The user's command returns when `pulumi up` prints its last line: the Automation API then runs another
     // CLI process to read the outputs, which a user's `pulumi up` does not.
     let lastOutput = t0;
@@ -119,9 +125,14 @@ async function ours(pulumi: PulumiCommand, stackName: string, settings: string):
     const upMs = lastOutput - t0;
     if (up.summary.result !== "succeeded") throw new Error(`pulumi up: ${up.summary.result}`);
     const timeline = await watching;
+    const crossDcAt = await meshing;
     done = true;
     const agents = shape.datacenters.flatMap((dc) => [...dc.servers, ...dc.clients]);
     const memory = await memoryMiB(agents);
+    const meshDemoUrl = up.outputs.meshDemoUrl?.value as string | undefined;
+    const mesh = meshDemoUrl
+        ? { ...(await meshAfterUp(model, meshDemoUrl)), ...(crossDcAt ? { crossDcMs: crossDcAt - t0 } : {}) }
+        : undefined;
     const d0 = Date.now();
     await stack.destroy();
     const destroyMs = Date.now() - d0;
@@ -136,6 +147,7 @@ async function ours(pulumi: PulumiCommand, stackName: string, settings: string):
         fromCommand: relative(t0, timeline.seenAt),
         kinds: kindSpans(events, t0, timeline.firstStart),
         memory,
+        ...(mesh ? { mesh } : {}),
     };
 }
 
@@ -287,6 +299,22 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
             console.log(`seed/ours ${m} from the command: ${(median(s) / median(o)).toFixed(2)}x`);
     }
     console.log(`pulumi up: median ${up} ms`);
+    const meshRuns = oursRuns.filter((r) => r.mesh);
+    if (meshRuns.length > 0) {
+        console.log(
+            `ours mesh: frontend's identity to web in dc2 through both mesh gateways, from the command: ${fmt(stats(pick(meshRuns, (r) => r.mesh?.crossDcMs)))} ms (min / median / max)`,
+        );
+        console.log(
+            `ours mesh failover window (meshDemoUrl every 100 ms, dc1's web stopped): ${fmt(stats(pick(meshRuns, (r) => r.mesh?.failoverWindowMs)))} ms`,
+        );
+        const envoys = Object.entries(meshRuns[meshRuns.length - 1].mesh?.envoyMemory ?? {});
+        const rss = (gateway: boolean) =>
+            envoys.filter(([c]) => c.endsWith("-mesh-gateway") === gateway).map(([, m]) => m.rss);
+        console.log(
+            `ours mesh Envoy memory, last run (MiB RSS): per sidecar ${fmt(stats(rss(false)))}, per gateway ${fmt(stats(rss(true)))}; ` +
+                envoys.map(([c, m]) => `${c} ${m.rss}/${m.pss}/${m.anon}`).join(", "),
+        );
+    }
     if (scaleRuns.length > 0)
         console.log(`scale 24 agents: pulumi up median ${median(pick(scaleRuns, (r) => r.upMs))} ms`);
     if (hostsRuns.length > 0) {

@@ -181,10 +181,11 @@ copy_images() {
 
 cmd_up() {
   docker info >/dev/null 2>&1 || die "the root Docker Engine does not answer 'docker info'; run scripts/ensure-docker.sh first."
-  local consul demo h pid pids=()
+  local consul demo envoy h pid pids=()
   consul=$(config_value image)
   demo=$(config_value demoImage)
-  IMAGES=("${consul}" "${demo}")
+  envoy=$(config_value envoyImage)
+  IMAGES=("${consul}" "${demo}" "${envoy}")
   for h in "${IMAGES[@]}"; do
     docker image inspect "${h}" >/dev/null 2>&1 || die "${h} is not in the root Docker Engine; run 'npm run prereqs' first."
   done

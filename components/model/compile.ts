@@ -92,6 +92,8 @@ function layOut(config: StackConfig): StackModel {
         : wanAddressesInOrder(config.wanSubnet, config.datacenters);
     const primaryWan = serverWan[0];
     const gateways = config.mesh?.gateways ? meshGateways(config) : [];
+    // The mesh spans the WAN federation: a peering datacenter, a cluster of its own, stays outside it.
+    const inMesh = (dc: DatacenterConfig) => config.mesh !== undefined && dc.federation === "wan";
     const datacenters = config.datacenters.map((dc, i): DatacenterModel => {
         const servers = agents(dc, prefix, "server", serverWan[i]);
         const clients = agents(dc, prefix, "client", []);
@@ -128,8 +130,9 @@ function layOut(config: StackConfig): StackModel {
             published: clients[0] ?? servers[0],
             ports: { http: dc.httpPort, dns: dc.dnsPort },
             services: dc.services,
-            instances: serviceInstances(dc.name, dc.subnet, dc.services, prefix, config.mesh !== undefined),
-            ...(gateways[i] ? { meshGateway: gateways[i] } : {}),
+            inMesh: inMesh(dc),
+            instances: serviceInstances(dc.name, dc.subnet, dc.services, prefix, inMesh(dc)),
+            ...(gateways[i] && inMesh(dc) ? { meshGateway: gateways[i] } : {}),
         };
     });
     return {

@@ -257,6 +257,8 @@ export interface HostedDatacenter extends Endpoint {
     readonly httpPort?: number;
     readonly dnsPort?: number;
     readonly hostAddress?: string;
+    /** "peering" datacenters stay outside the mesh: no gateway. */
+    readonly federation?: string;
     /** Its demo services that publish a port: each instance publishes the next one. */
     readonly services?: readonly { readonly publishPort?: number; readonly instances: number }[];
 }
@@ -372,15 +374,18 @@ function hostPortProblems(
         );
         if (gateways) {
             const ports = gatewayHostPortsInOrder(dcs);
-            dcs.forEach((dc, i) =>
-                claim(
-                    dc,
-                    ports[i],
-                    "meshGateways",
-                    `${namePrefix}${dc.name ?? `datacenters[${i}]`}'s mesh gateway`,
-                    "Mesh gateways across hosts publish 8443 up, one port per datacenter on a host",
-                ),
-            );
+            dcs.forEach((dc, i) => {
+                // A peering datacenter stays outside the mesh: it has no gateway.
+                if (dc.federation !== "peering") {
+                    claim(
+                        dc,
+                        ports[i],
+                        "meshGateways",
+                        `${namePrefix}${dc.name ?? `datacenters[${i}]`}'s mesh gateway`,
+                        "Mesh gateways across hosts publish 8443 up, one port per datacenter on a host",
+                    );
+                }
+            });
         }
     }
     return problems;

@@ -87,7 +87,7 @@ function parseIntentions(raw: unknown, known: ReadonlySet<string>, problems: str
             parseWith(
                 entry[field],
                 (v: unknown): v is string => typeof v === "string" && known.has(v),
-                `${k}.${field} must name a demo service of the stack (${knownList}), not ${show(entry[field])}`,
+                `${k}.${field} must name a demo service in the mesh (${knownList}), not ${show(entry[field])}`,
                 problems,
             );
         const source = service("source");
@@ -141,6 +141,8 @@ export function parseMesh(
     const services = datacenters.flatMap((dc, i) =>
         dc.services.map((s, j) => ({ ...s, key: `datacenters[${i}].services[${j}]`, dc })),
     );
+    // The mesh spans the WAN federation; a peering datacenter, a cluster of its own, stays outside it.
+    const meshed = services.filter((s) => s.dc.federation === "wan");
     if (!mesh) {
         const withUpstream = services.filter((s) => s.upstream !== undefined);
         problems.push(
@@ -159,7 +161,7 @@ export function parseMesh(
         );
     }
     datacenters.forEach((dc, i) => {
-        if (gateways !== false && dc.clients === 0) {
+        if (gateways !== false && dc.clients === 0 && dc.federation === "wan") {
             problems.push(
                 `datacenters[${i}].clients: the mesh gateway of ${dc.name} registers on a client agent, ` +
                     "and it has none; " +
@@ -167,21 +169,20 @@ export function parseMesh(
             );
         }
     });
-    const peering = datacenters.findIndex((dc) => dc.federation === "peering");
-    if (peering >= 0) {
+    for (const s of services.filter((s) => s.dc.federation === "peering" && s.upstream !== undefined)) {
         problems.push(
-            `mesh cannot yet be used with a "peering" datacenter (datacenters[${peering}]): ` +
-                "its services reach the mesh only through gateways that peer. Set mesh to false, or make it a wan one",
+            `${s.key}.upstream: the mesh spans the WAN federation, and ${s.dc.name} peers instead; ` +
+                "its services stay outside the mesh",
         );
     }
-    const known = new Set(services.map((s) => s.name));
-    for (const s of services.filter((s) => s.name === meshGatewayService && gateways !== false)) {
+    const known = new Set(meshed.map((s) => s.name));
+    for (const s of meshed.filter((s) => s.name === meshGatewayService && gateways !== false)) {
         problems.push(`${s.key}.name "${meshGatewayService}" is the mesh gateways' service; choose another name`);
     }
-    for (const s of services) {
+    for (const s of meshed) {
         if (s.upstream !== undefined && !known.has(s.upstream)) {
             problems.push(
-                `${s.key}.upstream must name a demo service of the stack (${[...known].sort().join(", ")}), ` +
+                `${s.key}.upstream must name a demo service in the mesh (${[...known].sort().join(", ")}), ` +
                     `not ${show(s.upstream)}`,
             );
         }

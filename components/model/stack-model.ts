@@ -83,6 +83,8 @@ export interface DatacenterModel {
     /** Host ports of the HTTPS UI/API and of DNS (tcp and udp). */
     readonly ports: { readonly http: number; readonly dns: number };
     readonly services: readonly ServiceConfig[];
+    /** The stack's mesh takes in this datacenter (a WAN one): Connect on its agents, a sidecar per instance. */
+    readonly inMesh: boolean;
     /** Each demo service instance, registered on the first client. */
     readonly instances: readonly ServiceInstance[];
     /** With the mesh's gateways: its mesh gateway, registered on the first client. */

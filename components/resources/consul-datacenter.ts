@@ -136,7 +136,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
         on: Pick<MeshProxyArgs, "hostIp" | "labels"> & { lan: pulumi.Input<string> },
     ): { sidecars: Map<string, docker.Container>; gateway?: docker.Container } {
         const dc = args.model;
-        if (!args.stack.mesh) {
+        if (!dc.inMesh) {
             return { sidecars: new Map() };
         }
         const envoyImage = new docker.RemoteImage(
@@ -188,7 +188,7 @@ export class ConsulDatacenter extends pulumi.ComponentResource {
             agentTokens: args.agentTokens,
             initialManagementToken: args.initialManagementToken,
             replicationToken: args.replicationToken,
-            mesh: args.stack.mesh !== undefined,
+            mesh: dc.inMesh,
             // Services belong to their local agent: the datacenter's first client registers all of them.
             services:
                 (dc.instances.length > 0 || dc.meshGateway) && dc.clients[0]

@@ -85,12 +85,12 @@ describe("the mesh keys are checked at preview, each problem naming its key and 
         {
             what: "an intention whose source is no demo service",
             over: { intentions: [{ source: "api", destination: "web" }] },
-            problems: ['intentions[0].source must name a demo service of the stack (frontend, web), not "api"'],
+            problems: ['intentions[0].source must name a demo service in the mesh (frontend, web), not "api"'],
         },
         {
             what: "an intention whose destination is no demo service",
             over: { intentions: [{ source: "frontend", destination: "db" }] },
-            problems: ['intentions[0].destination must name a demo service of the stack (frontend, web), not "db"'],
+            problems: ['intentions[0].destination must name a demo service in the mesh (frontend, web), not "db"'],
         },
         {
             what: "an intention's action other than allow or deny",
@@ -134,7 +134,7 @@ describe("the mesh keys are checked at preview, each problem naming its key and 
             what: "an upstream that names no demo service",
             over: withServices(0, (s) => Object.assign(s[1], { upstream: "api" })),
             problems: [
-                'datacenters[0].services[1].upstream must name a demo service of the stack (frontend, web), not "api"',
+                'datacenters[0].services[1].upstream must name a demo service in the mesh (frontend, web), not "api"',
             ],
         },
         {
@@ -151,12 +151,22 @@ describe("the mesh keys are checked at preview, each problem naming its key and 
             ],
         })),
         {
-            what: "a peering datacenter",
-            over: { datacenters: [...dcs(), peeringDc3] },
+            what: "a peering datacenter's service with an upstream",
+            over: {
+                datacenters: [...dcs(), { ...peeringDc3, services: [{ name: "api", port: 8080, upstream: "web" }] }],
+            },
             problems: [
-                'mesh cannot yet be used with a "peering" datacenter (datacenters[2]): its services reach the mesh ' +
-                    "only through gateways that peer. Set mesh to false, or make it a wan one",
+                "datacenters[2].services[0].upstream: the mesh spans the WAN federation, and dc3 peers instead; " +
+                    "its services stay outside the mesh",
             ],
+        },
+        {
+            what: "an intention naming a service only a peering datacenter runs",
+            over: {
+                datacenters: [...dcs(), { ...peeringDc3, services: [{ name: "api", port: 8080 }] }],
+                intentions: [{ source: "api", destination: "web" }],
+            },
+            problems: ['intentions[0].source must name a demo service in the mesh (frontend, web), not "api"'],
         },
         {
             what: "a datacenter without a client for its mesh gateway",
@@ -402,6 +412,34 @@ describe("the model of the mesh", () => {
                 `${dc.name}'s instances have no sidecar`,
             );
         }
+    });
+});
+
+describe("a peering datacenter beside the mesh", () => {
+    test("stays outside it: no Connect file, sidecar or gateway there, while the WAN datacenters keep theirs", () => {
+        const model = devModel({
+            datacenters: [...dcs(), { ...peeringDc3, services: [{ name: "api", port: 8080 }] }],
+        });
+        assert.deepEqual(
+            model.datacenters.map((dc) => [
+                dc.name,
+                dc.inMesh,
+                dc.meshGateway?.id,
+                dc.instances.map((i) => !!i.sidecar),
+            ]),
+            [
+                ["dc1", true, "dc1-mesh-gateway", [true, true, true]],
+                ["dc2", true, "dc2-mesh-gateway", [true]],
+                ["dc3", false, undefined, [false]],
+            ],
+        );
+        // Its services are in no resolver: the mesh's entries are written in the primary and reach WAN datacenters.
+        assert.deepEqual(
+            meshConfigEntries(model)
+                .filter((e) => e.Kind === "service-resolver")
+                .map((e) => e.Name),
+            ["frontend", "web"],
+        );
     });
 });
 
