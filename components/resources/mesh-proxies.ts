@@ -12,6 +12,7 @@ import type { ServiceInstance } from "../model/services";
 import type { DatacenterModel } from "../model/stack-model";
 import { shellHealthcheck } from "../render/healthcheck";
 import { envoyEnvironment } from "../render/mesh";
+import { addressHolder } from "./service-instances";
 
 const startScript = fs.readFileSync(path.join(__dirname, "..", "render", "envoy-start.sh"), "utf8");
 const files = { ca: "/consul/tls/ca.pem", token: "/consul/proxy-token" };
@@ -51,10 +52,18 @@ function envoyContainer(args: MeshProxyArgs, proxyId: string, service: string) {
             { file: files.token, content: pulumi.secret(args.serviceTokens[service]), permissions: "0444" },
         ],
         healthcheck: envoyHealthcheck,
+        // Stopped before it is removed, not removed running (`docker rm -f`): Docker 20.10's daemon can crash
+        // (a nil pointer in ContainerExecStart) when a healthcheck's exec starts as a running container is removed.
+        destroyGraceSeconds: 5,
     };
 }
 
-/** The sidecar of one instance: it holds the instance's address, and publishes the instance's port if asked. */
+/**
+ * The sidecar of one instance: it holds the instance's address, and publishes the instance's port if asked.
+ * It keeps the resource name the instance has without the mesh, and the engine deletes the old container
+ * before it makes the new one: so turning the mesh on or off in one `pulumi up` hands the address over
+ * instead of asking Docker for it twice.
+ */
 export function sidecarContainer(
     name: string,
     i: ServiceInstance & { readonly sidecar: NonNullable<ServiceInstance["sidecar"]> },
@@ -62,7 +71,7 @@ export function sidecarContainer(
     opts: pulumi.CustomResourceOptions,
 ): docker.Container {
     return new docker.Container(
-        `${name}-${i.service}-${i.ordinal}-sidecar`,
+        addressHolder(name, i),
         {
             ...envoyContainer(args, i.sidecar.proxyId, i.service),
             name: i.sidecar.container,
@@ -74,7 +83,7 @@ export function sidecarContainer(
                     ? [{ internal: i.port, external: i.publishPort, ip: args.hostIp, protocol: "tcp" }]
                     : [],
         },
-        opts,
+        { ...opts, deleteBeforeReplace: true },
     );
 }
 

@@ -45,6 +45,12 @@ function networking(i: ServiceInstance, args: ServiceInstanceArgs) {
     };
 }
 
+/**
+ * The resource name of the container that holds an instance's address: the instance itself without the mesh,
+ * its sidecar in the mesh (mesh-proxies.ts), whose instance then takes a name of its own.
+ */
+export const addressHolder = (name: string, i: ServiceInstance): string => `${name}-${i.service}-${i.ordinal}`;
+
 export function serviceInstanceContainers(
     name: string,
     args: ServiceInstanceArgs,
@@ -53,7 +59,7 @@ export function serviceInstanceContainers(
     return args.instances.map(
         (i) =>
             new docker.Container(
-                `${name}-${i.service}-${i.ordinal}`,
+                i.sidecar ? `${addressHolder(name, i)}-instance` : addressHolder(name, i),
                 {
                     name: i.id,
                     image: args.image,
@@ -75,8 +81,12 @@ export function serviceInstanceContainers(
                         startPeriod: 30,
                         retries: 3,
                     }),
+                    // Stopped before removal, as the Envoy containers are (mesh-proxies.ts says why); busybox
+                    // httpd ignores SIGTERM as PID 1, so Docker kills it after 2 s.
+                    ...(i.sidecar ? { destroyGraceSeconds: 2 } : {}),
                 },
-                opts,
+                // Without the mesh it holds its address: see addressHolder.
+                i.sidecar ? opts : { ...opts, deleteBeforeReplace: true },
             ),
     );
 }
