@@ -1,11 +1,10 @@
 // The mesh's figures for the benchmark: from the user's command to the first call with frontend's mesh identity
 // answered by web in dc2 through both mesh gateways; each Envoy's memory; and the failover window of
 // `npm run demo:failover -- --mesh`, measured the same way.
-import * as https from "node:https";
 import type { StackModel } from "../components/model/stack-model";
-import { callUntil, lastAnsweredBy, summarize } from "../scripts/mesh-failover";
+import { type ApiCall, callUntil, crossDcCall, lastAnsweredBy, summarize } from "../scripts/mesh-failover";
 import { dockerOk } from "../test/support/docker";
-import type { AgentCall, Memory } from "./milestones";
+import type { Memory } from "./milestones";
 import { memoryMiB } from "./milestones";
 
 export interface MeshFigures {
@@ -17,72 +16,17 @@ export interface MeshFigures {
     readonly failoverWindowMs?: number;
 }
 
-interface Identity {
-    readonly cert: string;
-    readonly key: string;
-    readonly roots: string;
-    readonly trustDomain: string;
-}
-
-/**
- * A probe of the path frontend's sidecar takes on failover: TLS to dc1's mesh gateway with frontend's leaf
- * certificate and the SNI of web in dc2; dc1's gateway forwards it to dc2's, which hands it to a web sidecar
- * there. True once web in dc2 answers 200.
- */
+/** The probe of the path frontend's sidecar takes on failover, for the dev stack's model (crossDcCall). */
 export function crossDcProbe(
     model: StackModel,
-    published: AgentCall,
+    published: ApiCall,
     token: () => Promise<string | undefined>,
 ): () => Promise<boolean> {
     const [dc1, dc2] = model.datacenters;
-    const gateway = dc1.meshGateway;
     const caller = dc1.instances.find((i) => i.sidecar?.upstream)?.service;
     const target = dc2?.instances[0]?.service;
-    let identity: Identity | undefined;
-    return async () => {
-        if (!gateway || !caller || !target) return false;
-        const t = await token();
-        if (!t) return false;
-        if (!identity) {
-            const roots = await published("GET", "/v1/connect/ca/roots", t);
-            const leaf = await published("GET", `/v1/agent/connect/ca/leaf/${caller}`, t);
-            if (roots.status !== 200 || leaf.status !== 200) return false;
-            const r = JSON.parse(roots.body) as { TrustDomain: string; Roots: { RootCert: string }[] };
-            const l = JSON.parse(leaf.body) as { CertPEM: string; PrivateKeyPEM: string };
-            identity = {
-                cert: l.CertPEM,
-                key: l.PrivateKeyPEM,
-                roots: r.Roots.map((x) => x.RootCert).join("\n"),
-                trustDomain: r.TrustDomain,
-            };
-        }
-        const id = identity;
-        return new Promise((resolve) => {
-            const req = https.request(
-                {
-                    host: gateway.lanAddress,
-                    port: 8443,
-                    path: "/",
-                    servername: `${target}.default.${dc2.name}.internal.${id.trustDomain}`,
-                    cert: id.cert,
-                    key: id.key,
-                    ca: id.roots,
-                    // A mesh certificate names a SPIFFE ID, not a host.
-                    checkServerIdentity: () => undefined,
-                    timeout: 2000,
-                    agent: false,
-                },
-                (res) => {
-                    let body = "";
-                    res.on("data", (d) => (body += d));
-                    res.on("end", () => resolve(res.statusCode === 200 && body.includes(`"datacenter":"${dc2.name}"`)));
-                },
-            );
-            req.on("timeout", () => req.destroy());
-            req.on("error", () => resolve(false));
-            req.end();
-        });
-    };
+    if (!dc1.meshGateway || !caller || !target) return async () => false;
+    return crossDcCall(dc1.meshGateway.lanAddress, caller, { service: target, datacenter: dc2.name }, published, token);
 }
 
 /** Polls `probe` every 100 ms until it holds (its epoch ms), `stop` says so, or `timeoutMs` pass. */

@@ -3,6 +3,78 @@
 // instances in the caller's datacenter, and prints the window of failed calls until the service-resolver's
 // failover sends them to another datacenter through the mesh gateways; then starts them again and prints the
 // way back. Every answer names the instance and datacenter that served it.
+import * as https from "node:https";
+
+/** A call to a Consul API with a token: its status and body. */
+export type ApiCall = (method: string, path: string, token?: string) => Promise<{ status: number; body: string }>;
+
+interface Identity {
+    readonly cert: string;
+    readonly key: string;
+    readonly roots: string;
+    readonly trustDomain: string;
+}
+
+/**
+ * A call along the path a caller's sidecar takes to `target` in another datacenter: TLS to the caller's
+ * datacenter's mesh gateway (`gateway`, its LAN address) with the caller's leaf certificate and the target's SNI;
+ * that gateway forwards it to the target datacenter's, which hands it to a sidecar of the target. Resolves true
+ * once the target answers 200 from that datacenter. `api` is the caller's datacenter's API.
+ */
+export function crossDcCall(
+    gateway: string,
+    caller: string,
+    target: { readonly service: string; readonly datacenter: string },
+    api: ApiCall,
+    token: () => Promise<string | undefined>,
+): () => Promise<boolean> {
+    let identity: Identity | undefined;
+    return async () => {
+        const t = await token();
+        if (!t) return false;
+        if (!identity) {
+            const roots = await api("GET", "/v1/connect/ca/roots", t);
+            const leaf = await api("GET", `/v1/agent/connect/ca/leaf/${caller}`, t);
+            if (roots.status !== 200 || leaf.status !== 200) return false;
+            const r = JSON.parse(roots.body) as { TrustDomain: string; Roots: { RootCert: string }[] };
+            const l = JSON.parse(leaf.body) as { CertPEM: string; PrivateKeyPEM: string };
+            identity = {
+                cert: l.CertPEM,
+                key: l.PrivateKeyPEM,
+                roots: r.Roots.map((x) => x.RootCert).join("\n"),
+                trustDomain: r.TrustDomain,
+            };
+        }
+        const id = identity;
+        return new Promise((resolve) => {
+            const req = https.request(
+                {
+                    host: gateway,
+                    port: 8443,
+                    path: "/",
+                    servername: `${target.service}.default.${target.datacenter}.internal.${id.trustDomain}`,
+                    cert: id.cert,
+                    key: id.key,
+                    ca: id.roots,
+                    // A mesh certificate names a SPIFFE ID, not a host.
+                    checkServerIdentity: () => undefined,
+                    timeout: 2000,
+                    agent: false,
+                },
+                (res) => {
+                    let body = "";
+                    res.on("data", (d) => (body += d));
+                    res.on("end", () =>
+                        resolve(res.statusCode === 200 && body.includes(`"datacenter":"${target.datacenter}"`)),
+                    );
+                },
+            );
+            req.on("timeout", () => req.destroy());
+            req.on("error", () => resolve(false));
+            req.end();
+        });
+    };
+}
 
 /** One call through the mesh: when it was made, and who answered (nothing when it failed). */
 export interface MeshCall {

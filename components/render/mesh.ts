@@ -56,15 +56,17 @@ export function serviceIntentions(intentions: readonly Intention[]): ConfigEntry
 }
 
 /**
- * A resolver per demo service: when no instance in the caller's datacenter passes its checks, the calls go to
- * the other datacenters of the federation that run it, in stack order (Consul drops the caller's own datacenter
- * from the list).
+ * A resolver per demo service that more than one WAN datacenter runs: when no instance in the caller's
+ * datacenter passes its checks, the calls go to the others, in stack order. Consul refuses to export to a peer
+ * a service whose calls fail over across datacenters, so a stack with peering datacenters has none for the
+ * first datacenter's services, which it exports to its peers.
  */
 export function serviceResolvers(model: StackModel): ConfigEntry[] {
     const wan = model.datacenters.filter((dc) => dc.primaryDatacenter === model.primaryDatacenter);
     const runs = (service: string) => wan.filter((dc) => dc.services.some((s) => s.name === service));
+    const exported = new Set(model.peered ? model.datacenters[0].services.map((s) => s.name) : []);
     return model.serviceNames
-        .filter((service) => runs(service).length > 0)
+        .filter((service) => runs(service).length > 1 && !exported.has(service))
         .map((service) => ({
             Kind: "service-resolver",
             Name: service,

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { callMesh } from "../../scripts/mesh-failover";
+import { crossDcCall } from "../../scripts/mesh-failover";
 import { docker, dockerOk } from "../support/docker";
 import { changes, createStack, echo, existingStack, removeStack } from "../support/engine";
 import { run } from "../support/process";
@@ -249,8 +249,7 @@ describe("across Docker hosts", () => {
         assert.ok(!(await aliveWan()).some((m) => m.endsWith(".dc4")), "dc4 is not in the WAN pool");
     });
 
-    test("the mesh across hosts: dc1's web stopped, frontend's calls reach dc2's web on host B through the gateways on the hosts' addresses", async () => {
-        const url = (await stack.outputs()).meshDemoUrl.value as string;
+    test("the mesh across hosts: frontend's identity reaches dc2's web on host B through dc1's gateway and dc2's, on the hosts' addresses", async () => {
         const gateway = await api(out.httpAddrs.dc1, "/v1/catalog/service/mesh-gateway?dc=dc2", {
             ca: out.ca,
             token: out.token,
@@ -263,27 +262,20 @@ describe("across Docker hosts", () => {
             [{ Address: hostB().address, Port: 8443 }],
             "dc2's gateway is reached on host B's address",
         );
-        await eventually("frontend answered by dc1", 60, async () =>
-            (await callMesh(url)).datacenter === "dc1" ? true : undefined,
+        // The stack peers with dc4, and Consul exports no service whose calls fail over across datacenters, so
+        // this stack has no resolver: the call names dc2 itself, as a sidecar's upstream to dc2 would.
+        const call = crossDcCall(
+            "10.202.1.254",
+            "frontend",
+            { service: "web", datacenter: "dc2" },
+            (method, urlPath, token) => api(out.httpAddrs.dc1, urlPath, { ca: out.ca, token, method }),
+            async () => out.token,
         );
-        const dc1Web = [`${prefix}dc1-web-1`, `${prefix}dc1-web-2`];
-        await dockerOk(["stop", "--time", "0", ...dc1Web]);
-        const stoppedAt = Date.now();
-        try {
-            const answer = await eventually("frontend answered by dc2 on host B", 60, async () => {
-                const call = await callMesh(url);
-                return call.datacenter === "dc2" ? call : undefined;
-            });
-            assert.equal(answer.instance, `${prefix}dc2-web-1`);
-            console.log(
-                `across hosts: frontend's calls answered by dc2 on host B ${answer.at - stoppedAt} ms after dc1's web stopped`,
-            );
-        } finally {
-            await dockerOk(["start", ...dc1Web]);
-        }
-        await eventually("frontend answered by dc1 again", 60, async () =>
-            (await callMesh(url)).datacenter === "dc1" ? true : undefined,
+        const began = Date.now();
+        await eventually("web in dc2 answering through both gateways", 60, async () =>
+            (await call()) ? true : undefined,
         );
+        console.log(`across hosts: frontend's identity reached dc2's web on host B in ${Date.now() - began} ms`);
     });
 
     test("each host runs only its own datacenters' containers", async () => {

@@ -173,7 +173,10 @@ describe("npm start, npm run status, npm run down", () => {
             result.out,
             /npm run down: the dev cluster is gone: no container, network or volume of it is left\./,
         );
-        assert.match(result.out, /Kept: the images hashicorp\/consul:1\.22\.7 and consul-multi-dc\/demo-web:1\.0/);
+        assert.match(
+            result.out,
+            /Kept: the images hashicorp\/consul:1\.22\.7, consul-multi-dc\/demo-web:1\.0, consul-multi-dc\/envoy:1\.36\.2-consul1\.22\.7 /,
+        );
         assert.deepEqual(await leftovers("dev"), []);
         assert.equal((await docker(["image", "inspect", "hashicorp/consul:1.22.7"])).code, 0, "the image stays");
         assert.equal(await gitStatus(), "");

@@ -433,12 +433,13 @@ describe("a peering datacenter beside the mesh", () => {
                 ["dc3", false, undefined, [false]],
             ],
         );
-        // Its services are in no resolver: the mesh's entries are written in the primary and reach WAN datacenters.
+        // No resolver: Consul refuses to export to a peer a service whose calls fail over across datacenters,
+        // and dc1 exports its services to dc3.
         assert.deepEqual(
             meshConfigEntries(model)
                 .filter((e) => e.Kind === "service-resolver")
                 .map((e) => e.Name),
-            ["frontend", "web"],
+            [],
         );
     });
 });
@@ -556,12 +557,6 @@ describe("what the mesh renders", () => {
             { Kind: "proxy-defaults", Name: "global", Config: { protocol: "http" }, MeshGateway: { Mode: "local" } },
             {
                 Kind: "service-resolver",
-                Name: "frontend",
-                ConnectTimeout: "2s",
-                Failover: { "*": { Datacenters: ["dc1"] } },
-            },
-            {
-                Kind: "service-resolver",
                 Name: "web",
                 ConnectTimeout: "2s",
                 Failover: { "*": { Datacenters: ["dc1", "dc2"] } },
@@ -602,7 +597,8 @@ describe("what the mesh renders", () => {
                     .filter((e) => e.Kind === kind)
                     .map((e) => [e.Name, (e.Failover as Record<string, { Datacenters: string[] }>)["*"].Datacenters]),
             );
-        assert.deepEqual(failover("service-resolver"), { api: ["dc0"], frontend: ["dc1"], web: ["dc1", "dc0"] });
+        // A service only one datacenter runs has no other to fail over to, and no resolver.
+        assert.deepEqual(failover("service-resolver"), { web: ["dc1", "dc0"] });
         assert.deepEqual(
             entries
                 .filter((e) => e.Kind === "service-intentions")
@@ -786,7 +782,6 @@ describe("the dev stack's mesh, under mocks", () => {
         assert.deepEqual(entries.map((e) => e.name).sort(), [
             "consul-proxy-defaults-global",
             "consul-service-intentions-web",
-            "consul-service-resolver-frontend",
             "consul-service-resolver-web",
         ]);
         for (const expected of meshConfigEntries(model)) {
@@ -815,7 +810,7 @@ describe("the mesh's resources follow the config", () => {
             configEntries(run)
                 .map((e) => e.name)
                 .sort(),
-            ["consul-proxy-defaults-global", "consul-service-resolver-frontend", "consul-service-resolver-web"],
+            ["consul-proxy-defaults-global", "consul-service-resolver-web"],
         );
     });
 
