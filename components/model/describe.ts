@@ -35,6 +35,8 @@ export function isRecord(value: unknown): value is Readonly<Record<string, unkno
 }
 
 /** The one IPv4 check: dotted quads as node reads them, no leading zeros. */
+export const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
+
 export const isIpv4Address = (value: unknown): value is string => typeof value === "string" && isIPv4(value);
 
 export function isStringList(value: unknown): value is readonly string[] {

@@ -2,7 +2,7 @@
 // and their services, and where each datacenter's mesh gateway sits. Pure: no Pulumi, no Docker.
 import { hostAddress, type Ipv4Cidr } from "./cidr";
 import { intentionConfigKeys } from "./config-keys";
-import { isRecord, parseWith, show, unknownKeyProblems } from "./describe";
+import { isBoolean, isRecord, parseWith, show, unknownKeyProblems } from "./describe";
 import { instanceOffset, maxInstances } from "./lan-layout";
 import { sidecarPorts } from "./mesh-ports";
 import type { ServiceConfig } from "./services";
@@ -62,7 +62,6 @@ interface MeshDatacenter {
     readonly services: readonly ServiceConfig[];
 }
 
-const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
 const isAction = (value: unknown): value is IntentionAction => intentionActions.some((a) => a === value);
 
 function parseIntentions(raw: unknown, known: ReadonlySet<string>, problems: string[]): Intention[] | undefined {

@@ -3,7 +3,16 @@
 // from the typed values only. Pure: no Pulumi, no Docker, no files.
 import { cidrsOverlap, type Ipv4Cidr, parseCidr } from "./cidr";
 import { datacenterConfigKeys } from "./config-keys";
-import { isIpv4Address, isRecord, matching, parseWith, show, unknownKeyProblems, wholeNumberIn } from "./describe";
+import {
+    isBoolean,
+    isIpv4Address,
+    isRecord,
+    matching,
+    parseWith,
+    show,
+    unknownKeyProblems,
+    wholeNumberIn,
+} from "./describe";
 import { type DockerHostModel, hostProblems, isHostAddress, parseDockerHost, spansHosts } from "./docker-hosts";
 import { parseKvSeed } from "./kv-seed";
 import { maxClients, maxServers, wanOffset } from "./lan-layout";
@@ -68,7 +77,6 @@ const isGossipKey = (value: unknown): value is string =>
     matching(/^[A-Za-z0-9+/]+={0,2}$/)(value) &&
     value.length % 4 === 0 &&
     [16, 24, 32].includes(Buffer.from(value, "base64").length);
-const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
 const isDatacenterName = matching(/^[a-z0-9_-]+$/);
 const isNamePrefix = matching(/^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/);
 const isFederation = (value: unknown): value is Federation => federations.some((f) => f === value);

@@ -30,7 +30,7 @@ import {
     uploads,
 } from "../support/declared";
 import { devStackRun, fakeSecretUuid, fakeState } from "../support/fake-state";
-import { devModel, devSettings, meshlessSettings, problemsOf } from "../support/model";
+import { devModel, devSettings, meshlessSettings, peeringDc3, problemsOf } from "../support/model";
 import {
     meshlessConfig,
     outputValue,
@@ -59,15 +59,6 @@ const withServices = (i: number, change: (services: Record<string, unknown>[]) =
     const datacenters = dcs();
     change(datacenters[i].services);
     return { datacenters };
-};
-const peeringDc3 = {
-    name: "dc3",
-    federation: "peering",
-    servers: 1,
-    clients: 1,
-    subnet: "10.201.3.0/24",
-    httpPort: 8502,
-    dnsPort: 8602,
 };
 
 describe("the mesh keys are checked at preview, each problem naming its key and what is allowed", () => {
