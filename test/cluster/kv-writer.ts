@@ -18,6 +18,8 @@ export interface Target {
 export interface WriteReport {
     readonly attempts: number;
     readonly acknowledged: string[];
+    /** When each acknowledged write was acknowledged (ms since the epoch), in order. */
+    readonly ackedAt: number[];
     readonly failures: number;
     /** Longest time between two acknowledged writes, or from the start to the first, in ms. */
     readonly maxGapMs: number;
@@ -41,6 +43,7 @@ export class KvWriter {
     private async run(target: Target, ca: string, token: string, prefix: string): Promise<WriteReport> {
         const started = Date.now();
         const acknowledged: string[] = [];
+        const ackedAt: number[] = [];
         let attempts = 0;
         let failures = 0;
         let lastAck = started;
@@ -62,6 +65,7 @@ export class KvWriter {
             const now = Date.now();
             if (ok) {
                 acknowledged.push(key);
+                ackedAt.push(now);
                 if (now - lastAck > maxGapMs) {
                     maxGapMs = now - lastAck;
                     maxGapFromMs = lastAck - started;
@@ -72,7 +76,7 @@ export class KvWriter {
             }
             await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - began))));
         }
-        return { attempts, acknowledged, failures, maxGapMs, maxGapFromMs, maxGapAt: started + maxGapFromMs };
+        return { attempts, acknowledged, ackedAt, failures, maxGapMs, maxGapFromMs, maxGapAt: started + maxGapFromMs };
     }
 
     /** Stops after the write in flight and reports. */
@@ -80,6 +84,26 @@ export class KvWriter {
         this.stopping = true;
         return this.done;
     }
+}
+
+/** The acknowledgements either side of `at`: the outage a fault at that moment caused, as the writer saw it. */
+export function outageAround(ackedAt: readonly number[], at: number): { from: number; to: number } {
+    const after = ackedAt.findIndex((t) => t > at);
+    if (after <= 0) {
+        throw new Error(`no acknowledged write on both sides of ${new Date(at).toISOString()}`);
+    }
+    return { from: ackedAt[after - 1], to: ackedAt[after] };
+}
+
+/** The longest time between two acknowledgements that overlaps the window from `from` to `to`, in ms. */
+export function longestGapDuring(ackedAt: readonly number[], from: number, to: number): number {
+    let longest = 0;
+    for (let i = 1; i < ackedAt.length; i++) {
+        if (ackedAt[i] >= from && ackedAt[i - 1] <= to) {
+            longest = Math.max(longest, ackedAt[i] - ackedAt[i - 1]);
+        }
+    }
+    return longest;
 }
 
 /** Which of `keys` do not read back with their own name as value, through `addr`. */
