@@ -12,6 +12,22 @@ function checkUrl(i: ServiceInstance): string {
 }
 
 /**
+ * Envoy's outlier detection on every upstream: an instance whose call fails (a 5xx) gets no calls for 5 s, and
+ * with every local instance out the resolver's failover target takes the calls. Without it, failover waits
+ * for the agent's health check to fail (up to its interval, 2 s in the dev stack) and reach the proxies: a
+ * window of 1.4-3.0 s in the failover demo, against ~1 s with it. All instances may be ejected
+ * (Envoy's default is 10%, one of two); 5 s outlasts a failing check, so an ejected instance does not come
+ * back to fail again before its check has taken it out.
+ */
+const passiveHealthCheck = {
+    interval: "1s",
+    max_failures: 1,
+    enforcing_consecutive_5xx: 100,
+    max_ejection_percent: 100,
+    base_ejection_time: "5s",
+};
+
+/**
  * In the mesh an instance listens on its loopback only, so only its sidecar reaches it: the sidecar accepts
  * mutual TLS from the mesh on its public port, and answers the agent's health check on a port that serves the
  * check's path and nothing else.
@@ -35,6 +51,7 @@ function sidecarService(i: ServiceInstance): object {
                                   destination_name: sidecar.upstream.service,
                                   local_bind_address: "127.0.0.1",
                                   local_bind_port: sidecar.upstream.localPort,
+                                  config: { passive_health_check: passiveHealthCheck },
                               },
                           ]
                         : [],

@@ -467,7 +467,21 @@ describe("what the mesh renders", () => {
                         local_service_address: "127.0.0.1",
                         local_service_port: 8080,
                         upstreams: [
-                            { destination_name: "web", local_bind_address: "127.0.0.1", local_bind_port: 9191 },
+                            {
+                                destination_name: "web",
+                                local_bind_address: "127.0.0.1",
+                                local_bind_port: 9191,
+                                // Failover on the first failed call, not on the agent's next check.
+                                config: {
+                                    passive_health_check: {
+                                        interval: "1s",
+                                        max_failures: 1,
+                                        enforcing_consecutive_5xx: 100,
+                                        max_ejection_percent: 100,
+                                        base_ejection_time: "5s",
+                                    },
+                                },
+                            },
                         ],
                         expose: {
                             paths: [{ path: "/health", local_path_port: 8080, listener_port: 21500, protocol: "http" }],
