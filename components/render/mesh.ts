@@ -43,12 +43,16 @@ export function proxyDefaults(gateways: boolean): ConfigEntry {
     };
 }
 
+/** Marks the service-intentions entries the stack writes, so that it can find its own again (config-entry.ts). */
+export const intentionsMeta = { "written-by": "consul-multi-dc" } as const;
+
 /** One service-intentions entry per destination, its sources in stack order. */
 export function serviceIntentions(intentions: readonly Intention[]): ConfigEntry[] {
     const destinations = [...new Set(intentions.map((i) => i.destination))];
     return destinations.map((destination) => ({
         Kind: "service-intentions",
         Name: destination,
+        Meta: intentionsMeta,
         Sources: intentions
             .filter((i) => i.destination === destination)
             .map((i) => ({ Name: i.source, Action: i.action, Description: "from the stack's intentions config" })),

@@ -2,7 +2,7 @@
 // published HTTPS API with its cluster's management token. A dynamic resource, as failover-query.ts says why:
 // `pulumi up` writes it when it changes and deletes it when the stack no longer has it.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConfigEntry as Entry } from "../render/mesh";
+import { type ConfigEntry as Entry, intentionsMeta } from "../render/mesh";
 import { consulApi, type DatacenterApiArgs } from "./consul-api";
 
 interface EntryInputs {
@@ -28,6 +28,15 @@ async function put(inputs: EntryInputs): Promise<void> {
     }
 }
 
+const intentions = (kind: string) => kind === "service-intentions";
+
+/**
+ * Consul keeps intentions while Connect is off but refuses to delete them, and a `pulumi up` that turns the
+ * mesh off deletes them last, after the agents restarted without Connect. Left behind they do nothing
+ * until Connect is on again; then the next `pulumi up` removes them (IntentionsSweep).
+ */
+const connectOff = (body: string) => body.includes("Connect must be enabled");
+
 const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: EntryInputs) {
         await put(inputs);
@@ -43,7 +52,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
             "DELETE",
             `/v1/config/${props.kind}/${props.entryName}?dc=${props.datacenter}`,
         );
-        if (res.status !== 200 && res.status !== 404) {
+        if (res.status !== 200 && res.status !== 404 && !(intentions(props.kind) && connectOff(res.body))) {
             throw new Error(
                 `deleting the ${props.kind} entry ${props.entryName} of ${props.datacenter}: ` +
                     `${res.status} ${res.body.trim()}`,
@@ -69,6 +78,68 @@ export class ConfigEntry extends pulumi.dynamic.Resource {
                 entry: JSON.stringify(args.entry),
             },
             { ...opts, additionalSecretOutputs: ["token"] },
+        );
+    }
+}
+
+interface SweepInputs extends Omit<EntryInputs, "kind" | "entryName" | "entry"> {
+    /** The destinations whose intentions the stack has now. */
+    readonly keep: string[];
+}
+
+/** Deletes the intentions entries the stack wrote (intentionsMeta) for destinations it no longer has. */
+async function sweep(inputs: SweepInputs): Promise<void> {
+    const res = await consulApi(inputs, "GET", `/v1/config/service-intentions?dc=${inputs.datacenter}`);
+    if (res.status !== 200) {
+        throw new Error(`listing the intentions of ${inputs.datacenter}: ${res.status} ${res.body.trim()}`);
+    }
+    const written = Object.entries(intentionsMeta);
+    const stale = (JSON.parse(res.body) as { Name: string; Meta?: Record<string, string> }[]).filter(
+        (e) => written.every(([k, v]) => e.Meta?.[k] === v) && !inputs.keep.includes(e.Name),
+    );
+    for (const e of stale) {
+        const gone = await consulApi(
+            inputs,
+            "DELETE",
+            `/v1/config/service-intentions/${e.Name}?dc=${inputs.datacenter}`,
+        );
+        if (gone.status !== 200 && gone.status !== 404) {
+            const why = `${gone.status} ${gone.body.trim()}`;
+            throw new Error(`deleting the stale intentions of ${e.Name} in ${inputs.datacenter}: ${why}`);
+        }
+    }
+}
+
+const sweepProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: SweepInputs) {
+        await sweep(inputs);
+        return { id: `${inputs.datacenter}-intentions-sweep`, outs: inputs };
+    },
+    async update(_id: string, _olds: SweepInputs, news: SweepInputs) {
+        await sweep(news);
+        return { outs: news };
+    },
+};
+
+export interface IntentionsSweepArgs extends DatacenterApiArgs {
+    readonly keep: readonly string[];
+}
+
+/**
+ * With the mesh on: removes the intentions a mesh turned off left behind (connectOff says why) for
+ * destinations the stack no longer has. It runs when it is created, that is when the mesh comes back on,
+ * and whenever the destinations change.
+ */
+export class IntentionsSweep extends pulumi.dynamic.Resource {
+    constructor(name: string, args: IntentionsSweepArgs, opts: pulumi.CustomResourceOptions) {
+        super(
+            sweepProvider,
+            name,
+            { ...args, token: pulumi.secret(args.token), keep: [...args.keep] },
+            {
+                ...opts,
+                additionalSecretOutputs: ["token"],
+            },
         );
     }
 }

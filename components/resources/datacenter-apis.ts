@@ -3,13 +3,13 @@
 // entries, and each peering with the services both sides export.
 import * as pulumi from "@pulumi/pulumi";
 import type { DatacenterModel, StackModel } from "../model/stack-model";
-import { meshConfigEntries } from "../render/mesh";
+import { meshConfigEntries, serviceIntentions } from "../render/mesh";
 import { exportedServices } from "../render/peering";
 import { failoverQuery } from "../render/prepared-query";
 import type { AgentsHealthy } from "./agents-healthy";
 import type { CertificatePem } from "./certificates";
 import { ClusterPeering } from "./cluster-peering";
-import { ConfigEntry } from "./config-entry";
+import { ConfigEntry, IntentionsSweep } from "./config-entry";
 import type { ConsulDatacenter } from "./consul-datacenter";
 import { FailoverQuery } from "./failover-query";
 
@@ -69,6 +69,13 @@ export function datacenterApis(
     const primary = model.datacenters[0];
     for (const entry of meshConfigEntries(model)) {
         new ConfigEntry(`${name}-${entry.Kind}-${entry.Name}`, { ...api(primary), entry }, after(primary));
+    }
+    if (model.mesh) {
+        new IntentionsSweep(
+            `${name}-intentions-sweep`,
+            { ...api(primary), keep: serviceIntentions(model.mesh.intentions).map((e) => e.Name) },
+            after(primary),
+        );
     }
 
     // Each peering datacenter peers with the first. Each side exports its demo services to the other: the

@@ -1,7 +1,7 @@
 // The service mesh (mesh: true in the dev stack): frontend calls web only through Envoy sidecars; the sidecars
 // take only mutual TLS from the mesh; intentions say who may call; the mesh gateways carry calls to dc2, and
 // the service-resolver fails over there when dc1's web instances stop; a gateway killed with SIGKILL comes back;
-// and no Envoy rejected a config update.
+// no Envoy rejected a config update; and the mesh can be turned off and on again on the running stack.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as https from "node:https";
@@ -279,6 +279,76 @@ export function meshTests(cluster: () => Cluster): void {
                 }
                 assert.ok((stats.get("cluster_manager.cds.update_success") ?? 0) > 0, `${envoy} took its config`);
             }
+        });
+
+        test("the mesh turned off and on again on the running stack: the instances keep their addresses; intentions left while Connect was off are removed", async () => {
+            const c = cluster();
+            const configured = {
+                mesh: await c.stack.getConfig("mesh"),
+                intentions: await c.stack.getConfig("intentions"),
+                datacenters: await c.stack.getConfig("datacenters"),
+            };
+            const dcs = JSON.parse(configured.datacenters.value) as { services?: { upstream?: string }[] }[];
+            const withoutUpstreams = dcs.map((dc) => ({
+                ...dc,
+                services: dc.services?.map(({ upstream: _, ...s }) => s),
+            }));
+            const passingWeb = async () => {
+                const res = await api(c.httpAddrs.dc1, "/v1/health/service/web?passing", { ca: c.ca, token: c.token });
+                return res.status === 200
+                    ? (JSON.parse(res.body) as { Service: { ID: string; Address: string } }[])
+                          .map((e) => `${e.Service.ID} ${e.Service.Address}`)
+                          .sort()
+                    : [];
+            };
+            const intentionEntries = async () => {
+                const res = await api(c.httpAddrs.dc1, "/v1/config/service-intentions", { ca: c.ca, token: c.token });
+                assert.equal(res.status, 200, res.body);
+                return (JSON.parse(res.body) as { Name: string }[]).map((e) => e.Name).sort();
+            };
+            try {
+                await c.stack.setConfig("mesh", { value: "false" });
+                await c.stack.setConfig("intentions", { value: "[]" });
+                await c.stack.setConfig("datacenters", { value: JSON.stringify(withoutUpstreams) });
+                await c.stack.up({ onOutput: echo("  mesh off |") });
+                const running = (await dockerOk(["ps", "--format", "{{.Names}}"])).trim().split("\n");
+                assert.deepEqual(
+                    running.filter((n) => envoys.includes(n)),
+                    [],
+                    "no sidecar or gateway left",
+                );
+                const expected = Object.entries(dc1Web).map(([id, ip]) => `${id} ${ip}`);
+                assert.deepEqual(
+                    await eventually("dc1's web instances passing", 30, async () => {
+                        const passing = await passingWeb();
+                        return passing.length === 2 ? passing : undefined;
+                    }),
+                    expected,
+                );
+                // Outside the mesh each instance answers on its own address again.
+                for (const ip of Object.values(dc1Web)) {
+                    const direct = await fromDc1Lan(`http://${ip}:8080/`);
+                    assert.equal(direct.code, 0, direct.out);
+                }
+
+                // On again with another intention: the one for web, which Consul kept while Connect was off,
+                // must not come back with it.
+                await c.stack.setConfig("mesh", { value: "true" });
+                await c.stack.setConfig("intentions", {
+                    value: JSON.stringify([{ source: "web", destination: "frontend" }]),
+                });
+                await c.stack.up({ onOutput: echo("  mesh on |") });
+                assert.deepEqual(await intentionEntries(), ["frontend"]);
+            } finally {
+                await c.stack.setConfig("mesh", configured.mesh);
+                await c.stack.setConfig("intentions", configured.intentions);
+                await c.stack.setConfig("datacenters", configured.datacenters);
+                await c.stack.up({ onOutput: echo("  mesh as configured |") });
+            }
+            assert.deepEqual(await intentionEntries(), ["web"]);
+            await eventually("frontend's calls answered by dc1 again", 60, async () =>
+                (await callMesh(url)).datacenter === "dc1" ? true : undefined,
+            );
         });
     });
 }

@@ -43,6 +43,8 @@ import {
 
 const dynamicType = "pulumi-nodejs:dynamic:Resource";
 /** The mesh's config entries among the dynamic resources, by name. */
+/** The stack's one IntentionsSweep, if it has one. */
+const sweepOf = (run: ProgramRun) => ofType(run, dynamicType).find((r) => r.name === "consul-intentions-sweep");
 const configEntries = (run: ProgramRun) =>
     ofType(run, dynamicType).filter((r) =>
         /^consul-(proxy-defaults|service-resolver|service-intentions)-/.test(r.name),
@@ -569,6 +571,8 @@ describe("what the mesh renders", () => {
             {
                 Kind: "service-intentions",
                 Name: "web",
+                // How the stack finds its own entries again after a mesh turned off left them (IntentionsSweep).
+                Meta: { "written-by": "consul-multi-dc" },
                 Sources: [{ Name: "frontend", Action: "allow", Description: "from the stack's intentions config" }],
             },
         ]);
@@ -802,6 +806,13 @@ describe("the dev stack's mesh, under mocks", () => {
         }
     });
 
+    test("one IntentionsSweep in dc1, keeping the destinations the config has, its token a secret", () => {
+        const sweep = sweepOf(run);
+        assert.ok(sweep);
+        assert.deepEqual([sweep.inputs.keep, sweep.inputs.datacenter], [["web"], "dc1"]);
+        assert.ok(unwrapSecret(sweep.inputs.token).secret);
+    });
+
     test("meshDemoUrl is frontend's published port, not a secret", async () => {
         assert.equal(await outputValue(run.outputs.meshDemoUrl), "http://127.0.0.1:8080/");
         assert.equal(await pulumi.isSecret(run.outputs.meshDemoUrl), false);
@@ -817,6 +828,7 @@ describe("the mesh's resources follow the config", () => {
                 .sort(),
             ["consul-proxy-defaults-global", "consul-service-resolver-web"],
         );
+        assert.deepEqual(sweepOf(run)?.inputs.keep, []);
     });
 
     test("without the mesh: no Envoy, gateway, config entry or mesh.hcl, and the instances on their own addresses as before", async () => {
@@ -845,6 +857,7 @@ describe("the mesh's resources follow the config", () => {
             );
         }
         assert.deepEqual(configEntries(run), []);
+        assert.equal(sweepOf(run), undefined, "no sweep");
         assert.ok(!ofType(run, T.uuid).some((u) => u.name.includes("mesh-gateway")), "no token for a mesh gateway");
         const web = named(run, T.container, "dc1-web-2");
         assert.deepEqual(
