@@ -45,35 +45,52 @@ export function crossDcCall(
                 trustDomain: r.TrustDomain,
             };
         }
-        const id = identity;
-        return new Promise((resolve) => {
-            const req = https.request(
-                {
-                    host: gateway,
-                    port: 8443,
-                    path: "/",
-                    servername: `${target.service}.default.${target.datacenter}.internal.${id.trustDomain}`,
-                    cert: id.cert,
-                    key: id.key,
-                    ca: id.roots,
-                    // A mesh certificate names a SPIFFE ID, not a host.
-                    checkServerIdentity: () => undefined,
-                    timeout: 2000,
-                    agent: false,
-                },
-                (res) => {
-                    let body = "";
-                    res.on("data", (d) => (body += d));
-                    res.on("end", () =>
-                        resolve(res.statusCode === 200 && body.includes(`"datacenter":"${target.datacenter}"`)),
-                    );
-                },
-            );
-            req.on("timeout", () => req.destroy());
-            req.on("error", () => resolve(false));
-            req.end();
-        });
+        return mtlsGet(
+            {
+                host: gateway,
+                port: 8443,
+                servername: `${target.service}.default.${target.datacenter}.internal.${identity.trustDomain}`,
+            },
+            identity,
+            2000,
+        ).then(
+            (res) => res.status === 200 && res.body.includes(`"datacenter":"${target.datacenter}"`),
+            () => false,
+        );
     };
+}
+
+/**
+ * GET / with a mesh identity: mutual TLS to `to`, trusting the Connect CA's roots. A mesh certificate names a
+ * SPIFFE ID, not a host, so the chain to those roots is what is checked. Rejects on an error or after `timeoutMs`.
+ */
+export function mtlsGet(
+    to: { readonly host: string; readonly port: number; readonly servername?: string },
+    id: Pick<Identity, "cert" | "key" | "roots">,
+    timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            {
+                ...to,
+                path: "/",
+                cert: id.cert,
+                key: id.key,
+                ca: id.roots,
+                checkServerIdentity: () => undefined,
+                timeout: timeoutMs,
+                agent: false,
+            },
+            (res) => {
+                let body = "";
+                res.on("data", (d) => (body += d));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", reject);
+        req.end();
+    });
 }
 
 /** One call through the mesh: when it was made, and who answered (nothing when it failed). */

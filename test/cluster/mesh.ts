@@ -3,20 +3,16 @@
 // the service-resolver fails over there when dc1's web instances stop; a gateway killed with SIGKILL comes back;
 // no Envoy rejected a config update; and the mesh can be turned off and on again on the running stack.
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as https from "node:https";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { chromium } from "playwright-core";
-import { callMesh } from "../../scripts/mesh-failover";
+import { callMesh, mtlsGet } from "../../scripts/mesh-failover";
 import { docker, dockerOk } from "../support/docker";
 import { echo, engineEnv, tierStack } from "../support/engine";
 import { run } from "../support/process";
 import { projectRoot, stackConfig } from "../support/program";
 import { api } from "./consul-cli";
-import { chromiumPath } from "./prerequisites";
 import type { Cluster } from "./state";
-import { artifacts, logIn } from "./ui";
+import { artifacts, withUiPage } from "./ui";
 import { eventually, sleep } from "./wait";
 
 const dc1Web = { "dc1-web-1": "10.201.1.201", "dc1-web-2": "10.201.1.202" };
@@ -66,36 +62,8 @@ async function fromDc1Lan(url: string, ...flags: string[]) {
 }
 
 /** A request to a sidecar's public port with a leaf certificate of the mesh: the status and body. */
-function mtls(
-    address: string,
-    leaf: { CertPEM: string; PrivateKeyPEM: string },
-    roots: string,
-): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        const req = https.request(
-            {
-                host: address,
-                port: 21000,
-                path: "/",
-                cert: leaf.CertPEM,
-                key: leaf.PrivateKeyPEM,
-                ca: roots,
-                // A mesh certificate names a SPIFFE ID, not a host: the chain to the Connect CA is what counts.
-                checkServerIdentity: () => undefined,
-                timeout: 5000,
-                agent: false,
-            },
-            (res) => {
-                let body = "";
-                res.on("data", (d) => (body += d));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-            },
-        );
-        req.on("timeout", () => req.destroy(new Error("no answer within 5 s")));
-        req.on("error", reject);
-        req.end();
-    });
-}
+const mtls = (address: string, leaf: { CertPEM: string; PrivateKeyPEM: string }, roots: string) =>
+    mtlsGet({ host: address, port: 21000 }, { cert: leaf.CertPEM, key: leaf.PrivateKeyPEM, roots }, 5000);
 
 export function meshTests(cluster: () => Cluster): void {
     describe("the service mesh", () => {
@@ -250,15 +218,7 @@ export function meshTests(cluster: () => Cluster): void {
 
         test("the UI's topology of frontend shows web as its upstream in dc1 (Chromium)", async () => {
             const { uiUrls, token } = cluster();
-            fs.mkdirSync(artifacts, { recursive: true });
-            const browser = await chromium.launch({
-                executablePath: chromiumPath,
-                args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            });
-            try {
-                const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
-                await page.goto(`${uiUrls.dc1}/services`);
-                await logIn(page, token);
+            await withUiPage(uiUrls.dc1, token, async (page) => {
                 await page.goto(`${uiUrls.dc1}/services/frontend/topology`);
                 // The upstream's card: its name, where the upstream is defined, and its health.
                 const upstream = page.locator("[class*=topology] *", { hasText: /^\s*web\s*$/ }).first();
@@ -266,9 +226,7 @@ export function meshTests(cluster: () => Cluster): void {
                 const column = (await page.locator("[class*=topology]").allInnerTexts()).join("\n");
                 assert.match(column, /dc1\s+web\s+Defined in proxy registration\s+100%/);
                 await page.screenshot({ path: path.join(artifacts, "ui-dc1-topology.png") });
-            } finally {
-                await browser.close();
-            }
+            });
         });
 
         test("no Envoy rejected a config update (cds and lds update_rejected 0)", async () => {

@@ -26,20 +26,8 @@ export function uiTests(cluster: () => Cluster): void {
 
         test("a headless Chromium logs in with the token and shows both datacenters and every node", async () => {
             const { uiUrls, token } = cluster();
-            fs.mkdirSync(artifacts, { recursive: true });
-            const browser = await chromium.launch({
-                executablePath: chromiumPath,
-                args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            });
-            try {
-                for (const [dc, url] of Object.entries(uiUrls)) {
-                    // The certificate itself is verified against the CA by the TLS probe; Chromium has no way to be given it here.
-                    const page = await browser.newPage({
-                        viewport: { width: 1280, height: 900 },
-                        ignoreHTTPSErrors: true,
-                    });
-                    await page.goto(`${url}/nodes`);
-                    await logIn(page, token);
+            for (const [dc, url] of Object.entries(uiUrls)) {
+                await withUiPage(url, token, async (page) => {
                     await page.goto(`${url}/nodes`);
                     const expectedNodes =
                         dc === "dc1"
@@ -74,17 +62,35 @@ export function uiTests(cluster: () => Cluster): void {
                         await page.getByRole("link", { name: "greeting", exact: true }).waitFor({ timeout: 20_000 });
                         await page.screenshot({ path: path.join(artifacts, "ui-dc1-kv.png") });
                     }
-                    await page.close();
-                }
-            } finally {
-                await browser.close();
+                });
             }
         });
     });
 }
 
+/**
+ * A headless Chromium's page of the UI at `url`, logged in with `token`, for `use`; the browser is closed
+ * however it ends. The certificate itself is verified against the CA by the TLS probe: Chromium has no way
+ * to be given it here.
+ */
+export async function withUiPage(url: string, token: string, use: (page: Page) => Promise<void>): Promise<void> {
+    fs.mkdirSync(artifacts, { recursive: true });
+    const browser = await chromium.launch({
+        executablePath: chromiumPath,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
+        await page.goto(`${url}/services`);
+        await logIn(page, token);
+        await use(page);
+    } finally {
+        await browser.close();
+    }
+}
+
 /** The UI's own login: the person icon (the auth menu), "Log in", then the token form. */
-export async function logIn(page: Page, token: string): Promise<void> {
+async function logIn(page: Page, token: string): Promise<void> {
     await page.getByRole("button", { name: "Auth menu" }).click({ timeout: 20_000 });
     await page
         .locator(":visible", { hasText: /^\s*log ?in\s*$/i })
