@@ -7,6 +7,7 @@ import { test } from "node:test";
 import YAML from "yaml";
 import {
     datacenterConfigKeys,
+    intentionConfigKeys,
     serviceCheckConfigKeys,
     serviceConfigKeys,
     stackConfigKeys,
@@ -39,6 +40,7 @@ const levels: [string, readonly string[]][] = [
     ["Stack keys", stackConfigKeys],
     ["Datacenter keys", datacenterConfigKeys],
     ["Service keys", serviceConfigKeys],
+    ["Intention keys", intentionConfigKeys],
     ["Check keys", serviceCheckConfigKeys],
 ];
 
