@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { compileStack } from "../components/model/compile";
+import { crossDcProbe } from "../scripts/mesh-failover";
 import { api } from "../test/cluster/consul-cli";
 import { checkPrerequisites } from "../test/cluster/prerequisites";
 import { aclTokensIn } from "../test/support/acl-tokens";
@@ -21,7 +22,7 @@ import { leftovers, tearDown } from "../test/support/teardown";
 import { type TestHosts, testHosts } from "../test/support/test-hosts";
 import { acrossHostsRun, type HostsRun } from "./across-hosts";
 import { type KindSpan, kindSpans, type ReceivedEvent } from "./engine-timeline";
-import { crossDcProbe, firstTrue, type MeshFigures, meshAfterUp } from "./mesh";
+import { firstTrue, type MeshFigures, meshAfterUp } from "./mesh";
 import {
     agentApi,
     type ClusterShape,

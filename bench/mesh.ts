@@ -2,7 +2,7 @@
 // answered by web in dc2 through both mesh gateways; each Envoy's memory; and the failover window of
 // `npm run demo:failover -- --mesh`, measured the same way.
 import type { StackModel } from "../components/model/stack-model";
-import { type ApiCall, callUntil, crossDcCall, lastAnsweredBy, summarize } from "../scripts/mesh-failover";
+import { callUntil, lastAnsweredBy, summarize } from "../scripts/mesh-failover";
 import { dockerOk } from "../test/support/docker";
 import type { Memory } from "./milestones";
 import { memoryMiB } from "./milestones";
@@ -14,19 +14,6 @@ export interface MeshFigures {
     readonly envoyMemory: Record<string, Memory>;
     /** From the first failed call to the last one before dc2 answered 20 in a row. */
     readonly failoverWindowMs?: number;
-}
-
-/** The probe of the path frontend's sidecar takes on failover, for the dev stack's model (crossDcCall). */
-export function crossDcProbe(
-    model: StackModel,
-    published: ApiCall,
-    token: () => Promise<string | undefined>,
-): () => Promise<boolean> {
-    const [dc1, dc2] = model.datacenters;
-    const caller = dc1.instances.find((i) => i.sidecar?.upstream)?.service;
-    const target = dc2?.instances[0]?.service;
-    if (!dc1.meshGateway || !caller || !target) return async () => false;
-    return crossDcCall(dc1.meshGateway.lanAddress, caller, { service: target, datacenter: dc2.name }, published, token);
 }
 
 /** Polls `probe` every 100 ms until it holds (its epoch ms), `stop` says so, or `timeoutMs` pass. */

@@ -4,6 +4,7 @@
 // failover sends them to another datacenter through the mesh gateways; then starts them again and prints the
 // way back. Every answer names the instance and datacenter that served it.
 import * as https from "node:https";
+import type { StackModel } from "../components/model/stack-model";
 
 /** A call to a Consul API with a token: its status and body. */
 export type ApiCall = (method: string, path: string, token?: string) => Promise<{ status: number; body: string }>;
@@ -58,6 +59,22 @@ export function crossDcCall(
             () => false,
         );
     };
+}
+
+/**
+ * crossDcCall for a stack's model: the first datacenter's caller with an upstream (frontend in the dev stack) to the
+ * second datacenter's first service, through the first's gateway; always false without a gateway or such services.
+ */
+export function crossDcProbe(
+    model: StackModel,
+    published: ApiCall,
+    token: () => Promise<string | undefined>,
+): () => Promise<boolean> {
+    const [dc1, dc2] = model.datacenters;
+    const caller = dc1.instances.find((i) => i.sidecar?.upstream)?.service;
+    const target = dc2?.instances[0]?.service;
+    if (!dc1.meshGateway || !caller || !target) return async () => false;
+    return crossDcCall(dc1.meshGateway.lanAddress, caller, { service: target, datacenter: dc2.name }, published, token);
 }
 
 /**

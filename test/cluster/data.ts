@@ -9,10 +9,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { callMesh } from "../../scripts/mesh-failover";
+import { compileStack } from "../../components/model/compile";
+import { callMesh, crossDcProbe } from "../../scripts/mesh-failover";
+import { stackSettings } from "../../scripts/stack-access";
 import { docker, exec } from "../support/docker";
 import { echo } from "../support/engine";
+import { stackConfig } from "../support/program";
 import { leftovers } from "../support/teardown";
+import { api } from "./consul-cli";
 import { seedKeys, seedPrefix } from "./day-two";
 import { missingKeys } from "./kv-writer";
 import { runScript } from "./run-script";
@@ -68,6 +72,9 @@ async function agentsOf(c: Cluster): Promise<{ dc: string; name: string; role: "
     ]);
 }
 
+/** The dev stack's model, whose gateway and services the cross-datacenter probe takes. */
+const devModel = compileStack(stackSettings(stackConfig()));
+
 /** What the issue saw after a broken restore: x509 and certificate-authority errors in agents' logs. */
 async function certificateErrors(agents: readonly string[], since: Date): Promise<string[]> {
     const found: string[] = [];
@@ -96,6 +103,16 @@ async function assertWorks(
     assert.ok(meshDemoUrl, `${step}: the dev stack's meshDemoUrl output`);
     await eventually(`${step}: frontend → web through the mesh`, 60, async () =>
         (await callMesh(meshDemoUrl)).datacenter === "dc1" ? true : undefined,
+    );
+    // Across datacenters, with a leaf certificate of frontend from dc1 and dc2's sidecar presenting one from dc2's
+    // intermediate: both chain to the root the restore brought back, or the handshake fails.
+    const toDc2 = crossDcProbe(
+        devModel,
+        (method, urlPath, token) => api(c.httpAddrs.dc1, urlPath, { ca: c.ca, token, method }),
+        async () => c.token,
+    );
+    await eventually(`${step}: frontend's identity reaches web in dc2 through both gateways`, 60, async () =>
+        (await toDc2()) ? true : undefined,
     );
     for (const client of agents.filter((a) => a.role === "client")) {
         for (let i = 0; i < writesPerClient; i++) {
