@@ -22,7 +22,7 @@ import { removeLeftoverAgents } from "./extra-agents";
 import { failoverTests } from "./failover";
 import { gossipTests } from "./gossip";
 import { membershipTests } from "./membership";
-import { meshTests } from "./mesh";
+import { meshTests, noRejectedUpdates } from "./mesh";
 import { checkPrerequisites } from "./prerequisites";
 import type { Cluster } from "./state";
 import { tlsTests } from "./tls";
@@ -169,6 +169,8 @@ describe("the engine, after `pulumi up`", () => {
     });
 
     dataTests(cluster, async () => useOutputs(await stack.outputs()));
+    // The Envoys now are the last restore's, after the day-two faults and every data round.
+    noRejectedUpdates("at the end of the tier");
 
     if (keep) {
         return;

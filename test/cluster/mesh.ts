@@ -65,6 +65,19 @@ async function fromDc1Lan(url: string, ...flags: string[]) {
 const mtls = (address: string, leaf: { CertPEM: string; PrivateKeyPEM: string }, roots: string) =>
     mtlsGet({ host: address, port: 21000 }, { cert: leaf.CertPEM, key: leaf.PrivateKeyPEM, roots }, 5000);
 
+/** Every Envoy took its config and rejected none (cds and lds update_rejected 0), checked at `when`. */
+export function noRejectedUpdates(when: string): void {
+    test(`no Envoy rejected a config update (cds and lds update_rejected 0), ${when}`, async () => {
+        for (const envoy of envoys) {
+            const stats = await envoyStats(envoy);
+            for (const stat of ["cluster_manager.cds.update_rejected", "listener_manager.lds.update_rejected"]) {
+                assert.equal(stats.get(stat), 0, `${envoy}: ${stat}`);
+            }
+            assert.ok((stats.get("cluster_manager.cds.update_success") ?? 0) > 0, `${envoy} took its config`);
+        }
+    });
+}
+
 export function meshTests(cluster: () => Cluster): void {
     describe("the service mesh", () => {
         let url: string;
@@ -229,15 +242,7 @@ export function meshTests(cluster: () => Cluster): void {
             });
         });
 
-        test("no Envoy rejected a config update (cds and lds update_rejected 0)", async () => {
-            for (const envoy of envoys) {
-                const stats = await envoyStats(envoy);
-                for (const stat of ["cluster_manager.cds.update_rejected", "listener_manager.lds.update_rejected"]) {
-                    assert.equal(stats.get(stat), 0, `${envoy}: ${stat}`);
-                }
-                assert.ok((stats.get("cluster_manager.cds.update_success") ?? 0) > 0, `${envoy} took its config`);
-            }
-        });
+        noRejectedUpdates("after the mesh's tests");
 
         test("the mesh turned off and on again on the running stack: the instances keep their addresses; intentions left while Connect was off are removed", async () => {
             const c = cluster();
