@@ -63,3 +63,5 @@ export const services = federation.services;
 export const meshDemoUrl = federation.meshDemoUrl;
 /** Trust this CA to reach the HTTPS UI and API: `curl --cacert`, or your browser's certificate store. */
 export const caCertPem = federation.caCertPem;
+/** By datacenter: the host ports the other sites must reach on its host, to write the firewall rules from. */
+export const sitePorts = federation.sitePorts;

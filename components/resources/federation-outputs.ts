@@ -1,6 +1,7 @@
 // What a ConsulFederation gives its program, defined once: the component's properties, the outputs it
 // registers, and (in index.ts) the stack outputs are all this object.
 import * as pulumi from "@pulumi/pulumi";
+import { sitePorts } from "../model/site-ports";
 import type { StackModel } from "../model/stack-model";
 import { exampleApp } from "../render/acl";
 import type { CertificatePem } from "./certificates";
@@ -41,6 +42,11 @@ export interface FederationOutputs {
     readonly meshDemoUrl: pulumi.Output<string | undefined>;
     /** Trust it to reach the HTTPS UI and API: `curl --cacert`, or a browser's certificate store. */
     readonly caCertPem: pulumi.Output<string>;
+    /**
+     * By datacenter: the host ports ("PORT/PROTO") the other sites must reach on its host's address, for the
+     * firewall between hosts; none for any on one Docker host.
+     */
+    readonly sitePorts: pulumi.Output<Record<string, string[]>>;
 }
 
 export interface FederationParts {
@@ -78,5 +84,6 @@ export function federationOutputs(model: StackModel, parts: FederationParts): Fe
         appKvPrefix: pulumi.output(exampleApp.kvPrefix),
         meshDemoUrl: parts.datacenters.find((dc) => dc.meshDemoUrl)?.meshDemoUrl ?? pulumi.output(undefined),
         caCertPem: pulumi.output(parts.ca.certPem),
+        sitePorts: pulumi.output(sitePorts(model)),
     };
 }

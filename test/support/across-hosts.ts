@@ -7,10 +7,14 @@ import { dockerCertFileNames } from "../../components/model/docker-hosts";
 import type { DatacenterSettings } from "../../components/model/settings";
 import { stackConfig } from "./program";
 
-/** A directory holding empty ca.pem, cert.pem and key.pem, which is all the preview looks at. */
+const certDirs: string[] = [];
+process.once("exit", () => certDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+/** A directory holding empty ca.pem, cert.pem and key.pem, which is all the preview looks at; gone at exit. */
 export function fakeCertDir(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consul-multi-dc-certs-"));
     dockerCertFileNames.forEach((f) => fs.writeFileSync(path.join(dir, f), ""));
+    certDirs.push(dir);
     return dir;
 }
 
