@@ -278,6 +278,38 @@ describe("across Docker hosts", () => {
         console.log(`across hosts: frontend's identity reached dc2's web on host B in ${Date.now() - began} ms`);
     });
 
+    test("sitePorts lists exactly the ports each datacenter publishes on its host's address for the other sites", async () => {
+        const sitePorts = (await stack.outputs()).sitePorts.value as Record<string, string[]>;
+        const addressOf: Record<string, string> = {
+            dc1: hosts.local.address,
+            dc2: hosts.hosts[0].address,
+            dc3: hosts.hosts[1].address,
+            dc4: hosts.hosts[1].address,
+        };
+        const published: Record<string, string[]> = {};
+        for (const [dc, engine] of Object.entries(engines())) {
+            // What a user reaches (the API and DNS on httpAddrs and dnsAddrs) is not for the other sites.
+            const forUsers = [out.httpAddrs[dc], out.dnsAddrs[dc]].map((a) => a.split(":").pop());
+            const ports = new Set<string>();
+            for (const name of await stackContainers(engine, `label=consul.datacenter=${dc}`)) {
+                const bindings = JSON.parse(
+                    await dockerOk([...engine, "inspect", "--format", "{{json .NetworkSettings.Ports}}", name]),
+                ) as Record<string, { HostIp: string; HostPort: string }[] | null>;
+                for (const [inside, outside] of Object.entries(bindings)) {
+                    for (const b of outside ?? []) {
+                        if (b.HostIp === addressOf[dc] && !forUsers.includes(b.HostPort)) {
+                            ports.add(`${b.HostPort}/${inside.split("/")[1]}`);
+                        }
+                    }
+                }
+            }
+            published[dc] = [...ports].sort();
+        }
+        const sorted = Object.fromEntries(Object.entries(sitePorts).map(([dc, p]) => [dc, [...p].sort()]));
+        assert.deepEqual(sorted, published);
+        console.log(`sitePorts: ${JSON.stringify(sitePorts)}`);
+    });
+
     test("each host runs only its own datacenters' containers", async () => {
         const own: Record<string, string[]> = {
             dc1: ["dc1-", "consul-acl-init"],

@@ -1,5 +1,6 @@
 // The configuration reference (docs/configuration.md) against the config schema: each level's table documents
-// exactly the keys components/model/config-keys.ts lists, and Pulumi.yaml declares exactly the stack's keys.
+// exactly the keys components/model/config-keys.ts lists, and Pulumi.yaml declares exactly the stack's keys;
+// and docs/outputs.md lists exactly the program's stack outputs.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +13,8 @@ import {
     serviceConfigKeys,
     stackConfigKeys,
 } from "../../components/model/config-keys";
+import { fakeState } from "../support/fake-state";
+import { runProgram, stackConfig } from "../support/program";
 
 const root = path.join(__dirname, "..", "..");
 const reference = "docs/configuration.md";
@@ -81,4 +84,18 @@ test(`${reference} gives each stack key the default Pulumi.yaml declares`, () =>
         const expected = `\`${value === "" ? '""' : String(value)}\``;
         assert.equal(documented.get(key), expected, `${reference}: the default of ${key}`);
     }
+});
+
+test("docs/outputs.md lists every stack output of the dev stack, once, and no other", async () => {
+    const run = await runProgram({ computeState: fakeState, config: stackConfig() });
+    const outputsDoc = fs.readFileSync(path.join(root, "docs/outputs.md"), "utf8");
+    const documented = [...outputsDoc.matchAll(/^\|\s*`([A-Za-z]+)`\s*\|/gm)].map((m) => m[1]);
+    assert.deepEqual(
+        {
+            leftOut: Object.keys(run.outputs).filter((k) => !documented.includes(k)),
+            notAnOutput: documented.filter((k) => !(k in run.outputs)),
+            documentedTwice: documented.filter((k, i) => documented.indexOf(k) !== i),
+        },
+        { leftOut: [], notAnOutput: [], documentedTwice: [] },
+    );
 });
