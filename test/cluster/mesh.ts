@@ -249,13 +249,17 @@ export function meshTests(cluster: () => Cluster): void {
             const configured = {
                 mesh: await c.stack.getConfig("mesh"),
                 intentions: await c.stack.getConfig("intentions"),
-                datacenters: await c.stack.getConfig("datacenters"),
             };
-            const dcs = JSON.parse(configured.datacenters.value) as { services?: { upstream?: string }[] }[];
-            const withoutUpstreams = dcs.map((dc) => ({
-                ...dc,
-                services: dc.services?.map(({ upstream: _, ...s }) => s),
-            }));
+            // Each service's upstream, by its config path: removed and put back one by one, so that `datacenters`
+            // stays the structured list the later tests edit by path.
+            const dcs = JSON.parse((await c.stack.getConfig("datacenters")).value) as {
+                services?: { upstream?: string }[];
+            }[];
+            const upstreams = dcs.flatMap((dc, i) =>
+                (dc.services ?? []).flatMap((s, j) =>
+                    s.upstream ? [{ key: `datacenters[${i}].services[${j}].upstream`, value: s.upstream }] : [],
+                ),
+            );
             const passingWeb = async () => {
                 const res = await api(c.httpAddrs.dc1, "/v1/health/service/web?passing", { ca: c.ca, token: c.token });
                 return res.status === 200
@@ -272,7 +276,9 @@ export function meshTests(cluster: () => Cluster): void {
             try {
                 await c.stack.setConfig("mesh", { value: "false" });
                 await c.stack.setConfig("intentions", { value: "[]" });
-                await c.stack.setConfig("datacenters", { value: JSON.stringify(withoutUpstreams) });
+                for (const u of upstreams) {
+                    await c.stack.removeConfig(u.key, true);
+                }
                 await c.stack.up({ onOutput: echo("  mesh off |") });
                 const running = (await dockerOk(["ps", "--format", "{{.Names}}"])).trim().split("\n");
                 assert.deepEqual(
@@ -305,7 +311,9 @@ export function meshTests(cluster: () => Cluster): void {
             } finally {
                 await c.stack.setConfig("mesh", configured.mesh);
                 await c.stack.setConfig("intentions", configured.intentions);
-                await c.stack.setConfig("datacenters", configured.datacenters);
+                for (const u of upstreams) {
+                    await c.stack.setConfig(u.key, { value: u.value }, true);
+                }
                 await c.stack.up({ onOutput: echo("  mesh as configured |") });
             }
             assert.deepEqual(await intentionEntries(), ["web"]);

@@ -480,7 +480,7 @@ describe("what the mesh renders", () => {
                                         max_failures: 1,
                                         enforcing_consecutive_5xx: 100,
                                         max_ejection_percent: 100,
-                                        base_ejection_time: "5s",
+                                        base_ejection_time: "3s",
                                     },
                                 },
                             },
