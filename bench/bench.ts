@@ -306,7 +306,8 @@ function report(oursRuns: RunResult[], seedRuns: RunResult[], scaleRuns: RunResu
             `ours mesh: frontend's identity to web in dc2 through both mesh gateways, from the command: ${fmt(stats(pick(meshRuns, (r) => r.mesh?.crossDcMs)))} ms (min / median / max)`,
         );
         console.log(
-            `ours mesh failover window (meshDemoUrl every 100 ms, dc1's web stopped): ${fmt(stats(pick(meshRuns, (r) => r.mesh?.failoverWindowMs)))} ms`,
+            `ours mesh failover window (meshDemoUrl every 100 ms, dc1's web stopped): ${fmt(stats(pick(meshRuns, (r) => r.mesh?.failoverWindowMs)))} ms, ` +
+                `failed calls ${fmt(stats(pick(meshRuns, (r) => r.mesh?.failoverFailed)))}`,
         );
         const envoys = Object.entries(meshRuns[meshRuns.length - 1].mesh?.envoyMemory ?? {});
         const rss = (gateway: boolean) =>

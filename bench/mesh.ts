@@ -12,8 +12,10 @@ export interface MeshFigures {
     readonly crossDcAt?: number;
     /** Each Envoy's memory, by container. */
     readonly envoyMemory: Record<string, Memory>;
-    /** From the first failed call to the last one before dc2 answered 20 in a row. */
+    /** From the first failed call to the last one before dc2 answered 20 in a row (0 when one failed, or none). */
     readonly failoverWindowMs?: number;
+    /** How many calls failed in that window. */
+    readonly failoverFailed?: number;
 }
 
 /** Polls `probe` every 100 ms until it holds (its epoch ms), `stop` says so, or `timeoutMs` pass. */
@@ -60,7 +62,11 @@ export async function meshAfterUp(model: StackModel, url: string): Promise<Omit<
             lastAnsweredBy(20, (d) => d !== dc1.name),
             60,
         );
-        return { envoyMemory, ...(over ? { failoverWindowMs: summarize(over).windowMs } : {}) };
+        const summary = over ? summarize(over) : undefined;
+        return {
+            envoyMemory,
+            ...(summary ? { failoverWindowMs: summary.windowMs, failoverFailed: summary.failed } : {}),
+        };
     } finally {
         await dockerOk(["start", ...stopped]);
     }
