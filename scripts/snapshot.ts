@@ -18,13 +18,15 @@
 //   itself; an entry under another ID is removed and its agent restarted, to register again at once.
 // - Certificates: the agents' own do not change: they come from the stack's own CA, which no snapshot
 //   holds. A peered stack's servers also present a peering certificate of Connect's CA, which the restore
-//   does replace: the acceptor's servers restart, and each peering is established again.
+//   does replace: the acceptor's servers restart, and each peering is established again. In the mesh, the
+//   agent that serves each datacenter's proxies restarts, so that they take the restored trust domain.
 // It then checks every agent of every datacenter before it says so.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { AgentModel, DatacenterModel } from "../components/model/stack-model";
+import { proxyAgent } from "../components/render/mesh";
 import { activePeering, establishPeering } from "../components/resources/cluster-peering";
 import { consulCall } from "../components/resources/consul-api";
 import type { Run } from "./docker-cli";
@@ -301,6 +303,28 @@ async function establishPeeringsAgain(t: Target): Promise<void> {
 }
 
 /**
+ * The restored Connect CA has the snapshot's trust domain, but an agent goes on building its proxies' config
+ * (clusters, SNI names, the SPIFFE IDs it expects) with the trust domain it started with, so calls between
+ * datacenters through the gateways fail until it restarts. So the agent that serves each datacenter's proxies
+ * restarts; its Envoys reconnect and take the restored trust domain.
+ */
+async function refreshMeshProxies(t: Target): Promise<void> {
+    // Side by side: each is its own datacenter's, and a client's restart is mostly its graceful leave.
+    const restarted = await Promise.all(
+        t.stack.model.datacenters
+            .filter((dc) => dc.inMesh)
+            .map(async (dc) => {
+                const agent = proxyAgent(dc).name;
+                await must(t.stack.docker(dc.name, ["restart", "--time", "30", agent]), `docker restart ${agent}`);
+                return agent;
+            }),
+    );
+    if (restarted.length > 0) {
+        say(`restarted ${restarted.join(", ")}, so that their proxies take the restored Connect CA's trust domain.`);
+    }
+}
+
+/**
  * Checked, not assumed: every agent of every datacenter is healthy, listed as itself in its datacenter's
  * catalog, and answers a request that goes to its servers over RPC (a token read). Side by side, so the wait
  * is the slowest agent's, not the sum.
@@ -362,6 +386,7 @@ async function restore(t: Target, file: string): Promise<void> {
             await restoreDatacenter(t, step, snapshotOf(step.file), file);
         }
         await establishPeeringsAgain(t);
+        await refreshMeshProxies(t);
         await everyAgentWorks(t);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -92,9 +92,13 @@ export function meshConfigEntries(model: StackModel): ConfigEntry[] {
 }
 
 /** Where an Envoy of the datacenter fetches its config: its first client agent, which registers every proxy. */
-export function proxyAgent(dc: DatacenterModel): { readonly address: string; readonly serverName: string } {
+export function proxyAgent(dc: DatacenterModel): {
+    readonly name: string;
+    readonly address: string;
+    readonly serverName: string;
+} {
     const agent = dc.clients[0] ?? dc.servers[0];
-    return { address: agent.lanAddress, serverName: `${agent.role}.${dc.name}.consul` };
+    return { name: agent.name, address: agent.lanAddress, serverName: `${agent.role}.${dc.name}.consul` };
 }
 
 /** The environment an Envoy container's start script (envoy-start.sh) reads. */
