@@ -37,6 +37,24 @@ const intentions = (kind: string) => kind === "service-intentions";
  */
 const connectOff = (body: string) => body.includes("Connect must be enabled");
 
+/**
+ * Deletes one entry; one that is gone already is fine, and so, with `connectOffIsFine`, is an intention
+ * Consul keeps because Connect is off (connectOff).
+ */
+async function deleteEntry(
+    to: Omit<EntryInputs, "kind" | "entryName" | "entry">,
+    kind: string,
+    entryName: string,
+    connectOffIsFine: boolean,
+): Promise<void> {
+    const res = await consulApi(to, "DELETE", `/v1/config/${kind}/${entryName}?dc=${to.datacenter}`);
+    if (res.status !== 200 && res.status !== 404 && !(connectOffIsFine && connectOff(res.body))) {
+        throw new Error(
+            `deleting the ${kind} entry ${entryName} of ${to.datacenter}: ${res.status} ${res.body.trim()}`,
+        );
+    }
+}
+
 const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: EntryInputs) {
         await put(inputs);
@@ -47,17 +65,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { outs: news };
     },
     async delete(_id: string, props: EntryInputs) {
-        const res = await consulApi(
-            props,
-            "DELETE",
-            `/v1/config/${props.kind}/${props.entryName}?dc=${props.datacenter}`,
-        );
-        if (res.status !== 200 && res.status !== 404 && !(intentions(props.kind) && connectOff(res.body))) {
-            throw new Error(
-                `deleting the ${props.kind} entry ${props.entryName} of ${props.datacenter}: ` +
-                    `${res.status} ${res.body.trim()}`,
-            );
-        }
+        await deleteEntry(props, props.kind, props.entryName, intentions(props.kind));
     },
 };
 
@@ -98,15 +106,7 @@ async function sweep(inputs: SweepInputs): Promise<void> {
         (e) => written.every(([k, v]) => e.Meta?.[k] === v) && !inputs.keep.includes(e.Name),
     );
     for (const e of stale) {
-        const gone = await consulApi(
-            inputs,
-            "DELETE",
-            `/v1/config/service-intentions/${e.Name}?dc=${inputs.datacenter}`,
-        );
-        if (gone.status !== 200 && gone.status !== 404) {
-            const why = `${gone.status} ${gone.body.trim()}`;
-            throw new Error(`deleting the stale intentions of ${e.Name} in ${inputs.datacenter}: ${why}`);
-        }
+        await deleteEntry(inputs, "service-intentions", e.Name, false);
     }
 }
 
